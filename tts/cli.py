@@ -1,0 +1,72 @@
+"""The ``palette`` command line: one subcommand per module, imported only when used.
+
+Each subcommand module defines ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int`` (the exit code). Errors that name a user's mistake are raised as
+``UserError`` subclasses (and ``ValueError``/``FileNotFoundError`` from the loaders) and end
+the program with exit code 2 and a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# name -> module that implements it (lazy, so `palette --help` stays fast)
+COMMANDS: dict[str, str] = {
+    "text": "tts.commands.text",
+    "codec": "tts.commands.codec",
+    "eval": "recipes.libritts.evaluate",
+}
+
+# one-line summaries shown by `palette --help` without importing the modules
+SUMMARIES: dict[str, str] = {
+    "text": "normalise text and show its phonemes and symbol ids",
+    "codec": "codec tools: round trip (resynthesise) a file through a codec, list codecs",
+    "eval": "score generated audio: WER, speaker similarity, speaker ID, DNSMOS, RTF",
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="palette",
+        description="palette-tts: zero-shot text-to-speech with codec language models.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, module in COMMANDS.items():
+        p = sub.add_parser(name, help=SUMMARIES[name], description=SUMMARIES[name])
+        if name == wanted:  # import only the module that will run
+            mod = importlib.import_module(module)
+            mod.add_arguments(p)
+            p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.captureWarnings(True)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 0 if args.command is None else 2
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"palette {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
