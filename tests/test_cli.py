@@ -29,7 +29,10 @@ def test_each_subcommand_has_help(command):
 def test_text_prints_normalised_text_phonemes_and_ids():
     out = palette("text", "Dr. Smith paid $3.50 on March 5th, 2024.")
     assert out.returncode == 0, out.stderr
-    assert "doctor smith paid three dollars and fifty cents on march fifth, twenty twenty-four." in out.stdout
+    assert (
+        "doctor smith paid three dollars and fifty cents on march fifth, twenty twenty-four."
+        in out.stdout
+    )
     assert "smˈɪθ" in out.stdout and "ids:" in out.stdout
 
 

@@ -23,7 +23,9 @@ def _backend(language: str):
     EspeakWrapper.set_library(espeakng_loader.get_library_path())
     EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
     if language not in EspeakBackend.supported_languages():
-        raise ValueError(f"espeak-ng has no language {language!r}; try one of en-us, en-gb, fr-fr, de")
+        raise ValueError(
+            f"espeak-ng has no language {language!r}; try one of en-us, en-gb, fr-fr, de"
+        )
     # phonemizer logs a warning per call about language switches; keep them out of the way
     quiet = logging.getLogger("phonemizer")
     quiet.setLevel(logging.ERROR)

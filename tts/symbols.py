@@ -73,7 +73,9 @@ class SymbolTable:
                 unknown.append(tok)
         if unknown:
             names = ", ".join(repr(t) for t in sorted(set(unknown)))
-            warnings.warn(f"dropped symbols unknown to table v{self.version}: {names}", stacklevel=2)
+            warnings.warn(
+                f"dropped symbols unknown to table v{self.version}: {names}", stacklevel=2
+            )
         return ids
 
     def decode(self, ids: Iterable[int]) -> list[str]:

@@ -171,7 +171,7 @@ def _drop_unspeakable(text: str) -> str:
         else:
             dropped.append(ch)
     if dropped:
-        names = ", ".join(f"{c!r} ({unicodedata.name(c, 'U+%04X' % ord(c))})"
+        names = ", ".join(f"{c!r} ({unicodedata.name(c, f'U+{ord(c):04X}')})"
                           for c in sorted(set(dropped)))  # fmt: skip
         warnings.warn(f"dropped characters that cannot be spoken: {names}", stacklevel=3)
     return "".join(kept)

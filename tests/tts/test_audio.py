@@ -24,7 +24,9 @@ def tone(seconds=2.0, sr=SR, amp=0.3, freq=220.0):
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-@pytest.mark.parametrize("fmt,ext", [("WAV", "wav"), ("FLAC", "flac"), ("OGG", "ogg"), ("MP3", "mp3")])
+@pytest.mark.parametrize(
+    "fmt,ext", [("WAV", "wav"), ("FLAC", "flac"), ("OGG", "ogg"), ("MP3", "mp3")]
+)
 def test_load_formats_mixes_down_and_resamples(tmp_path, fmt, ext):
     if fmt not in sf.available_formats():
         pytest.skip(f"libsndfile here cannot write {fmt}")

@@ -66,7 +66,7 @@ def test_split_sentences_keeps_abbreviations_and_decimals():
 
 
 def test_split_long_sentence_prefers_clauses_and_respects_limit():
-    long = ", ".join(["this is clause number %d of many" % i for i in range(20)]) + "."
+    long = ", ".join([f"this is clause number {i} of many" for i in range(20)]) + "."
     pieces = split_sentences(long, max_chars=80)
     assert len(pieces) > 1 and all(len(p) <= 80 for p in pieces)
     assert all(p.endswith((",", ".")) for p in pieces)  # cut at clause ends
