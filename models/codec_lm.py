@@ -1,0 +1,155 @@
+"""Autoregressive codec language models on the shared core.
+
+``CodecLM`` is the weights-only model (training ``forward`` returns losses). The sequence is
+``[text phonemes ; BOS ; audio steps]``: text attends bidirectionally, audio causally. Family
+``ar`` predicts codes of the first codebook plus end-of-speech (VALL-E); family ``kalle`` predicts
+a diagonal Gaussian per latent frame plus a stop logit, trained with KL to the codec posterior
+(KALL-E). An optional CTC head maps audio states to phonemes (alignment aid, later a draft
+verifier). Generation lives in ``models.generate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.config import LMConfig
+from models.frames import DiscreteFrames, GaussianFrames, gaussian_kl, pad_to_patch
+from models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
+from models.transformer import KVCache, Transformer
+
+
+@dataclass
+class LMBatch:
+    """A padded training batch. Text is padded with id 0; audio beyond ``audio_lens`` is junk."""
+
+    text: torch.Tensor  # [B, Lt] phoneme ids
+    text_lens: torch.Tensor  # [B]
+    audio_lens: torch.Tensor  # [B] codec frames
+    codes: torch.Tensor | None = None  # [B, Q, T] discrete codes
+    latent_mean: torch.Tensor | None = None  # [B, D, T] codec posterior
+    latent_logstd: torch.Tensor | None = None  # [B, D, T]
+
+
+class CodecLM(nn.Module):
+    def __init__(self, config: LMConfig):
+        super().__init__()
+        if config.family not in ("ar", "kalle"):
+            raise ValueError(f"CodecLM is autoregressive; got family {config.family!r}")
+        self.config = config
+        dim, patch = config.transformer.dim, config.patch
+        self.text_embed = nn.Embedding(config.num_symbols, dim)
+        self.bos = nn.Parameter(0.02 * torch.randn(dim))
+        if config.family == "ar":
+            self.frames = DiscreteFrames(config.cardinality, patch, dim)
+        else:
+            self.frames = GaussianFrames(config.latent_dim, patch, dim)
+        self.core = Transformer(config.transformer)
+        # CTC over phonemes at frame level; class num_symbols is the blank
+        self.ctc = nn.Linear(dim, patch * (config.num_symbols + 1)) if config.ctc_weight else None
+
+    @property
+    def discrete(self) -> bool:
+        return self.config.family == "ar"
+
+    # --- sequence assembly -------------------------------------------------------------------
+    def run(
+        self,
+        text: torch.Tensor,
+        text_lens: torch.Tensor,
+        steps: torch.Tensor,
+        step_lens: torch.Tensor,
+        cache: KVCache | None = None,
+    ) -> torch.Tensor:
+        """``[text ; BOS ; steps]`` through the core -> audio states ``[B, 1 + S, C]`` (the state
+        at index s predicts audio step s). ``steps [B, S, C]`` are embedded audio steps."""
+        B, lt = text.shape
+        audio = torch.cat([self.bos.expand(B, 1, -1), steps], dim=1)
+        la = audio.shape[1]
+        x = torch.cat([self.text_embed(text), audio], dim=1)
+        mask = text_audio_mask(text_lens, step_lens + 1, lt, la, causal=True)
+        positions = text_audio_positions(text_lens, lt, la)
+        return self.core(x, positions, mask, cache)[:, lt:]
+
+    def extend(self, steps: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """Continue a cached sequence (batch of one layout) by ``steps [B, t, C]``: each new step
+        attends to everything cached and, causally, to the new ones. -> states ``[B, t, C]``.
+        Several steps at once is the verify pass of draft-and-verify decoding."""
+        start, t = cache.length, steps.shape[1]
+        positions = (start + torch.arange(t, device=steps.device))[None].expand(steps.shape[0], t)
+        mask = torch.ones(t, start + t, dtype=torch.bool, device=steps.device).tril(start)
+        return self.core(steps, positions, mask[None, None], cache)
+
+    def step_inputs(self, frames: torch.Tensor) -> torch.Tensor:
+        """codes ``[B, T]`` or latents ``[B, D, T]`` (T a multiple of patch) -> ``[B, T/P, C]``."""
+        return self.frames.to_steps(frames)
+
+    # --- training ----------------------------------------------------------------------------
+    def forward(self, batch: LMBatch) -> dict[str, torch.Tensor]:
+        """Losses for one batch: ``loss`` (total) and its parts."""
+        losses = self._discrete_losses(batch) if self.discrete else self._gaussian_losses(batch)
+        if self.ctc is not None:
+            losses["ctc"] = self._ctc_loss(losses.pop("_states"), batch)
+            losses["loss"] = losses["loss"] + self.config.ctc_weight * losses["ctc"]
+        else:
+            losses.pop("_states")
+        return losses
+
+    def _discrete_losses(self, batch: LMBatch) -> dict[str, torch.Tensor]:
+        P, eos = self.config.patch, self.frames.eos
+        codes = batch.codes[:, 0]
+        B = codes.shape[0]
+        # targets: codes, then EOS at audio_len and after, padded to whole steps
+        frames = torch.cat([codes, codes.new_full((B, 1), eos)], dim=1)
+        frames = frames.masked_fill(~lengths_to_valid(batch.audio_lens, frames.shape[1]), eos)
+        frames = pad_to_patch(frames, P, eos)
+        n_steps = (batch.audio_lens + 1 + P - 1) // P  # steps up to and including EOS
+        S = int(n_steps.max())
+        frames = frames[:, : S * P]
+        inputs = self.step_inputs(frames[:, : (S - 1) * P])
+        states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1)
+        logits = self.frames.logits(states)  # [B, S, P, K + 1]
+        target_valid = lengths_to_valid(batch.audio_lens + 1, S * P)  # frames <= audio_len
+        ce = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), frames.reshape(-1), reduction="none"
+        )
+        ce = (ce * target_valid.reshape(-1)).sum() / target_valid.sum()
+        return {"loss": ce, "ce": ce, "_states": states}
+
+    def _gaussian_losses(self, batch: LMBatch) -> dict[str, torch.Tensor]:
+        P, cfg = self.config.patch, self.config
+        q_mean = pad_to_patch(batch.latent_mean, P, 0.0)
+        q_logstd = pad_to_patch(batch.latent_logstd, P, 0.0)
+        n_steps = (batch.audio_lens + P - 1) // P + 1  # patches, then the stop step
+        S = int(n_steps.max())
+        q_mean = F.pad(q_mean, (0, S * P - q_mean.shape[-1]))[..., : S * P]
+        q_logstd = F.pad(q_logstd, (0, S * P - q_logstd.shape[-1]))[..., : S * P]
+        fed = q_mean + torch.exp(q_logstd) * torch.randn_like(q_mean)  # posterior sample
+        if cfg.noise_std and self.training:
+            fed = fed + cfg.noise_std * torch.randn_like(fed)  # noise augmentation
+        inputs = self.step_inputs(fed[..., : (S - 1) * P])
+        states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1)
+        p_mean, p_logstd, stop_logit = self.frames.predict(states)  # [B, S, P, D], [B, S]
+        B, D = q_mean.shape[:2]
+        as_steps = lambda t: t.view(B, D, S, P).permute(0, 2, 3, 1)  # noqa: E731
+        kl = gaussian_kl(as_steps(q_mean), as_steps(q_logstd), p_mean, p_logstd).sum(-1)
+        frame_valid = lengths_to_valid(batch.audio_lens, S * P).view(B, S, P)
+        kl = (kl * frame_valid).sum() / frame_valid.sum()
+        step_valid = lengths_to_valid(n_steps, S)
+        stop_target = (
+            torch.arange(S, device=n_steps.device)[None] == (n_steps - 1)[:, None]
+        ).float()
+        stop = F.binary_cross_entropy_with_logits(stop_logit, stop_target, reduction="none")
+        stop = (stop * step_valid).sum() / step_valid.sum()
+        return {"loss": kl / D + stop, "kl": kl, "stop": stop, "_states": states}
+
+    def _ctc_loss(self, states: torch.Tensor, batch: LMBatch) -> torch.Tensor:
+        B, S, _ = states.shape
+        V = self.config.num_symbols
+        logits = self.ctc(states).view(B, S * self.config.patch, V + 1)
+        log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # [T, B, V + 1]
+        return F.ctc_loss(log_probs, batch.text, batch.audio_lens, batch.text_lens,
+                          blank=V, zero_infinity=True)  # fmt: skip

@@ -1,0 +1,85 @@
+"""Frame adapters: how codec frames enter the transformer and how predictions leave it.
+
+A model step covers ``patch`` codec frames (the reduction factor). Discrete frames are codes
+of the first codebook with an end-of-speech class; Gaussian frames are codec latents with a
+diagonal Gaussian prediction and a stop logit.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def pad_to_patch(x: torch.Tensor, patch: int, value: float) -> torch.Tensor:
+    """Pad the last dim of ``x [..., T]`` to a multiple of ``patch``."""
+    extra = (-x.shape[-1]) % patch
+    return F.pad(x, (0, extra), value=value) if extra else x
+
+
+class DiscreteFrames(nn.Module):
+    """codes ``[B, T]`` (one codebook) <-> steps ``[B, S, C]``; logits ``[B, S, P, K + 1]``.
+
+    Class ``K`` (= cardinality) is end-of-speech; it also fills the last partial patch.
+    """
+
+    def __init__(self, cardinality: int, patch: int, dim: int, extra_tokens: int = 0):
+        super().__init__()
+        self.cardinality, self.patch = cardinality, patch
+        self.eos = cardinality
+        # extra input-only tokens (e.g. PAR's mask token) follow EOS in the embedding table
+        self.embed = nn.Embedding(cardinality + 1 + extra_tokens, dim)
+        self.merge = nn.Linear(patch * dim, dim) if patch > 1 else nn.Identity()
+        self.head = nn.Linear(dim, patch * (cardinality + 1))
+
+    def to_steps(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes ``[B, T]`` (T a multiple of patch) -> step inputs ``[B, T / P, C]``."""
+        B, T = codes.shape
+        e = self.embed(codes).view(B, T // self.patch, -1)
+        return self.merge(e)
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """states ``[B, S, C]`` -> logits ``[B, S, P, K + 1]``."""
+        return self.head(h).view(*h.shape[:2], self.patch, self.cardinality + 1)
+
+
+class GaussianFrames(nn.Module):
+    """latents ``[B, D, T]`` <-> steps; predictions ``(mean, logstd) [B, S, P, D]`` and a stop
+    logit ``[B, S]``."""
+
+    def __init__(self, latent_dim: int, patch: int, dim: int):
+        super().__init__()
+        self.latent_dim, self.patch = latent_dim, patch
+        self.proj = nn.Sequential(
+            nn.Linear(patch * latent_dim, dim), nn.SiLU(), nn.Linear(dim, dim)
+        )
+        self.head = nn.Linear(dim, patch * latent_dim * 2)
+        self.stop = nn.Linear(dim, 1)
+
+    def to_steps(self, latents: torch.Tensor) -> torch.Tensor:
+        """latents ``[B, D, T]`` (T a multiple of patch) -> step inputs ``[B, T / P, C]``."""
+        B, D, T = latents.shape
+        x = latents.transpose(1, 2).reshape(B, T // self.patch, self.patch * D)
+        return self.proj(x)
+
+    def predict(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """states ``[B, S, C]`` -> mean, logstd ``[B, S, P, D]``, stop logit ``[B, S]``."""
+        out = self.head(h).view(*h.shape[:2], self.patch, 2, self.latent_dim)
+        mean, logstd = out.unbind(dim=3)
+        return mean, logstd.clamp(-7.0, 2.0), self.stop(h).squeeze(-1)
+
+
+def gaussian_kl(
+    q_mean: torch.Tensor, q_logstd: torch.Tensor, p_mean: torch.Tensor, p_logstd: torch.Tensor
+) -> torch.Tensor:
+    """Elementwise KL(q || p) of diagonal Gaussians.
+
+    We train the prediction ``p`` against the codec posterior ``q`` with KL(q || p): it equals
+    the expected negative log-likelihood of posterior samples under ``p`` up to ``q``'s entropy,
+    so ``p`` must cover all of ``q`` (mass-covering); the reverse direction lets ``p`` collapse
+    onto one mode and under-estimate the spread that sampling later relies on.
+    """
+    var_ratio = torch.exp(2 * (q_logstd - p_logstd))
+    diff = (q_mean - p_mean) * torch.exp(-p_logstd)
+    return p_logstd - q_logstd + 0.5 * (var_ratio + diff.pow(2) - 1.0)

@@ -1,0 +1,135 @@
+"""Stateful generation for the autoregressive families (moshi's model vs generator split).
+
+``ARGenerator`` holds the KV cache and sampling state; ``step()`` returns the next patch of
+frames — codes ``[P]`` for ``ar`` or latents ``[D, P]`` for ``kalle`` — until end of speech.
+With ``use_cache=False`` each step recomputes the whole sequence (the reference the cache must
+reproduce exactly).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from models.codec_lm import CodecLM
+from models.sampling import SamplingOptions, sample
+from models.transformer import KVCache
+
+
+def length_cap(num_text_tokens: int, frame_rate: float, seconds_per_token: float = 0.25) -> int:
+    """Most frames to generate for a text: generous (about 3x normal speech rate) but finite."""
+    return int(frame_rate * (1.0 + seconds_per_token * num_text_tokens))
+
+
+@dataclass(frozen=True)
+class GaussianSampling:
+    temperature: float = 1.0  # scale on the sampled noise (0 = use the predicted mean)
+    stop_threshold: float = 0.5  # stop when sigmoid(stop logit) exceeds this
+
+
+class ARGenerator:
+    """Generate continuation frames of ``prompt`` for ``text`` (prompt text + target text).
+
+    ``text [Lt]`` ids; ``prompt`` codes ``[Tp]`` (first codebook) or latents ``[D, Tp]``; leading
+    frames are dropped so that the prompt fills whole steps.
+    """
+
+    def __init__(
+        self,
+        model: CodecLM,
+        text: torch.Tensor,
+        prompt: torch.Tensor,
+        max_frames: int,
+        options: SamplingOptions | GaussianSampling | None = None,
+        seed: int = 0,
+        use_cache: bool = True,
+    ):
+        self.model = model.eval()
+        self.P = model.config.patch
+        self.options = options or (SamplingOptions() if model.discrete else GaussianSampling())
+        self.rng = torch.Generator().manual_seed(seed)
+        self.text = text[None]
+        self.text_lens = torch.tensor([text.shape[0]])
+        keep = (prompt.shape[-1] // self.P) * self.P
+        self.prompt = prompt[..., prompt.shape[-1] - keep :]
+        self.frames: list[torch.Tensor] = []  # generated patches
+        self.max_frames, self.done, self.use_cache = max_frames, False, use_cache
+        self.cache = None
+        self._pending = None  # last state, predicting the next step
+
+    @property
+    def generated(self) -> torch.Tensor:
+        """All frames so far: codes ``[T]`` or latents ``[D, T]``."""
+        empty = self.prompt[..., :0]
+        return torch.cat(self.frames, dim=-1) if self.frames else empty
+
+    def _all_steps(self) -> torch.Tensor:
+        frames = torch.cat([self.prompt, self.generated], dim=-1)[None]
+        return self.model.step_inputs(frames)
+
+    @torch.inference_mode()
+    def _next_state(self) -> torch.Tensor:
+        """State ``[1, C]`` that predicts the next step."""
+        if not self.use_cache:
+            steps = self._all_steps()
+            states = self.model.run(
+                self.text, self.text_lens, steps, torch.tensor([steps.shape[1]])
+            )
+            return states[:, -1]
+        if self.cache is None:
+            steps = self._all_steps()
+            length = self.text.shape[1] + 1 + steps.shape[1] + self.max_frames // self.P + 1
+            self.cache = KVCache(self.model.config.transformer, 1, length)
+            states = self.model.run(self.text, self.text_lens, steps, torch.tensor([steps.shape[1]]),
+                                    self.cache)  # fmt: skip
+            return states[:, -1]
+        last = self.frames[-1][None]
+        return self.model.extend(self.model.step_inputs(last), self.cache)[:, -1]
+
+    @torch.inference_mode()
+    def step(self) -> torch.Tensor | None:
+        """Next patch of frames, or ``None`` once speech has ended or the cap is reached."""
+        if self.done:
+            return None
+        state = self._next_state()
+        patch = (
+            self._sample_discrete(state) if self.model.discrete else self._sample_gaussian(state)
+        )
+        n_generated = self.generated.shape[-1]
+        if patch is not None and n_generated + patch.shape[-1] > self.max_frames:
+            patch = patch[..., : self.max_frames - n_generated]
+        if patch is None or patch.shape[-1] < self.P:
+            self.done = True
+        if patch is None or patch.shape[-1] == 0:
+            return None
+        self.frames.append(patch)
+        return patch
+
+    def _sample_discrete(self, state: torch.Tensor) -> torch.Tensor | None:
+        logits = self.model.frames.logits(state[:, None])[0, 0]  # [P, K + 1]
+        history = torch.cat([self.prompt, self.generated])
+        out = []
+        for p in range(self.P):
+            token = sample(logits[p : p + 1], self.options, history[None], self.rng)
+            if int(token) == self.model.frames.eos:
+                break
+            out.append(token)
+            history = torch.cat([history, token])
+        if not out:
+            return None
+        return torch.cat(out)
+
+    def _sample_gaussian(self, state: torch.Tensor) -> torch.Tensor | None:
+        mean, logstd, stop = self.model.frames.predict(state[:, None])
+        if torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
+            return None
+        noise = torch.randn(mean.shape, generator=self.rng)
+        z = mean + self.options.temperature * torch.exp(logstd) * noise  # [1, 1, P, D]
+        return z[0, 0].T  # [D, P]
+
+    def generate(self) -> torch.Tensor:
+        """Run to the end; returns all generated frames."""
+        while self.step() is not None:
+            pass
+        return self.generated

@@ -1,0 +1,59 @@
+"""Token sampling: temperature, top-k, top-p and VALL-E 2's repetition-aware sampling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    temperature: float = 1.0  # divides the logits; 0 means greedy (argmax)
+    top_k: int = 0  # keep the k most likely tokens (0 = all)
+    top_p: float = 1.0  # keep the smallest set whose probability reaches top_p (1 = all)
+    ras_window: int = 0  # repetition-aware sampling: look back this many tokens (0 = off)
+    ras_threshold: float = 0.1  # resample from the full distribution when the nucleus pick
+    # already fills more than this fraction of the window (VALL-E 2)
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Set logits ``[N, K]`` outside top-k / the top-p nucleus to -inf."""
+    if top_k and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop_sorted = cum - sorted_logits.softmax(-1) >= top_p  # keeps the token crossing top_p
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    return logits
+
+
+def _draw(logits: torch.Tensor, temperature: float, generator: torch.Generator | None):
+    if temperature <= 0:
+        return logits.argmax(-1)
+    probs = (logits / temperature).softmax(-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def sample(
+    logits: torch.Tensor,
+    options: SamplingOptions,
+    history: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Draw one token per row of ``logits [N, K]``. ``history [N, t]`` holds the tokens
+    generated so far for repetition-aware sampling."""
+    token = _draw(
+        filter_logits(logits, options.top_k, options.top_p), options.temperature, generator
+    )
+    if options.ras_window and history is not None and history.shape[-1]:
+        window = history[:, -options.ras_window :]
+        ratio = (window == token[:, None]).float().sum(-1) / options.ras_window
+        repeat = ratio > options.ras_threshold
+        if repeat.any():
+            fallback = _draw(logits, max(options.temperature, 1e-5), generator)
+            token = torch.where(repeat, fallback, token)
+    return token
