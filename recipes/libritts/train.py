@@ -1,0 +1,107 @@
+"""One training entry for every stage of palette-tts.
+
+    # one process (CPU here)
+    python -m recipes.libritts.train --stage ar --manifests data/manifests --exp exp/ar
+    # many GPUs (or several CPU processes with gloo)
+    torchrun --nproc-per-node=8 -m recipes.libritts.train --stage par --manifests ... --exp exp/par
+    # stage two of PALLE starts from stage one's weights
+    python -m recipes.libritts.train --stage refine --init exp/par/final --exp exp/refine ...
+
+Stages: ``codec`` (our codec, on audio), ``ar``, ``nar``, ``kalle``, ``par``, ``refine``.
+Options come from ``--config file.yaml`` (keys of ``TrainConfig``) and are overridden by flags.
+Rerunning the same command resumes from ``EXP/checkpoint.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import yaml
+
+from recipes.libritts.trainer import LoopOptions, Task, train
+
+STAGES = ("codec", "ar", "nar", "kalle", "par", "refine")
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    stage: str = "ar"  # one of STAGES
+    manifests: str = "data/manifests"  # output of recipes/libritts/prepare.py
+    exp: str = "exp/ar"  # checkpoints, log.csv and final weights go here
+    subset: str = "train-clean-100"  # cut manifest(s) to train on, comma-separated
+    codec: str = "palette-codec"  # codec whose codes/latents were stored by prepare
+    init: str = ""  # start from these weights (refine: the PAR model's final dir)
+    dim: int = 256  # transformer width
+    layers: int = 6
+    heads: int = 4
+    patch: int = 1  # codec frames per step (ar, kalle)
+    ctc_weight: float = 0.1  # auxiliary CTC loss (ar, kalle)
+    noise_std: float = 0.1  # kalle input-noise augmentation
+    max_duration: float = 60.0  # seconds of audio per batch (lhotse DynamicBucketingSampler)
+    num_buckets: int = 10
+    loop: LoopOptions = field(default_factory=LoopOptions)
+
+
+def load_config(path: str | None, overrides: dict) -> TrainConfig:
+    data = yaml.safe_load(Path(path).read_text()) if path else {}
+    data = (data or {}) | {k: v for k, v in overrides.items() if v is not None}
+    loop_fields = {f.name for f in dataclasses.fields(LoopOptions)}
+    loop = LoopOptions(**{k: data.pop(k) for k in list(data) if k in loop_fields})
+    unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise ValueError(f"unknown training options: {', '.join(sorted(unknown))}")
+    config = TrainConfig(**data, loop=loop)
+    if config.stage not in STAGES:
+        raise ValueError(f"unknown stage {config.stage!r}; one of {', '.join(STAGES)}")
+    return config
+
+
+def build_task(config: TrainConfig) -> Task:
+    if config.stage == "codec":
+        from recipes.libritts.train_codec import codec_task
+
+        return codec_task(config)
+    from recipes.libritts.lm_task import lm_task
+
+    return lm_task(config)
+
+
+def run(config: TrainConfig) -> dict:
+    task = build_task(config)
+    Path(config.exp).mkdir(parents=True, exist_ok=True)
+    (Path(config.exp) / "train_config.json").write_text(
+        json.dumps(dataclasses.asdict(config), indent=2)
+    )
+    return train(task, config.exp, config.loop)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", help="YAML file with TrainConfig / LoopOptions keys")
+    for f in dataclasses.fields(TrainConfig) + dataclasses.fields(LoopOptions):
+        if f.name in ("loop",):
+            continue
+        kind = type(f.default) if f.default is not dataclasses.MISSING else str
+        flag = "--" + f.name.replace("_", "-")
+        choices = STAGES if f.name == "stage" else None
+        parser.add_argument(flag, dest=f.name, type=kind, default=None, choices=choices,
+                            help=f"default {f.default!r}")  # fmt: skip
+    args = vars(parser.parse_args(argv))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    config = load_config(args.pop("config"), args)
+    row = run(config)
+    logger.info("finished: %s", row)
+
+
+if __name__ == "__main__":
+    main()

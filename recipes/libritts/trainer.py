@@ -1,0 +1,195 @@
+"""The training loop every stage shares: DDP (gloo on CPU, nccl on GPU), gradient
+accumulation, mixed precision on GPU, time/step budgets, CSV log, progress bar, and checkpoints
+with exact resume (model, optimiser, scheduler, sampler, step, RNG state).
+
+A stage supplies a ``Task``: the model, a function from a batch to a dict of losses, and an
+iterable of batches whose sampler has ``state_dict``/``load_state_dict`` (lhotse's samplers do).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    lr: float = 1e-3  # peak learning rate (AdamW)
+    weight_decay: float = 0.01
+    warmup_steps: int = 200  # linear warm-up, then cosine decay to 10 % at max_steps
+    max_steps: int = 20000  # optimiser steps
+    max_minutes: float = 0.0  # stop after this much wall time (0 = no limit)
+    accum: int = 1  # micro-batches per optimiser step
+    grad_clip: float = 1.0
+    log_every: int = 20  # optimiser steps between CSV rows
+    ckpt_minutes: float = 5.0  # wall minutes between checkpoints
+    seed: int = 0
+
+
+@dataclass
+class Task:
+    model: torch.nn.Module
+    loss_fn: Callable[
+        [torch.nn.Module, object], dict[str, torch.Tensor]
+    ]  # (model, batch) -> losses
+    batches: Callable[[int], Iterable]  # epoch -> batches (sets the sampler's epoch)
+    sampler: object | None = None  # has state_dict()/load_state_dict() for exact resume
+    save_final: Callable[[torch.nn.Module, Path], None] | None = None  # export weights
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    """(rank, world size, device) from torchrun's environment; plain python -> (0, 1, cpu/cuda)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if cuda else "cpu")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    if cuda:
+        torch.cuda.set_device(device)
+    return rank, world, device
+
+
+def _lr_lambda(opts: LoopOptions):
+    def f(step: int) -> float:
+        if step < opts.warmup_steps:
+            return (step + 1) / opts.warmup_steps
+        progress = min(1.0, (step - opts.warmup_steps) / max(1, opts.max_steps - opts.warmup_steps))
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return f
+
+
+def _rng_state() -> dict:
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
+    """Train until ``max_steps`` or ``max_minutes``; resume from ``exp_dir/checkpoint.pt`` if it
+    exists. Returns the last logged row."""
+    rank, world, device = setup_distributed()
+    exp_dir = Path(exp_dir)
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(opts.seed)
+    random.seed(opts.seed)
+    np.random.seed(opts.seed)
+    model = task.model.to(device)
+    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, _lr_lambda(opts))
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    step, epoch = 0, 0
+    ckpt = exp_dir / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optim.load_state_dict(state["optim"])
+        sched.load_state_dict(state["sched"])
+        step, epoch = state["step"], state["epoch"]
+        if task.sampler is not None and state.get("sampler") is not None:
+            task.sampler.load_state_dict(state["sampler"])
+        _set_rng_state(state["rng"])
+        logger.info("resumed from %s at step %d", ckpt, step)
+
+    def save_checkpoint():
+        if rank != 0:
+            return
+        state = {"model": model.state_dict(), "optim": optim.state_dict(),
+                 "sched": sched.state_dict(), "step": step, "epoch": epoch, "rng": _rng_state(),
+                 "sampler": task.sampler.state_dict() if task.sampler is not None else None,
+                 "options": asdict(opts)}  # fmt: skip
+        tmp = ckpt.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, ckpt)
+
+    log_path = exp_dir / "log.csv"
+    start, last_ckpt, row = time.monotonic(), time.monotonic(), {}
+    bar = tqdm(total=opts.max_steps, initial=step, disable=rank != 0, desc="train", unit="step")
+    sums, count, micro = {}, 0, 0
+    model.train()
+    done = step >= opts.max_steps
+    while not done:
+        for batch in task.batches(epoch):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                losses = task.loss_fn(ddp, _to(batch, device))
+            scaler.scale(losses["loss"] / opts.accum).backward()
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach())
+            count, micro = count + 1, micro + 1
+            if micro % opts.accum:
+                continue
+            scaler.unscale_(optim)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
+            scaler.step(optim)
+            scaler.update()
+            optim.zero_grad(set_to_none=True)
+            sched.step()
+            step += 1
+            bar.update(1)
+            if step % opts.log_every == 0 or step == opts.max_steps:
+                row = {"step": step, "epoch": epoch, "minutes": round((time.monotonic() - start) / 60, 2),
+                       "lr": sched.get_last_lr()[0]} | {k: v / count for k, v in sums.items()}  # fmt: skip
+                bar.set_postfix(loss=f"{row['loss']:.3f}")
+                if rank == 0:
+                    _append_csv(log_path, row)
+                sums, count = {}, 0
+            out_of_time = opts.max_minutes and time.monotonic() - start > opts.max_minutes * 60
+            if step >= opts.max_steps or out_of_time:
+                done = True
+                break
+            if time.monotonic() - last_ckpt > opts.ckpt_minutes * 60:
+                save_checkpoint()
+                last_ckpt = time.monotonic()
+        else:
+            epoch += 1
+    bar.close()
+    save_checkpoint()
+    if rank == 0 and task.save_final is not None:
+        task.save_final(model, exp_dir / "final")
+    if world > 1:
+        dist.barrier()
+    return row
+
+
+def _to(batch, device):
+    if device.type == "cpu":
+        return batch
+    if hasattr(batch, "__dataclass_fields__"):
+        return type(batch)(
+            **{k: _to(getattr(batch, k), device) for k in batch.__dataclass_fields__}
+        )
+    return batch.to(device) if isinstance(batch, torch.Tensor) else batch
+
+
+def _append_csv(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
