@@ -57,7 +57,19 @@ def load_codec(name_or_path: str, **kwargs) -> Codec:
     )
 
 
+def _load_palette(source: str, **kwargs) -> Codec:
+    from codec.palette_codec import PaletteCodec
+
+    if kwargs:
+        raise ValueError(f"the palette codec takes no loading options (got {', '.join(kwargs)})")
+    return PaletteCodec.from_pretrained(source)
+
+
 # config "codec" field -> loader for our own codec directories
-_DIRECTORY_LOADERS: dict[str, Callable[..., Codec]] = {}
+_DIRECTORY_LOADERS: dict[str, Callable[..., Codec]] = {"palette": _load_palette}
+
+# the shipped palette codec (trained by recipes/libritts/train_codec.py)
+PALETTE_WEIGHTS = Path(__file__).parent / "weights" / "palette-codec"
 
 register_codec("encodec_24khz", _load_encodec, "facebook/encodec_24khz")
+register_codec("palette-codec", _load_palette, str(PALETTE_WEIGHTS))

@@ -7,7 +7,7 @@
     # stage two of PALLE starts from stage one's weights
     python -m recipes.libritts.train --stage refine --init exp/par/final --exp exp/refine ...
 
-Stages: ``codec`` (our codec, on audio), ``ar``, ``nar``, ``kalle``, ``par``, ``refine``.
+Stages: ``codec`` (our codec, on the wavs under ``--corpus``; ``train_codec`` has more options), ``ar``, ``nar``, ``kalle``, ``par``, ``refine``.
 Options come from ``--config file.yaml`` (keys of ``TrainConfig``) and are overridden by flags.
 Rerunning the same command resumes from ``EXP/checkpoint.pt``.
 """
@@ -37,6 +37,7 @@ class TrainConfig:
     exp: str = "exp/ar"  # checkpoints, log.csv and final weights go here
     subset: str = "train-clean-100"  # cut manifest(s) to train on, comma-separated
     codec: str = "palette-codec"  # codec whose codes/latents were stored by prepare
+    corpus: str = ""  # codec stage: folder of training wavs (e.g. LibriTTS/train-clean-100)
     init: str = ""  # start from these weights (refine: the PAR model's final dir)
     dim: int = 256  # transformer width
     layers: int = 6
@@ -65,9 +66,11 @@ def load_config(path: str | None, overrides: dict) -> TrainConfig:
 
 def build_task(config: TrainConfig) -> Task:
     if config.stage == "codec":
-        from recipes.libritts.train_codec import codec_task
+        from recipes.libritts.train_codec import CodecTrainConfig, codec_task
 
-        return codec_task(config)
+        if not config.corpus:
+            raise ValueError("the codec stage needs --corpus DIR (a folder of training wavs)")
+        return codec_task(CodecTrainConfig(corpus=config.corpus, exp=config.exp, loop=config.loop))
     from recipes.libritts.lm_task import lm_task
 
     return lm_task(config)

@@ -1,0 +1,96 @@
+"""The codec's two bottlenecks: residual finite scalar quantisation (discrete codes) and a
+diagonal Gaussian (VAE) posterior (continuous latents). Both work frame by frame on ``[B, C, T]``.
+
+FSQ (Mentzer et al., 2023) bounds each of a few dimensions with tanh and rounds it to one of
+``levels[i]`` values; a code is the mixed-radix number of the rounded values, so every code is
+used and no codebook can collapse. Residual stages quantise what the earlier stages missed,
+scaled up by ``levels - 1`` each time; trained with quantiser dropout, the first codebook alone
+already decodes to coarse speech (the AR/PAR models predict it, the NAR model the rest).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def gaussian_kl_to_standard(mean: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
+    """Elementwise KL( N(mean, exp(logstd)^2) || N(0, 1) ) = (mean^2 + sigma^2 - 1) / 2 - log sigma."""
+    return 0.5 * (mean.square() + torch.exp(2 * logstd) - 1.0) - logstd
+
+
+class ResidualFSQ(nn.Module):
+    """``h [B, C, T]`` <-> codes ``[B, Q, T]`` in ``[0, prod(levels))``, and back to ``[B, C, T]``."""
+
+    def __init__(self, dim: int, levels: tuple[int, ...], stages: int):
+        super().__init__()
+        if stages < 1 or any(level < 2 for level in levels):
+            raise ValueError(f"need >= 1 stage and levels >= 2, got {stages} x {levels}")
+        self.stages = stages
+        self.cardinality = math.prod(levels)
+        self.proj_in = nn.Conv1d(dim, len(levels), 1)
+        self.proj_out = nn.Conv1d(len(levels), dim, 1)
+        lv = torch.tensor(levels, dtype=torch.float32)[:, None]  # [L, 1]
+        radix = torch.cumprod(torch.tensor((1,) + tuple(levels[:-1])), 0)[:, None]
+        self.register_buffer("levels", lv, persistent=False)
+        self.register_buffer("radix", radix, persistent=False)
+
+    def _round(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x [B, L, T]`` in [-1, 1] -> (grid values in [-1, 1], integer levels), straight-through."""
+        half = (self.levels - 1) / 2
+        k = torch.round((x.clamp(-1, 1) + 1) * half)
+        q = k / half - 1
+        return x + (q - x).detach(), k.long()
+
+    def quantize(
+        self, h: torch.Tensor, active: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``h [B, C, T]`` -> (decoder input ``[B, C, T]``, codes ``[B, Q, T]``).
+
+        ``active [B]`` (training: quantiser dropout) keeps only the first ``active[b]`` stages.
+        """
+        x = torch.tanh(self.proj_in(h))  # [B, L, T]
+        total, codes, scale = torch.zeros_like(x), [], torch.ones_like(self.levels)
+        for stage in range(self.stages):
+            q, k = self._round(x * scale)
+            q = q / scale
+            if active is not None:
+                q = q * (stage < active).to(q.dtype)[:, None, None]
+            total, x = total + q, x - q
+            codes.append((k * self.radix).sum(1))
+            scale = scale * (self.levels - 1)
+        return self.proj_out(total), torch.stack(codes, 1)
+
+    def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes ``[B, Q', T]`` (the first ``Q' <= Q`` stages) -> decoder input ``[B, C, T]``."""
+        if codes.shape[1] > self.stages:
+            raise ValueError(f"got {codes.shape[1]} codebooks, the codec has {self.stages}")
+        if codes.min() < 0 or codes.max() >= self.cardinality:
+            raise ValueError(f"codes must lie in [0, {self.cardinality})")
+        half = (self.levels - 1) / 2
+        total, scale = 0.0, torch.ones_like(self.levels)
+        for stage in range(codes.shape[1]):
+            k = (codes[:, stage : stage + 1] // self.radix) % self.levels.long()  # [B, L, T]
+            total = total + (k / half - 1) / scale
+            scale = scale * (self.levels - 1)
+        return self.proj_out(total)
+
+
+class GaussianBottleneck(nn.Module):
+    """``h [B, C, T]`` -> posterior ``(mean, logstd) [B, D, T]``; latents ``[B, D, T]`` -> ``[B, C, T]``."""
+
+    def __init__(self, dim: int, latent_dim: int, min_logstd: float = -7.0):
+        super().__init__()
+        self.min_logstd = min_logstd
+        self.proj_in = nn.Conv1d(dim, 2 * latent_dim, 1)
+        self.proj_out = nn.Conv1d(latent_dim, dim, 1)
+
+    def posterior(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logstd = self.proj_in(h).chunk(2, dim=1)
+        return mean, logstd.clamp(min=self.min_logstd, max=2.0)
+
+    def sample(self, mean: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
+        """Reparameterised sample ``mean + sigma * eps``."""
+        return mean + torch.exp(logstd) * torch.randn_like(mean)

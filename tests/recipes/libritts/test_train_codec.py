@@ -1,0 +1,102 @@
+"""The codec training recipe on a tiny synthetic corpus in LibriTTS layout: crops, a short run
+that writes a loadable codec, exact resume after an interruption, and the CLI."""
+
+import csv
+import dataclasses
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from safetensors.torch import load_file
+
+from codec import load_codec
+from codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from recipes.libritts import train_codec
+from recipes.libritts.synthetic_audio import synthetic_speech, write_synthetic_corpus
+from recipes.libritts.train_codec import CodecTrainConfig, CropSampler, main, run
+from recipes.libritts.trainer import LoopOptions
+
+TINY = PaletteCodecConfig(dim=16, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
+                          kernel_size=3, fsq_levels=(4, 4), num_codebooks=2, latent_dim=2)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus") / "train-clean-100"
+    write_synthetic_corpus(root, speakers=2, utterances=2, seconds=0.6, seed=0)
+    # a 16 kHz file (resampled when read) and one shorter than a crop (zero-padded)
+    sf.write(root / "100" / "1000" / "100_1000_000001_000000.wav", synthetic_speech(0.5, 16000), 16000)  # fmt: skip
+    sf.write(root / "101" / "1001" / "101_1001_000001_000000.wav", synthetic_speech(0.05), 24000)
+    return root
+
+
+def tiny_config(corpus, exp, steps=4, **loop) -> CodecTrainConfig:
+    loop = LoopOptions(max_steps=steps, warmup_steps=2, log_every=1, ckpt_minutes=0.0, **loop)
+    return CodecTrainConfig(corpus=str(corpus), exp=str(exp), batch_size=4, crop_seconds=0.2,
+                            epoch_steps=3, codec=TINY, loop=loop)  # fmt: skip
+
+
+def test_crop_sampler_draws_reproducible_crops(corpus):
+    sampler = CropSampler(corpus, 24000, crop=4800, seed=1)
+    assert len(sampler.files) == 6 and 0 < sampler.hours < 0.01
+    state = sampler.state_dict()
+    batch = sampler.batch(8, gain_db=(-6.0, 0.0))
+    assert batch.shape == (8, 1, 4800) and batch.dtype == torch.float32
+    assert batch.abs().max() <= 1.0 and batch.abs().amax(-1).min() > 0
+    sampler.load_state_dict(state)
+    assert torch.equal(sampler.batch(8, gain_db=(-6.0, 0.0)), batch)
+    with pytest.raises(FileNotFoundError, match="no .wav files"):
+        CropSampler(corpus / "nothing-here", 24000, 4800)
+
+
+def test_short_run_writes_loadable_codec_and_log(corpus, tmp_path):
+    torch.set_num_threads(1)
+    run(tiny_config(corpus, tmp_path))
+    codec = load_codec(str(tmp_path / "final"))
+    assert isinstance(codec, PaletteCodec) and codec.config == TINY
+    assert codec.encode(torch.zeros(1, 1, 4800)).shape == (1, 2, 10)
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert {"loss", "mel", "logmag", "sc", "kl"} <= set(rows[0])
+    assert all(np.isfinite(float(r["loss"])) for r in rows)
+    assert (tmp_path / "checkpoint.pt").is_file() and (tmp_path / "train_config.json").is_file()
+    assert next(iter(load_file(tmp_path / "final" / "model.safetensors").values())).dtype == torch.float16  # fmt: skip
+
+
+def test_resume_after_interruption_is_exact(corpus, tmp_path, monkeypatch):
+    torch.set_num_threads(1)
+    run(tiny_config(corpus, tmp_path / "straight"))
+    calls, real_loss = [], train_codec.codec_loss
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # dies during step 3; the checkpoint after step 2 survives
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(train_codec, "codec_loss", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny_config(corpus, tmp_path / "resumed"))
+    monkeypatch.setattr(train_codec, "codec_loss", real_loss)
+    assert torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["step"] == 2
+    run(tiny_config(corpus, tmp_path / "resumed"))
+    straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)["model"]
+    resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["model"]
+    for name, value in straight.items():
+        torch.testing.assert_close(resumed[name], value, msg=name)
+
+
+def test_cli_trains_with_a_codec_config_file(corpus, tmp_path):
+    config_file = tmp_path / "codec.json"
+    config_file.write_text(__import__("json").dumps(dataclasses.asdict(TINY)))
+    out = tmp_path / "exp"
+    args = ["--corpus", str(corpus), "--out", str(out), "--minutes", "1", "--max-steps", "2",
+            "--batch-size", "2", "--threads", "1", "--codec-config", str(config_file)]  # fmt: skip
+    assert main(args) == 0
+    assert load_codec(str(out / "final")).config == TINY
+
+
+def test_codec_task_refuses_a_language_model_config():
+    with pytest.raises(ValueError, match="corpus folder"):
+        train_codec.codec_task(object())
