@@ -10,7 +10,9 @@ from __future__ import annotations
 import torch
 
 
-def ctc_viterbi_durations(log_probs: torch.Tensor, tokens: torch.Tensor, blank: int) -> torch.Tensor:
+def ctc_viterbi_durations(
+    log_probs: torch.Tensor, tokens: torch.Tensor, blank: int
+) -> torch.Tensor:
     """``log_probs [T, V + 1]``, ``tokens [N]`` -> durations ``[N]`` (int64, sum T).
 
     Needs ``T >= N`` plus one frame per repeated neighbour pair (CTC's blank between repeats).

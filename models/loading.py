@@ -1,0 +1,26 @@
+"""Build a model from its ``config.json`` and load ``model.safetensors``."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from models.codec_lm import CodecLM
+from models.config import LMConfig, load_checkpoint
+from models.nar import NARModel
+from models.par import PARModel
+
+MODEL_CLASSES = {"ar": CodecLM, "kalle": CodecLM, "par": PARModel, "nar": NARModel}
+
+
+def build_model(config: LMConfig) -> torch.nn.Module:
+    return MODEL_CLASSES[config.family](config)
+
+
+def load_model(directory: str | os.PathLike) -> tuple[torch.nn.Module, dict]:
+    """-> (model in eval mode, the whole config.json). Weights may be stored in half precision."""
+    config, state = load_checkpoint(directory)
+    model = build_model(LMConfig.from_dict(config["model"]))
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    return model.eval(), config

@@ -1,0 +1,84 @@
+"""The language-model stages (ar, nar, kalle, par, refine) as trainer tasks: model from the
+config, batches from lhotse cut manifests written by ``recipes/libritts/prepare.py``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from models.codec_lm import LMBatch
+from models.config import LMConfig, load_checkpoint, save_checkpoint
+from models.loading import build_model
+from models.transformer import TransformerConfig
+from recipes.libritts.lm_data import collate, load_cuts, read_meta
+from recipes.libritts.trainer import Task
+
+logger = logging.getLogger(__name__)
+FAMILY = {"ar": "ar", "nar": "nar", "kalle": "kalle", "par": "par", "refine": "par"}
+
+
+def model_config(config, meta: dict) -> LMConfig:
+    """LMConfig for a stage from the training config and the stored features' metadata."""
+    family = FAMILY[config.stage]
+    core = TransformerConfig(dim=config.dim, layers=config.layers, heads=config.heads)
+    return LMConfig(
+        family=family,
+        num_symbols=len(meta["symbols"]["symbols"]),
+        cardinality=meta.get("cardinality", 0) if family != "kalle" else 0,
+        num_codebooks=meta.get("num_codebooks", 1),
+        latent_dim=meta.get("latent_dim", 0) if family == "kalle" else 0,
+        patch=config.patch if family in ("ar", "kalle") else 1,
+        ctc_weight=config.ctc_weight if family in ("ar", "kalle") else 0.0,
+        noise_std=config.noise_std if family == "kalle" else 0.0,
+        transformer=core,
+    )
+
+
+def lm_task(config) -> Task:
+    meta = read_meta(config.manifests, config.codec)
+    cfg = model_config(config, meta)
+    model = build_model(cfg)
+    if config.init:
+        saved, state = load_checkpoint(config.init)
+        if LMConfig.from_dict(saved["model"]) != cfg:
+            raise ValueError(f"--init {config.init} has a different model config than this stage")
+        model.load_state_dict(state)
+        logger.info("initialised from %s", config.init)
+    logger.info(
+        "%s: %.2f M parameters", config.stage, sum(p.numel() for p in model.parameters()) / 1e6
+    )
+    from lhotse.dataset import DynamicBucketingSampler
+
+    cuts = load_cuts(config.manifests, config.codec, config.subset.split(","))
+    world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    sampler = DynamicBucketingSampler(cuts, max_duration=config.max_duration, shuffle=True,
+                                      num_buckets=config.num_buckets, seed=config.loop.seed,
+                                      world_size=world, rank=rank, drop_last=True)  # fmt: skip
+    need_latents = cfg.family == "kalle"
+
+    def batches(epoch: int):
+        sampler.set_epoch(epoch)
+        for cut_batch in sampler:
+            yield collate(cut_batch, latents=need_latents)
+
+    generator = torch.Generator().manual_seed(config.loop.seed)
+
+    def loss_fn(m, batch: LMBatch):
+        if cfg.family == "par":
+            return m(
+                batch, stage="refine" if config.stage == "refine" else "par", generator=generator
+            )
+        if cfg.family == "nar":
+            return m(batch, generator=generator)
+        return m(batch)
+
+    def save_final(m, directory: Path):
+        save_checkpoint(directory, m, {"model": cfg.to_dict(), "symbols": meta["symbols"],
+                                       "codec": config.codec, "stage": config.stage})  # fmt: skip
+
+    return Task(
+        model=model, loss_fn=loss_fn, batches=batches, sampler=sampler, save_final=save_final
+    )

