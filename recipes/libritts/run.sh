@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# LibriTTS data preparation for palette-tts, in stages. Rerun the same command to resume:
+# a finished stage (its output exists) is skipped.
+#
+#   stage 0  build the mini corpus (skipped for a real LibriTTS download)
+#   stage 1  lhotse prepare_libritts -> recordings, supervisions, cuts (jsonl.gz)
+#   stage 2  phonemes of every supervision (cached by text)
+#   stage 3  codec codes / latents, lossless HDF5 shards beside the manifests
+#
+# Examples (from anywhere; paths are relative to where you run it):
+#   recipes/libritts/run.sh                                     # mini corpus, all stages
+#   recipes/libritts/run.sh --corpus /data/LibriTTS --out exp/libritts \
+#       --parts "train-clean-100 dev-clean test-clean" --codec /models/encodec_24khz --bandwidth 6
+#   recipes/libritts/run.sh --stage 3 --stop-stage 3 --codec my_codec_dir --device cuda
+set -euo pipefail
+
+stage=0                   # first stage to run
+stop_stage=3              # last stage to run
+corpus=data/mini-libritts # LibriTTS root (the mini corpus is built here in stage 0)
+out=data/libritts-prep    # manifests/ and features/ go here
+parts=""                  # subsets, space-separated; empty: every subset in the corpus
+hours=3                   # stage 0: hours of audio in the mini corpus
+seed=0                    # stage 0: seed of the mini corpus
+jobs=2                    # stage 0/1: parallel processes
+language=en-us            # stage 2: espeak-ng language of the phonemes
+codec=encodec_24khz       # stage 3: registered codec name or checkpoint directory
+bandwidth=""              # stage 3: EnCodec bandwidth in kbps (empty: the codec's lowest)
+device=cpu                # stage 3: torch device
+shard_size=1000           # stage 3: cuts per shard
+
+usage() {
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  echo; echo "Options (default):"
+  sed -n '/^set -euo/,/^usage/p' "$0" | grep -E '^[a-z_]+=' |
+    awk -F'#' '{ split($1, kv, "="); gsub(/_/, "-", kv[1]); gsub(/ +$/, "", kv[2]);
+                 printf "  --%-12s %-22s %s\n", kv[1], "(" kv[2] ")", $2 }'
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stage) stage=$2 ;;
+    --stop-stage) stop_stage=$2 ;;
+    --corpus) corpus=$2 ;;
+    --out) out=$2 ;;
+    --parts) parts=$2 ;;
+    --hours) hours=$2 ;;
+    --seed) seed=$2 ;;
+    --jobs) jobs=$2 ;;
+    --language) language=$2 ;;
+    --codec) codec=$2 ;;
+    --bandwidth) bandwidth=$2 ;;
+    --device) device=$2 ;;
+    --shard-size) shard_size=$2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+
+# the repository's packages, whether or not palette-tts is pip-installed
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
+python=${PYTHON:-python}
+part_args=()
+if [ -n "$parts" ]; then read -r -a part_list <<< "$parts"; part_args=(--parts "${part_list[@]}"); fi
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  if [ -f "$corpus/SPEAKERS.txt" ] && [ ! -f "$corpus/MINI_CORPUS.json" ]; then
+    echo "stage 0: $corpus is a LibriTTS download, no mini corpus to build"
+  else
+    echo "stage 0: mini corpus in $corpus"
+    "$python" -m recipes.libritts.mini "$corpus" --hours "$hours" --seed "$seed" --jobs "$jobs"
+  fi
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  echo "stage 1: manifests in $out/manifests"
+  "$python" -m recipes.libritts.prepare manifests --corpus "$corpus" --out "$out" --jobs "$jobs" "${part_args[@]}"
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  echo "stage 2: phonemes ($language)"
+  "$python" -m recipes.libritts.prepare phonemes --out "$out" --language "$language" "${part_args[@]}"
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  echo "stage 3: codec features ($codec) in $out/features"
+  bw_args=()
+  if [ -n "$bandwidth" ]; then bw_args=(--bandwidth "$bandwidth"); fi
+  "$python" -m recipes.libritts.prepare features --out "$out" --codec "$codec" --device "$device" \
+    --shard-size "$shard_size" "${bw_args[@]}" "${part_args[@]}"
+fi
