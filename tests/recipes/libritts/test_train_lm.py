@@ -1,0 +1,72 @@
+"""Every language-model stage trains through the one entry point on the prepared tiny corpus."""
+
+import csv
+
+import pytest
+import torch
+
+from recipes.libritts.features import FeatureOptions, extract_features
+from recipes.libritts.prepare import add_phonemes, available_parts, prepare_manifests
+from recipes.libritts.train import load_config, run
+from recipes.libritts.trainer import LoopOptions
+
+
+@pytest.fixture(scope="module")
+def prepared(tiny_corpus, tmp_path_factory):
+    from codec.palette_codec import PaletteCodec, PaletteCodecConfig
+
+    torch.manual_seed(0)
+    codec_dir = tmp_path_factory.mktemp("codec")
+    PaletteCodec(PaletteCodecConfig(dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
+                                    latent_dim=4)).save_pretrained(codec_dir)  # fmt: skip
+    root, _ = tiny_corpus
+    out = tmp_path_factory.mktemp("prep")
+    parts = available_parts(root)
+    prepare_manifests(root, out, parts)
+    add_phonemes(out, parts)
+    extract_features(out, parts, FeatureOptions(codec=str(codec_dir)))
+    return out, codec_dir, parts
+
+
+def losses(exp):
+    with open(exp / "log.csv") as fh:
+        return [float(r["loss"]) for r in csv.DictReader(fh)]
+
+
+@pytest.mark.parametrize(
+    "stage,extra", [("ar", {"patch": 2}), ("nar", {}), ("kalle", {}), ("par", {})]
+)
+def test_stage_trains_and_exports(prepared, tmp_path, stage, extra):
+    out, codec_dir, parts = prepared
+    exp = tmp_path / stage
+    config = load_config(None, {"stage": stage, "manifests": str(out), "codec": str(codec_dir),
+                                "exp": str(exp), "subset": ",".join(parts), "dim": 32, "layers": 1,
+                                "heads": 2, "max_duration": 30.0, "num_buckets": 2, "max_steps": 4, "warmup_steps": 1,
+                                "log_every": 1, **extra})  # fmt: skip
+    run(config)
+    assert len(losses(exp)) == 4 and all(x == x for x in losses(exp))  # logged, finite
+    assert (exp / "final" / "model.safetensors").is_file() and (exp / "checkpoint.pt").is_file()
+
+
+def test_refine_starts_from_par_weights(prepared, tmp_path):
+    out, codec_dir, parts = prepared
+    common = {"manifests": str(out), "codec": str(codec_dir), "subset": ",".join(parts), "dim": 32,
+              "layers": 1, "heads": 2, "max_duration": 30.0, "num_buckets": 2, "warmup_steps": 1,
+              "log_every": 1}  # fmt: skip
+    run(load_config(None, common | {"stage": "par", "exp": str(tmp_path / "par"), "max_steps": 2}))
+    refine = load_config(None, common | {"stage": "refine", "exp": str(tmp_path / "refine"),
+                                         "init": str(tmp_path / "par" / "final"), "max_steps": 2})  # fmt: skip
+    run(refine)
+    assert (tmp_path / "refine" / "final" / "model.safetensors").is_file()
+    bad = load_config(None, common | {"stage": "refine", "exp": str(tmp_path / "bad"), "dim": 64,
+                                      "init": str(tmp_path / "par" / "final"), "max_steps": 1})  # fmt: skip
+    with pytest.raises(ValueError, match="different model config"):
+        run(bad)
+
+
+def test_unknown_options_and_stages_are_errors():
+    with pytest.raises(ValueError, match="unknown training options: bogus"):
+        load_config(None, {"bogus": 1})
+    with pytest.raises(ValueError, match="unknown stage"):
+        load_config(None, {"stage": "vocoder"})
+    assert load_config(None, {"lr": 0.5}).loop == LoopOptions(lr=0.5)
