@@ -1,6 +1,7 @@
 """Every language-model stage trains through the one entry point on the prepared tiny corpus."""
 
 import csv
+from pathlib import Path
 
 import pytest
 import torch
@@ -70,3 +71,39 @@ def test_unknown_options_and_stages_are_errors():
     with pytest.raises(ValueError, match="unknown stage"):
         load_config(None, {"stage": "vocoder"})
     assert load_config(None, {"lr": 0.5}).loop == LoopOptions(lr=0.5)
+
+
+def test_trained_stages_export_to_a_model_the_synthesizer_speaks_with(prepared, tmp_path):
+    from recipes.libritts.export import export_bundle
+    from tts.synthesizer import SynthesisOptions, Synthesizer
+    from tts.voice import Voice
+
+    out, codec_dir, parts = prepared
+    common = {"manifests": str(out), "codec": str(codec_dir), "subset": ",".join(parts), "dim": 32,
+              "layers": 1, "heads": 2, "max_duration": 30.0, "num_buckets": 2, "warmup_steps": 1,
+              "log_every": 1, "max_steps": 2}  # fmt: skip
+    for stage in ("par", "nar"):
+        run(load_config(None, common | {"stage": stage, "exp": str(tmp_path / stage)}))
+    bundle = export_bundle(str(tmp_path / "model"), str(codec_dir),
+                           {s: str(tmp_path / s / "final") for s in ("par", "nar")}, "par")  # fmt: skip
+    weights = load_file_sizes(bundle / "par" / "model.safetensors")
+    assert weights == {torch.float16}  # stored in half precision
+    synth = Synthesizer.from_pretrained(bundle)
+    wav = sorted(tiny_wavs(prepared))[0]
+    voice = synth.encode_voice(wav, wav.with_suffix(".normalized.txt").read_text())
+    audio = synth.synthesize("Hello.", voice, options=SynthesisOptions(duration=0.4))
+    assert len(audio.samples) == 20 * synth.codec.hop_length
+    assert isinstance(voice, Voice) and voice.codes.shape[0] == synth.codec.num_codebooks
+
+
+def load_file_sizes(path):
+    from safetensors.torch import load_file
+
+    return {t.dtype for t in load_file(str(path)).values() if t.is_floating_point()}
+
+
+def tiny_wavs(prepared):
+    from lhotse import CutSet
+
+    cuts = CutSet.from_file(prepared[0] / "manifests" / "libritts_cuts_train-clean-100.jsonl.gz")
+    return [Path(c.recording.sources[0].source) for c in cuts if c.duration > 1.5]
