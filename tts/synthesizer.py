@@ -13,18 +13,21 @@ bundle directory.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from codec import Codec, DecodeState, load_codec
+from codec import Codec, load_codec
 from models.generate import ARGenerator, GaussianSampling, length_cap
 from models.loading import load_model
 from models.par_generate import PARGenerator, PAROptions, target_length
 from models.sampling import SamplingOptions
+from streaming.loop import StreamOptions, decode_stream, rechunk
 from tts.audio import load_audio, prepare_prompt, resample
 from tts.frontend import TextFrontend
 from tts.symbols import SymbolTable
@@ -49,6 +52,8 @@ class SynthesisOptions:
     seed: int = 0  # random seed; the same seed gives the same audio
     sentence_pause: float = 0.2  # seconds of silence between sentences
     max_sentence_chars: int = 250  # longer sentences are split at clauses
+    chunk_frames: int = 10  # frames per streamed chunk, and per NAR completion step
+    context_frames: int = 50  # codec frames of left context when decoding a chunk
 
 
 class Synthesizer:
@@ -111,10 +116,10 @@ class Synthesizer:
         pieces = []
         pause = np.zeros(int(options.sentence_pause * self.sample_rate), dtype=np.float32)
         for i, sentence in enumerate(self.frontend.sentences(text, options.max_sentence_chars)):
-            seeded = SynthesisOptions(**{**options.__dict__, "seed": options.seed + i})
-            frames = self.generate_frames(sentence.ids, voice, seeded)
+            seeded = dataclasses.replace(options, seed=options.seed + i)
+            frames = torch.cat(list(self.frame_pieces(sentence.ids, voice, seeded)), dim=-1)
             pieces += [pause] if pieces else []
-            pieces.append(self.decode(frames, voice, self._family(options)))
+            pieces.append(self.decode(frames, voice, self._family(options), options.context_frames))
         return Audio(np.concatenate(pieces), self.sample_rate)
 
     def _family(self, options: SynthesisOptions) -> str:
@@ -125,23 +130,24 @@ class Synthesizer:
             )
         return family
 
-    def generate_frames(self, target_ids: list[int], voice: Voice, options: SynthesisOptions):
-        """Target frames for one sentence: codes ``[Q, T]`` or latents ``[D, T]``."""
+    def frame_pieces(self, target_ids: list[int], voice: Voice, options: SynthesisOptions,
+                     stream: bool = False) -> Iterator[torch.Tensor]:  # fmt: skip
+        """Target frames of one sentence as they are produced: codes ``[Q, t]`` or latents
+        ``[D, t]`` per piece. ``stream=True`` leaves out PAR refinement (it rewrites committed
+        frames)."""
         family = self._family(options)
         prompt_ids = self.frontend.symbols.encode(list(voice.phonemes))
-        space = self.frontend.symbols.encode([" "])
-        text = torch.tensor(prompt_ids + space + list(target_ids))
+        text = torch.tensor(prompt_ids + self.frontend.symbols.encode([" "]) + list(target_ids))
         model, _ = self.models[family]
+        cap = length_cap(len(target_ids), self.codec.frame_rate)
         if family == "kalle":
-            gen = ARGenerator(model, text, voice.latents, length_cap(len(target_ids), self.codec.frame_rate),
-                              GaussianSampling(options.temperature), seed=options.seed)  # fmt: skip
-            return gen.generate()
+            sampling = GaussianSampling(options.temperature)
+            yield from _steps(ARGenerator(model, text, voice.latents, cap, sampling, options.seed))
+            return
         if family == "ar":
             sampling = SamplingOptions(options.temperature, options.top_k, options.top_p,
                                        options.ras_window, options.ras_threshold)  # fmt: skip
-            gen = ARGenerator(model, text, voice.codes[0], length_cap(len(target_ids), self.codec.frame_rate),
-                              sampling, seed=options.seed)  # fmt: skip
-            first = gen.generate()
+            first = _steps(ARGenerator(model, text, voice.codes[0], cap, sampling, options.seed))
         else:
             if options.duration:
                 length = max(1, round(options.duration * self.codec.frame_rate))
@@ -152,24 +158,54 @@ class Synthesizer:
             par_opts = PAROptions(options.span, options.temperature, options.top_p,
                                   options.refine_iterations, options.refine_quantile)  # fmt: skip
             gen = PARGenerator(model, text, voice.codes[0], length, par_opts, seed=options.seed)
-            refiner = self.models.get("refine", (None,))[0]
-            first = gen.generate(refiner)
+            refiner = None if stream else self.models.get("refine", (None,))[0]
+            first = _steps(gen) if refiner is None else iter([gen.generate(refiner)])
+        yield from self._complete_codebooks(first, text, voice, options.chunk_frames)
+
+    def _complete_codebooks(self, first: Iterator[torch.Tensor], text, voice: Voice, chunk: int):
+        """First-codebook pieces ``[t]`` -> all codebooks ``[Q, t']``, chunk by chunk: the NAR
+        model sees the prompt and every frame completed so far as its prompt."""
         if voice.codes.shape[0] == 1:
-            return first[None]
+            yield from (piece[None] for piece in first)
+            return
         if "nar" not in self.models:
             raise FileNotFoundError(
                 "the codec has several codebooks but the model has no nar stage"
             )
-        return self.models["nar"][0].complete(text, voice.codes, first)
+        nar, prefix = self.models["nar"][0], voice.codes
+        for piece in rechunk(first, chunk):
+            full = nar.complete(text, prefix, piece)
+            prefix = torch.cat([prefix, full], dim=-1)
+            yield full
 
-    def decode(self, frames: torch.Tensor, voice: Voice, family: str) -> np.ndarray:
+    def stream(self, text: str, prompt, prompt_text: str | None = None,
+               options: SynthesisOptions = SynthesisOptions()) -> Iterator[np.ndarray]:  # fmt: skip
+        """Yield float32 audio chunks ``[s]`` as frames are generated (sentence by sentence,
+        with the pause between sentences as its own chunk)."""
+        voice = prompt if isinstance(prompt, Voice) else self.encode_voice(prompt, prompt_text)
+        continuous = self._family(options) == "kalle"
+        stream_opts = StreamOptions(options.chunk_frames, options.context_frames)
+        pause = np.zeros(int(options.sentence_pause * self.sample_rate), dtype=np.float32)
+        for i, sentence in enumerate(self.frontend.sentences(text, options.max_sentence_chars)):
+            if i:
+                yield pause
+            seeded = dataclasses.replace(options, seed=options.seed + i)
+            pieces = rechunk(self.frame_pieces(sentence.ids, voice, seeded, stream=True),
+                             options.chunk_frames)  # fmt: skip
+            prompt_frames = voice.latents if continuous else voice.codes
+            yield from decode_stream(self.codec, pieces, prompt_frames, continuous, stream_opts)
+
+    def decode(
+        self, frames: torch.Tensor, voice: Voice, family: str, context: int = 50
+    ) -> np.ndarray:
         """Decode target frames with the prompt's last frames as left context."""
         continuous = family == "kalle"
         prompt = voice.latents if continuous else voice.codes
-        context = min(prompt.shape[-1], 50)
-        state = DecodeState(context=context, frames=prompt[None, :, prompt.shape[-1] - context :])
-        if frames.shape[-1] == 0:
-            return np.zeros(0, dtype=np.float32)
-        with torch.inference_mode():
-            wav, _ = self.codec.decode_chunk(frames[None], state, continuous)
-        return wav[0, 0].numpy().astype(np.float32)
+        chunks = decode_stream(self.codec, iter([frames]), prompt, continuous,
+                               StreamOptions(frames.shape[-1] or 1, context))  # fmt: skip
+        return next(chunks, np.zeros(0, dtype=np.float32))
+
+
+def _steps(generator) -> Iterator[torch.Tensor]:
+    """Pieces a generator's ``step()`` returns until it returns ``None``."""
+    return iter(generator.step, None)
