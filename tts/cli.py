@@ -15,6 +15,9 @@ import sys
 
 # name -> module that implements it (lazy, so `palette --help` stays fast)
 COMMANDS: dict[str, str] = {
+    "synthesize": "tts.commands.synthesize",
+    "stream": "tts.commands.stream",
+    "models": "tts.commands.models",
     "text": "tts.commands.text",
     "codec": "tts.commands.codec",
     "eval": "recipes.libritts.evaluate",
@@ -22,6 +25,9 @@ COMMANDS: dict[str, str] = {
 
 # one-line summaries shown by `palette --help` without importing the modules
 SUMMARIES: dict[str, str] = {
+    "synthesize": "speak a text in the voice of a prompt, into a wav file",
+    "stream": "speak while generating: raw 16-bit PCM to stdout (pipe it to aplay)",
+    "models": "list installed models and codecs",
     "text": "normalise text and show its phonemes and symbol ids",
     "codec": "codec tools: round trip (resynthesise) a file through a codec, list codecs",
     "eval": "score generated audio: WER, speaker similarity, speaker ID, DNSMOS, RTF",

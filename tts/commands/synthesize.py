@@ -1,0 +1,40 @@
+"""``palette synthesize``: speak a text in a prompt's voice into a wav file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from tts.commands.synthesis_args import (
+    add_synthesis_arguments,
+    load_voice,
+    options_from_args,
+    read_text,
+)
+
+HELP = "speak a text in the voice of a prompt, into a wav file"
+log = logging.getLogger("palette")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_synthesis_arguments(parser)
+    parser.add_argument("-o", "--output", default="out.wav", help="wav file to write (default out.wav)")  # fmt: skip
+    parser.add_argument("--save-voice", help="also save the encoded prompt to this .safetensors file")  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    from tts.synthesizer import Synthesizer
+
+    text = read_text(args)
+    synth = Synthesizer.from_pretrained(args.model)
+    voice = load_voice(synth, args)
+    if args.save_voice:
+        voice.save(args.save_voice)
+    start = time.perf_counter()
+    audio = synth.synthesize(text, voice, options=options_from_args(args))
+    elapsed = time.perf_counter() - start
+    audio.save(args.output)
+    log.info("wrote %s: %.2f s of audio in %.2f s (RTF %.2f)", args.output, audio.duration,
+             elapsed, elapsed / max(audio.duration, 1e-9))  # fmt: skip
+    return 0
