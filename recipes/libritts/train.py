@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +35,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TrainConfig:
     stage: str = "ar"  # one of STAGES
-    manifests: str = "data/manifests"  # output of recipes/libritts/prepare.py
+    manifests: str = "data/libritts-prep"  # output folder of recipes/libritts/run.sh (prepare.py)
     exp: str = "exp/ar"  # checkpoints, log.csv and final weights go here
     subset: str = "train-clean-100"  # cut manifest(s) to train on, comma-separated
     codec: str = "palette-codec"  # codec whose codes/latents were stored by prepare
@@ -85,11 +87,23 @@ def run(config: TrainConfig) -> dict:
     return train(task, config.exp, config.loop)
 
 
+def field_comments(*classes) -> dict[str, str]:
+    """``name: type = default  # comment`` lines of dataclasses -> {name: comment} for --help."""
+    out = {}
+    for cls in classes:
+        for line in inspect.getsource(cls).splitlines():
+            m = re.match(r"\s+(\w+): [^=]+=.*?#\s*(.+)$", line)
+            if m:
+                out[m[1]] = m[2]
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", help="YAML file with TrainConfig / LoopOptions keys")
+    comments = field_comments(TrainConfig, LoopOptions)
     for f in dataclasses.fields(TrainConfig) + dataclasses.fields(LoopOptions):
         if f.name in ("loop",):
             continue
@@ -97,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         flag = "--" + f.name.replace("_", "-")
         choices = STAGES if f.name == "stage" else None
         parser.add_argument(flag, dest=f.name, type=kind, default=None, choices=choices,
-                            help=f"default {f.default!r}")  # fmt: skip
+                            help=f"{comments.get(f.name, '')} (default {f.default!r})")  # fmt: skip
     args = vars(parser.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(max(1, torch.get_num_threads()))
