@@ -54,9 +54,10 @@ def lm_task(config) -> Task:
     cuts = load_cuts(config.manifests, config.codec, config.subset.split(","))
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    # ranks must see the same number of batches: drop the ragged tail only under DDP
     sampler = DynamicBucketingSampler(cuts, max_duration=config.max_duration, shuffle=True,
                                       num_buckets=config.num_buckets, seed=config.loop.seed,
-                                      world_size=world, rank=rank, drop_last=True)  # fmt: skip
+                                      world_size=world, rank=rank, drop_last=world > 1)  # fmt: skip
     need_latents = cfg.family == "kalle"
 
     def batches(epoch: int):

@@ -103,7 +103,7 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(optim, _lr_lambda(opts))
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    step, epoch = 0, 0
+    step, epoch, resumed_epoch = 0, 0, None
     ckpt = exp_dir / "checkpoint.pt"
     if ckpt.exists():
         state = torch.load(ckpt, map_location=device, weights_only=False)
@@ -111,6 +111,7 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
         optim.load_state_dict(state["optim"])
         sched.load_state_dict(state["sched"])
         step, epoch = state["step"], state["epoch"]
+        resumed_epoch = epoch
         if task.sampler is not None and state.get("sampler") is not None:
             task.sampler.load_state_dict(state["sampler"])
         _set_rng_state(state["rng"])
@@ -134,7 +135,9 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
     model.train()
     done = step >= opts.max_steps
     while not done:
+        batches_this_epoch = 0
         for batch in task.batches(epoch):
+            batches_this_epoch += 1
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 losses = task.loss_fn(ddp, _to(batch, device))
             scaler.scale(losses["loss"] / opts.accum).backward()
@@ -166,6 +169,9 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
                 save_checkpoint()
                 last_ckpt = time.monotonic()
         else:
+            if batches_this_epoch == 0 and epoch != resumed_epoch:  # a resumed epoch may be spent
+                raise RuntimeError(f"epoch {epoch} produced no batches: the training data is "
+                                   "empty or smaller than one batch")  # fmt: skip
             epoch += 1
     bar.close()
     save_checkpoint()

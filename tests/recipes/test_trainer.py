@@ -59,3 +59,10 @@ def test_two_process_gloo_run_keeps_ranks_identical(tmp_path):
     )
     flat = torch.cat([p.detach().flatten() for p in single.model.parameters()])
     assert not torch.allclose(flat, p1)
+
+
+def test_an_epoch_without_batches_is_an_error_not_a_hang(tmp_path):
+    task = toy_task()
+    task.batches = lambda epoch: iter(())
+    with pytest.raises(RuntimeError, match="no batches"):
+        train(task, tmp_path, OPTS)

@@ -53,3 +53,15 @@ def speech_like(seconds=2.0, sr=SR, seed=0):
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory):
     return make_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+@pytest.fixture(scope="session")
+def synth(tiny_bundle):
+    from tts.synthesizer import Synthesizer
+
+    return Synthesizer.from_pretrained(tiny_bundle)
+
+
+@pytest.fixture(scope="session")
+def voice(synth):
+    return synth.encode_voice((speech_like(2.0), SR), "hello there")

@@ -5,19 +5,7 @@ import pytest
 import torch
 
 from streaming.loop import rechunk
-from tts.synthesizer import SynthesisOptions, Synthesizer
-
-from .conftest import SR, speech_like
-
-
-@pytest.fixture(scope="module")
-def synth(tiny_bundle):
-    return Synthesizer.from_pretrained(tiny_bundle)
-
-
-@pytest.fixture(scope="module")
-def voice(synth):
-    return synth.encode_voice((speech_like(2.0), SR), "hello there")
+from tts.synthesizer import SynthesisOptions
 
 
 @pytest.mark.parametrize("family", ["ar", "par", "kalle"])

@@ -3,20 +3,10 @@ import pytest
 import torch
 
 from tts.registry import resolve_model
-from tts.synthesizer import SynthesisOptions, Synthesizer
+from tts.synthesizer import SynthesisOptions
 from tts.voice import Voice
 
-from .conftest import SR, speech_like
-
-
-@pytest.fixture(scope="module")
-def synth(tiny_bundle):
-    return Synthesizer.from_pretrained(tiny_bundle)
-
-
-@pytest.fixture(scope="module")
-def voice(synth):
-    return synth.encode_voice((speech_like(2.0), SR), "hello there")
+from .conftest import SR
 
 
 def test_voice_is_encoded_once_and_round_trips_through_a_file(synth, voice, tmp_path):
