@@ -133,6 +133,12 @@ def prepare_prompt(
     return normalize_loudness(wav)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_wav(path: str | os.PathLike, wav: np.ndarray, sample_rate: int) -> Path:
     """Write mono ``[S]`` (or ``[S, C]``) float audio as 16-bit PCM wav, atomically: a temporary
     file in the same folder is renamed into place, so a reader never sees half a file."""
@@ -143,6 +149,7 @@ def save_wav(path: str | os.PathLike, wav: np.ndarray, sample_rate: int) -> Path
     try:
         with os.fdopen(fd, "wb") as fh:
             sf.write(fh, data, sample_rate, subtype="PCM_16", format="WAV")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
