@@ -88,7 +88,9 @@ def generation_rows(args) -> list[tuple]:
                 model.frames.head.bias.view(patch, -1)[:, -1] = -1e4
             else:
                 model.frames.stop.bias.fill_(-1e4)
-        prompt = torch.randint(0, 1000, (prompt_T,)) if family == "ar" else torch.randn(32, prompt_T)
+        prompt = (
+            torch.randint(0, 1000, (prompt_T,)) if family == "ar" else torch.randn(32, prompt_T)
+        )
         opts = SamplingOptions(top_p=0.9) if family == "ar" else GaussianSampling()
         for cache in (True, False):
             if not cache and patch > 1:
@@ -100,6 +102,7 @@ def generation_rows(args) -> list[tuple]:
     par = build("par", args).eval()
     prompt = torch.randint(0, 1000, (prompt_T,))
     for span in args.spans:
+
         def gen(span=span):
             g = PARGenerator(par, text, prompt, T, PAROptions(span=span, refine_iterations=0))
             g.generate()
@@ -116,7 +119,9 @@ def table(header, rows) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--dim", type=int, default=256)
     p.add_argument("--layers", type=int, default=6)
