@@ -95,7 +95,10 @@ def generation_rows(args) -> list[tuple]:
         for cache in (True, False):
             if not cache and patch > 1:
                 continue
-            gen = lambda: ARGenerator(model, text, prompt, T, opts, use_cache=cache).generate()  # noqa: E731
+
+            def gen(model=model, prompt=prompt, opts=opts, cache=cache):
+                return ARGenerator(model, text, prompt, T, opts, use_cache=cache).generate()
+
             t = median_time(gen, args.gen_repeats)
             rows.append((f"{family} patch {patch}", "KV cache" if cache else "full recompute",
                          T // patch, f"{t / args.gen_seconds:.3f}"))  # fmt: skip
