@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from codec import Codec, load_codec
 from models.generate import ARGenerator, GaussianSampling, length_cap
@@ -110,17 +111,32 @@ class Synthesizer:
     ) -> Audio | list[Audio]:  # fmt: skip
         """Speak ``text`` (or each of a list of texts) in the prompt's voice. ``prompt`` is a
         ``Voice``, an audio path, or ``(samples, sample_rate)``."""
-        voice = prompt if isinstance(prompt, Voice) else self.encode_voice(prompt, prompt_text)
+        voice = self._voice(prompt, prompt_text)
         if isinstance(text, list):
             return [self.synthesize(t, voice, options=options) for t in text]
         pieces = []
         pause = np.zeros(int(options.sentence_pause * self.sample_rate), dtype=np.float32)
-        for i, sentence in enumerate(self.frontend.sentences(text, options.max_sentence_chars)):
+        sentences = self.frontend.sentences(text, options.max_sentence_chars)
+        bar = tqdm(sentences, desc="synthesise", unit="sentence", disable=len(sentences) < 4)
+        for i, sentence in enumerate(bar):
             seeded = dataclasses.replace(options, seed=options.seed + i)
-            frames = torch.cat(list(self.frame_pieces(sentence.ids, voice, seeded)), dim=-1)
+            generated = list(self.frame_pieces(sentence.ids, voice, seeded))
+            frames = torch.cat(generated, dim=-1) if generated else self._no_frames(voice, options)
             pieces += [pause] if pieces else []
             pieces.append(self.decode(frames, voice, self._family(options), options.context_frames))
         return Audio(np.concatenate(pieces), self.sample_rate)
+
+    def _voice(self, prompt, prompt_text: str | None) -> Voice:
+        if not isinstance(prompt, Voice):
+            return self.encode_voice(prompt, prompt_text)
+        if prompt.codec != self.bundle["codec"]:
+            raise ValueError(f"the voice was encoded with codec {prompt.codec!r}, but this model "
+                             f"uses {self.bundle['codec']!r}: encode the prompt again")  # fmt: skip
+        return prompt
+
+    def _no_frames(self, voice: Voice, options: SynthesisOptions) -> torch.Tensor:
+        prompt = voice.latents if self._family(options) == "kalle" else voice.codes
+        return prompt[:, :0]
 
     def _family(self, options: SynthesisOptions) -> str:
         family = options.family or self.bundle.get("default_family") or self.families[0]
@@ -182,7 +198,7 @@ class Synthesizer:
                options: SynthesisOptions = SynthesisOptions()) -> Iterator[np.ndarray]:  # fmt: skip
         """Yield float32 audio chunks ``[s]`` as frames are generated (sentence by sentence,
         with the pause between sentences as its own chunk)."""
-        voice = prompt if isinstance(prompt, Voice) else self.encode_voice(prompt, prompt_text)
+        voice = self._voice(prompt, prompt_text)
         continuous = self._family(options) == "kalle"
         stream_opts = StreamOptions(options.chunk_frames, options.context_frames)
         pause = np.zeros(int(options.sentence_pause * self.sample_rate), dtype=np.float32)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from tts.registry import resolve_model
-from tts.synthesizer import SynthesisOptions
+from tts.synthesizer import SynthesisOptions, Synthesizer
 from tts.voice import Voice
 
 from .conftest import SR
@@ -46,6 +46,9 @@ def test_bad_inputs_are_clear_errors(synth, voice, tmp_path):
         synth.synthesize("  ", voice)
     with pytest.raises(ValueError, match="no 'xyz' family"):
         synth.synthesize("hi", voice, options=SynthesisOptions(family="xyz"))
+    other = Voice("another-codec", voice.text, voice.phonemes, voice.codes, voice.latents)
+    with pytest.raises(ValueError, match="encoded with codec 'another-codec'"):
+        synth.synthesize("hi", other)
     with pytest.raises(ValueError, match="silent"):
         synth.encode_voice((np.zeros(SR * 2, np.float32), SR), "hi")
     with pytest.raises(FileNotFoundError, match="bundle.json"):
@@ -55,3 +58,11 @@ def test_bad_inputs_are_clear_errors(synth, voice, tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"not a voice")
     with pytest.raises(ValueError, match="not a palette voice"):
         Voice.load(tmp_path / "bad.safetensors")
+
+
+def test_a_model_that_ends_at_once_gives_empty_audio_not_a_crash(tiny_bundle, voice):
+    synth = Synthesizer.from_pretrained(tiny_bundle)
+    with torch.no_grad():
+        synth.models["ar"][0].frames.head.bias[-1] = 50.0  # end of speech first
+    audio = synth.synthesize("One.", voice, options=SynthesisOptions(family="ar"))
+    assert audio.samples.shape == (0,)
