@@ -1,8 +1,12 @@
 """Phoneme durations from CTC posteriors by Viterbi (no external aligner).
 
 Given frame-level log-probabilities over phonemes + blank (e.g. from a model's CTC head, run
-teacher-forced), the best CTC path assigns every frame to one phoneme; blank frames count for
-the phoneme before them (leading blanks for the first). The durations sum to the frame count.
+teacher-forced, or ``models.aligner.CTCAligner``), the best CTC path assigns every frame to one
+phoneme. Blank frames count for the phoneme before them (``blanks="previous"``, right for a
+causal model whose spikes come late) or are split at the middle of each blank run between its
+two neighbours (``blanks="midpoint"``, right for a bidirectional model whose spikes sit inside
+the phoneme); leading blanks go to the first phoneme, trailing ones to the last. The durations
+sum to the frame count.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import torch
 
 
 def ctc_viterbi_durations(
-    log_probs: torch.Tensor, tokens: torch.Tensor, blank: int
+    log_probs: torch.Tensor, tokens: torch.Tensor, blank: int, blanks: str = "previous"
 ) -> torch.Tensor:
     """``log_probs [T, V + 1]``, ``tokens [N]`` -> durations ``[N]`` (int64, sum T).
 
@@ -48,4 +52,21 @@ def ctc_viterbi_durations(
     for t in range(T - 1, 0, -1):
         path[t - 1] = back[t, path[t]]
     token_of_state = torch.clamp((path - 1) // 2, min=0)  # blank 2i+2 -> token i; blank 0 -> 0
+    if blanks == "midpoint":
+        token_of_state = _split_blank_runs(path, token_of_state, N)
+    elif blanks != "previous":
+        raise ValueError(f"blanks must be 'previous' or 'midpoint', not {blanks!r}")
     return torch.bincount(token_of_state, minlength=N)
+
+
+def _split_blank_runs(path: torch.Tensor, token: torch.Tensor, N: int) -> torch.Tensor:
+    """Give the second half of every inner blank run (state ``2i``, ``0 < i < N``) to token i."""
+    token = token.clone()
+    states, counts = torch.unique_consecutive(path, return_counts=True)
+    start = 0
+    for state, count in zip(states.tolist(), counts.tolist(), strict=True):
+        if state % 2 == 0 and 0 < state // 2 < N:
+            half = count // 2
+            token[start + count - half : start + count] = state // 2
+        start += count
+    return token

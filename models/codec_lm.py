@@ -32,6 +32,7 @@ class LMBatch:
     codes: torch.Tensor | None = None  # [B, Q, T] discrete codes
     latent_mean: torch.Tensor | None = None  # [B, D, T] codec posterior
     latent_logstd: torch.Tensor | None = None  # [B, D, T]
+    durations: torch.Tensor | None = None  # [B, Lt] frames per phoneme (aligned PAR)
 
 
 class CodecLM(nn.Module):

@@ -15,19 +15,22 @@ from safetensors.torch import load_file, save_file
 
 from models.transformer import TransformerConfig
 
-FAMILIES = ("ar", "kalle", "par", "nar")
+FAMILIES = ("ar", "kalle", "par", "nar", "align")
 
 
 @dataclass(frozen=True)
 class LMConfig:
-    family: str  # "ar" (VALL-E), "kalle" (Gaussian next-distribution), "par" (PALLE), "nar"
+    family: str  # "ar" (VALL-E), "kalle" (Gaussian next-distribution), "par" (PALLE), "nar",
+    # or "align" (the CTC aligner that gives phoneme durations)
     num_symbols: int  # phoneme vocabulary size (the symbol table's length)
     cardinality: int = 0  # entries per codebook for discrete families
     num_codebooks: int = 1  # codebooks the codec gives; AR/PAR model the first, NAR the rest
-    latent_dim: int = 0  # D of Gaussian latents (kalle)
+    latent_dim: int = 0  # D of Gaussian latents (kalle; par and align use latents when > 0)
     patch: int = 1  # codec frames per model step (reduction factor)
     ctc_weight: float = 0.0  # weight of the auxiliary CTC loss from audio states to phonemes
-    noise_std: float = 0.0  # kalle: std of noise added to fed-back latents while training
+    noise_std: float = 0.0  # kalle/par latents: std of noise added to input latents in training
+    aligned: bool = False  # par: frames carry their aligned phoneme; a head predicts durations
+    score_ratio: float = 0.1  # par: frames scored after the mask start s, fraction of T; 0 = all
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
 
     def __post_init__(self):
@@ -35,8 +38,11 @@ class LMConfig:
             raise ValueError(f"unknown model family {self.family!r}; one of {FAMILIES}")
         if self.family == "kalle" and self.latent_dim <= 0:
             raise ValueError("the kalle family needs latent_dim > 0")
-        if self.family != "kalle" and self.cardinality <= 0:
+        continuous_ok = self.family in ("kalle", "par", "align") and self.latent_dim > 0
+        if not continuous_ok and self.cardinality <= 0:
             raise ValueError(f"the {self.family} family needs cardinality > 0")
+        if self.aligned and self.family != "par":
+            raise ValueError("only the par family takes frame-aligned phonemes")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -48,14 +48,14 @@ class GaussianFrames(nn.Module):
     """latents ``[B, D, T]`` <-> steps; predictions ``(mean, logstd) [B, S, P, D]`` and a stop
     logit ``[B, S]``."""
 
-    def __init__(self, latent_dim: int, patch: int, dim: int):
+    def __init__(self, latent_dim: int, patch: int, dim: int, stop: bool = True):
         super().__init__()
         self.latent_dim, self.patch = latent_dim, patch
         self.proj = nn.Sequential(
             nn.Linear(patch * latent_dim, dim), nn.SiLU(), nn.Linear(dim, dim)
         )
         self.head = nn.Linear(dim, patch * latent_dim * 2)
-        self.stop = nn.Linear(dim, 1)
+        self.stop = nn.Linear(dim, 1) if stop else None  # PAR knows its length: no stop
 
     def to_steps(self, latents: torch.Tensor) -> torch.Tensor:
         """latents ``[B, D, T]`` (T a multiple of patch) -> step inputs ``[B, T / P, C]``."""
@@ -67,7 +67,8 @@ class GaussianFrames(nn.Module):
         """states ``[B, S, C]`` -> mean, logstd ``[B, S, P, D]``, stop logit ``[B, S]``."""
         out = self.head(h).view(*h.shape[:2], self.patch, 2, self.latent_dim)
         mean, logstd = out.unbind(dim=3)
-        return mean, logstd.clamp(-7.0, 2.0), self.stop(h).squeeze(-1)
+        stop = self.stop(h).squeeze(-1) if self.stop is not None else None
+        return mean, logstd.clamp(-7.0, 2.0), stop
 
 
 def gaussian_kl(

@@ -6,12 +6,14 @@ import os
 
 import torch
 
+from models.aligner import CTCAligner
 from models.codec_lm import CodecLM
 from models.config import LMConfig, load_checkpoint
 from models.nar import NARModel
 from models.par import PARModel
 
-MODEL_CLASSES = {"ar": CodecLM, "kalle": CodecLM, "par": PARModel, "nar": NARModel}
+MODEL_CLASSES = {"ar": CodecLM, "kalle": CodecLM, "par": PARModel, "nar": NARModel,
+                 "align": CTCAligner}
 
 
 def build_model(config: LMConfig) -> torch.nn.Module:

@@ -2,9 +2,11 @@
 lowest-confidence frames.
 
 The target length is fixed first (from the prompt's frames per phoneme and a speed factor, or
-given). Each PAR step predicts every masked frame and commits only the left-most ``span``.
-Refinement re-masks the lowest-confidence ``quantile`` of generated frames for a few
-iterations; prompt frames are never touched and no frame is refined twice.
+given); an aligned model spreads it over the target phonemes by its duration head. Each PAR
+step predicts every masked frame and commits only the left-most ``span``. Refinement re-masks
+the lowest-confidence ``quantile`` of generated frames for a few iterations; prompt frames are
+never touched and no frame is refined twice. Confidence is the drawn code's probability, or for
+latents the negative mean predicted log-std.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models.par import PARModel
+from models.par import PARModel, frame_phonemes
 from models.sampling import filter_logits
 
 
@@ -36,8 +38,23 @@ def target_length(
     return max(1, round(prompt_frames / prompt_tokens * target_tokens / speed))
 
 
-def _draw(logits: torch.Tensor, options: PAROptions, rng: torch.Generator):
-    """logits ``[N, K]`` -> tokens ``[N]`` and their probabilities ``[N]``."""
+def spread_durations(log_durations: torch.Tensor, length: int) -> torch.Tensor:
+    """Predicted ``log(1 + frames) [N]`` -> integer frames ``[N]`` summing to ``length``, in the
+    predicted proportions (every phoneme weighs at least half a frame)."""
+    weights = torch.expm1(log_durations.float()).clamp(min=0.5)
+    ends = torch.round(torch.cumsum(weights, 0) / weights.sum() * length).long()
+    return torch.diff(ends, prepend=ends.new_zeros(1))
+
+
+def _draw(prediction, options: PAROptions, rng: torch.Generator):
+    """Predictions for N frames -> values and confidences ``[N]``. Discrete: logits ``[N, K]``
+    -> codes ``[N]``; continuous: ``(mean, logstd) [N, D]`` -> latents ``[N, D]`` (temperature
+    scales the noise)."""
+    if isinstance(prediction, tuple):
+        mean, logstd = prediction
+        noise = torch.randn(mean.shape, generator=rng)
+        return mean + options.temperature * torch.exp(logstd) * noise, -logstd.mean(-1)
+    logits = prediction
     probs = logits.softmax(-1)
     if options.temperature <= 0:
         tokens = logits.argmax(-1)
@@ -48,43 +65,77 @@ def _draw(logits: torch.Tensor, options: PAROptions, rng: torch.Generator):
 
 
 class PARGenerator:
-    """``text [Lt]`` (prompt text + target text), ``prompt [Tp]`` codes, ``length`` target frames.
-    ``step()`` commits the next span and returns it; ``refine(refiner)`` runs stage two."""
+    """``text [Lt]`` (prompt text + target text), ``prompt`` codes ``[Tp]`` or latents
+    ``[D, Tp]``, ``length`` target frames. Aligned models also need ``target_start``, the text
+    position where the target's phonemes begin. ``step()`` commits the next span and returns
+    it (codes ``[t]`` or latents ``[D, t]``); ``refine(refiner)`` runs stage two."""
 
-    def __init__(self, model: PARModel, text, prompt, length: int, options=PAROptions(), seed=0):
+    def __init__(self, model: PARModel, text, prompt, length: int, options=PAROptions(), seed=0,
+                 target_start: int | None = None):  # fmt: skip
         self.model, self.options = model.eval(), options
         self.rng = torch.Generator().manual_seed(seed)
         self.text, self.text_lens = text[None], torch.tensor([text.shape[0]])
-        self.prompt_len, self.length = prompt.shape[0], length
-        mask = torch.full((length,), model.mask_token, dtype=prompt.dtype)
-        self.frames = torch.cat([prompt, mask])[None]  # [1, Tp + L]
+        self.prompt_len, self.length = prompt.shape[-1], length
+        if model.continuous:
+            self.frames = torch.cat([prompt, prompt.new_zeros(prompt.shape[0], length)], -1)[None]
+        else:
+            self.frames = torch.cat([prompt, prompt.new_zeros(length)])[None]  # [1, Tp + L]
+        self.masked = torch.zeros(1, self.prompt_len + length, dtype=torch.bool)
+        self.masked[0, self.prompt_len :] = True
+        self.index = self.progress = None
+        self.steps = 0  # forward passes so far (durations, PAR, refinement)
+        if model.config.aligned:
+            self.durations = self._durations(target_start)
+            first = torch.tensor([self.prompt_len])
+            self.index, self.progress = frame_phonemes(self.durations[None], first,
+                                                       self.prompt_len + length)  # fmt: skip
         self.confidence = torch.zeros(length)
         self.committed = 0
-        self.steps = 0  # forward passes so far (PAR + refinement)
         self.refined = torch.zeros(length, dtype=torch.bool)
+
+    @torch.inference_mode()
+    def _durations(self, target_start: int | None) -> torch.Tensor:
+        """Frames per text position ``[Lt]``: zero for the prompt's phonemes, the target's
+        share of ``length`` by the duration head."""
+        if target_start is None or not 0 <= target_start < self.text.shape[1]:
+            raise ValueError("an aligned PAR model needs target_start inside the text")
+        self.steps += 1
+        log_d = self.model.log_durations(self.text, self.text_lens)[0]
+        durations = torch.zeros(self.text.shape[1], dtype=torch.long)
+        durations[target_start:] = spread_durations(log_d[target_start:], self.length)
+        return durations
 
     @property
     def generated(self) -> torch.Tensor:
-        """Committed target frames ``[committed]``."""
-        return self.frames[0, self.prompt_len : self.prompt_len + self.committed]
+        """Committed target frames: codes ``[committed]`` or latents ``[D, committed]``."""
+        return self.frames[0, ..., self.prompt_len : self.prompt_len + self.committed]
 
-    def _logits(self, model: PARModel) -> torch.Tensor:
+    def _predict(self, model: PARModel, rows: torch.Tensor):
+        """One forward pass; predictions at absolute frame positions ``rows``."""
         self.steps += 1
-        lens = torch.tensor([self.frames.shape[1]])
-        return model.logits(self.text, self.text_lens, self.frames, lens)[0]  # [T, K]
+        lens = torch.tensor([self.frames.shape[-1]])
+        out = model.logits(self.text, self.text_lens, self.frames, lens, self.masked,
+                           self.index, self.progress)  # fmt: skip
+        return tuple(o[0, rows] for o in out) if isinstance(out, tuple) else out[0, rows]
+
+    def _write(self, rows: torch.Tensor, values: torch.Tensor) -> None:
+        if self.model.continuous:
+            self.frames[0, :, rows] = values.T
+        else:
+            self.frames[0, rows] = values
+        self.masked[0, rows] = False
 
     @torch.inference_mode()
     def step(self) -> torch.Tensor | None:
         if self.committed >= self.length:
             return None
-        logits = self._logits(self.model)
         start = self.prompt_len + self.committed
-        end = min(start + self.options.span, self.prompt_len + self.length)
-        tokens, probs = _draw(logits[start:end], self.options, self.rng)
-        self.frames[0, start:end] = tokens
-        self.confidence[self.committed : self.committed + len(tokens)] = probs
-        self.committed += len(tokens)
-        return tokens
+        rows = torch.arange(start, min(start + self.options.span, self.prompt_len + self.length))
+        values, confidence = _draw(self._predict(self.model, rows), self.options, self.rng)
+        self._write(rows, values)
+        self.confidence[self.committed : self.committed + len(rows)] = confidence
+        self.committed += len(rows)
+        return self.frames[0, ..., rows]
 
     @torch.inference_mode()
     def refine(self, refiner: PARModel) -> list[torch.Tensor]:
@@ -100,17 +151,17 @@ class PARGenerator:
                 break
             order = torch.argsort(self.confidence[candidates])
             chosen = candidates[order[:count]]
-            absolute = chosen + self.prompt_len
-            self.frames[0, absolute] = refiner.mask_token
-            tokens, probs = _draw(self._logits(refiner)[absolute], self.options, self.rng)
-            self.frames[0, absolute] = tokens
-            self.confidence[chosen] = probs
+            rows = chosen + self.prompt_len
+            self.masked[0, rows] = True
+            values, confidence = _draw(self._predict(refiner, rows), self.options, self.rng)
+            self._write(rows, values)
+            self.confidence[chosen] = confidence
             self.refined[chosen] = True
             passes.append(chosen)
         return passes
 
     def generate(self, refiner: PARModel | None = None) -> torch.Tensor:
-        """PAR to the end, then refinement if a refiner is given; returns the target ``[L]``."""
+        """PAR to the end, then refinement if a refiner is given; returns the target frames."""
         while self.step() is not None:
             pass
         if refiner is not None and self.options.refine_iterations:

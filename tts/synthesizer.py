@@ -135,8 +135,12 @@ class Synthesizer:
         return prompt
 
     def _no_frames(self, voice: Voice, options: SynthesisOptions) -> torch.Tensor:
-        prompt = voice.latents if self._family(options) == "kalle" else voice.codes
+        prompt = voice.latents if self.continuous(self._family(options)) else voice.codes
         return prompt[:, :0]
+
+    def continuous(self, family: str) -> bool:
+        """Whether ``family`` generates codec latents (kalle, latent PAR) rather than codes."""
+        return family == "kalle" or getattr(self.models[family][0], "continuous", False)
 
     def _family(self, options: SynthesisOptions) -> str:
         family = options.family or self.bundle.get("default_family") or self.families[0]
@@ -173,9 +177,14 @@ class Synthesizer:
                 )
             par_opts = PAROptions(options.span, options.temperature, options.top_p,
                                   options.refine_iterations, options.refine_quantile)  # fmt: skip
-            gen = PARGenerator(model, text, voice.codes[0], length, par_opts, seed=options.seed)
+            prompt = voice.latents if model.continuous else voice.codes[0]
+            gen = PARGenerator(model, text, prompt, length, par_opts, seed=options.seed,
+                               target_start=len(prompt_ids) + 1)  # fmt: skip
             refiner = None if stream else self.models.get("refine", (None,))[0]
             first = _steps(gen) if refiner is None else iter([gen.generate(refiner)])
+            if model.continuous:
+                yield from first
+                return
         yield from self._complete_codebooks(first, text, voice, options.chunk_frames)
 
     def _complete_codebooks(self, first: Iterator[torch.Tensor], text, voice: Voice, chunk: int):
@@ -199,7 +208,7 @@ class Synthesizer:
         """Yield float32 audio chunks ``[s]`` as frames are generated (sentence by sentence,
         with the pause between sentences as its own chunk)."""
         voice = self._voice(prompt, prompt_text)
-        continuous = self._family(options) == "kalle"
+        continuous = self.continuous(self._family(options))
         stream_opts = StreamOptions(options.chunk_frames, options.context_frames)
         pause = np.zeros(int(options.sentence_pause * self.sample_rate), dtype=np.float32)
         for i, sentence in enumerate(self.frontend.sentences(text, options.max_sentence_chars)):
@@ -215,7 +224,7 @@ class Synthesizer:
         self, frames: torch.Tensor, voice: Voice, family: str, context: int = 50
     ) -> np.ndarray:
         """Decode target frames with the prompt's last frames as left context."""
-        continuous = family == "kalle"
+        continuous = self.continuous(family)
         prompt = voice.latents if continuous else voice.codes
         chunks = decode_stream(self.codec, iter([frames]), prompt, continuous,
                                StreamOptions(frames.shape[-1] or 1, context))  # fmt: skip

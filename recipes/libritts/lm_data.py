@@ -29,6 +29,19 @@ def read_meta(out_dir: str, codec: str) -> dict:
     return json.loads(path.read_text()) | {"symbols": SymbolTable.default().to_dict()}
 
 
+def durations_path(out_dir: str, codec: str) -> Path:
+    return manifests.feature_dir(Path(out_dir), feature_tag(codec)) / "durations.json"
+
+
+def read_durations(out_dir: str, codec: str) -> dict[str, list[int]]:
+    """Frames per phoneme of every aligned cut, as ``recipes.libritts.durations`` stored them."""
+    path = durations_path(out_dir, codec)
+    if not path.is_file():
+        raise FileNotFoundError(f"no durations at {path}: train the align stage and run "
+                                "python -m recipes.libritts.durations first")  # fmt: skip
+    return json.loads(path.read_text())
+
+
 def load_cuts(out_dir: str, codec: str, parts: list[str]):
     """Lazy cuts with features of the given parts, concatenated."""
     from lhotse import CutSet, combine
@@ -47,8 +60,10 @@ def phoneme_ids(cut, symbols: SymbolTable) -> list[int]:
     return symbols.encode(list(text))
 
 
-def collate(cuts, latents: bool = False, symbols: SymbolTable | None = None) -> LMBatch:
-    """Cuts -> padded ``LMBatch`` (text ``[B, Lt]``, codes ``[B, Q, T]``, latents ``[B, D, T]``)."""
+def collate(cuts, latents: bool = False, symbols: SymbolTable | None = None,
+            durations: dict[str, list[int]] | None = None) -> LMBatch:  # fmt: skip
+    """Cuts -> padded ``LMBatch`` (text ``[B, Lt]``, codes ``[B, Q, T]``, latents ``[B, D, T]``,
+    and with a ``durations`` map, frames per phoneme ``[B, Lt]``)."""
     symbols = symbols or SymbolTable.default()
     texts = [torch.tensor(phoneme_ids(c, symbols)) for c in cuts]
     codes = [torch.from_numpy(c.load_codes().astype("int64")).T for c in cuts]
@@ -61,6 +76,15 @@ def collate(cuts, latents: bool = False, symbols: SymbolTable | None = None) -> 
         text[i, : len(t)] = t
         code_batch[i, :, : c.shape[-1]] = c
     batch = LMBatch(text=text, text_lens=text_lens, audio_lens=audio_lens, codes=code_batch)
+    if durations is not None:
+        batch.durations = torch.zeros(B, Lt, dtype=torch.long)
+        for i, c in enumerate(cuts):
+            if c.id not in durations:
+                raise KeyError(f"cut {c.id} has no stored durations: rerun recipes.libritts.durations")
+            d = torch.tensor(durations[c.id])
+            if len(d) != text_lens[i] or d.sum() != audio_lens[i]:
+                raise ValueError(f"stored durations of {c.id} do not fit its phonemes and frames")
+            batch.durations[i, : len(d)] = d
     if latents:
         D = cuts[0].load_latent_mean().shape[1]
         batch.latent_mean = torch.zeros(B, D, T)

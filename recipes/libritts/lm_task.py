@@ -4,6 +4,7 @@ config, batches from lhotse cut manifests written by ``recipes/libritts/prepare.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -12,28 +13,41 @@ from models.codec_lm import LMBatch
 from models.config import LMConfig, load_checkpoint, save_checkpoint
 from models.loading import build_model
 from models.transformer import TransformerConfig
-from recipes.libritts.lm_data import collate, load_cuts, read_meta
+from recipes.libritts.lm_data import collate, load_cuts, read_durations, read_meta
 from recipes.libritts.trainer import Task
 
 logger = logging.getLogger(__name__)
-FAMILY = {"ar": "ar", "nar": "nar", "kalle": "kalle", "par": "par", "refine": "par"}
+FAMILY = {"align": "align", "ar": "ar", "nar": "nar", "kalle": "kalle", "par": "par",
+          "refine": "par"}
 
 
 def model_config(config, meta: dict) -> LMConfig:
     """LMConfig for a stage from the training config and the stored features' metadata."""
     family = FAMILY[config.stage]
     core = TransformerConfig(dim=config.dim, layers=config.layers, heads=config.heads)
+    latent_dim = meta.get("latent_dim", 0)
+    continuous = family == "kalle" or (family == "par" and config.latents) or (
+        family == "align" and latent_dim > 0
+    )
+    if continuous and not latent_dim:
+        raise ValueError(f"the {config.stage} stage needs a codec with latents")
     return LMConfig(
         family=family,
         num_symbols=len(meta["symbols"]["symbols"]),
-        cardinality=meta.get("cardinality", 0) if family != "kalle" else 0,
+        cardinality=0 if continuous else meta.get("cardinality", 0),
         num_codebooks=meta.get("num_codebooks", 1),
-        latent_dim=meta.get("latent_dim", 0) if family == "kalle" else 0,
+        latent_dim=latent_dim if continuous else 0,
         patch=config.patch if family in ("ar", "kalle") else 1,
         ctc_weight=config.ctc_weight if family in ("ar", "kalle") else 0.0,
-        noise_std=config.noise_std if family == "kalle" else 0.0,
+        noise_std=config.noise_std if continuous and family != "align" else 0.0,
+        aligned=config.aligned and family == "par",
+        score_ratio=config.score_ratio if family == "par" else 0.1,
         transformer=core,
     )
+
+
+def _aligned(durations: dict, cut) -> bool:
+    return cut.id in durations
 
 
 def lm_task(config) -> Task:
@@ -52,18 +66,21 @@ def lm_task(config) -> Task:
     from lhotse.dataset import DynamicBucketingSampler
 
     cuts = load_cuts(config.manifests, config.codec, config.subset.split(","))
+    durations = read_durations(config.manifests, config.codec) if cfg.aligned else None
+    if durations is not None:  # cuts the aligner could not align are left out
+        cuts = cuts.filter(partial(_aligned, durations))
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
     # ranks must see the same number of batches: drop the ragged tail only under DDP
     sampler = DynamicBucketingSampler(cuts, max_duration=config.max_duration, shuffle=True,
                                       num_buckets=config.num_buckets, seed=config.loop.seed,
                                       world_size=world, rank=rank, drop_last=world > 1)  # fmt: skip
-    need_latents = cfg.family == "kalle"
+    need_latents = cfg.latent_dim > 0
 
     def batches(epoch: int):
         sampler.set_epoch(epoch)
         for cut_batch in sampler:
-            yield collate(cut_batch, latents=need_latents)
+            yield collate(cut_batch, latents=need_latents, durations=durations)
 
     generator = torch.Generator().manual_seed(config.loop.seed)
 

@@ -7,7 +7,9 @@
     # stage two of PALLE starts from stage one's weights
     python -m recipes.libritts.train --stage refine --init exp/par/final --exp exp/refine ...
 
-Stages: ``codec`` (our codec, on the wavs under ``--corpus``; ``train_codec`` has more options), ``ar``, ``nar``, ``kalle``, ``par``, ``refine``.
+Stages: ``codec`` (our codec, on the wavs under ``--corpus``; ``train_codec`` has more options),
+``align`` (the CTC aligner whose durations ``recipes.libritts.durations`` stores for ``--aligned``
+PAR models), ``ar``, ``nar``, ``kalle``, ``par``, ``refine``.
 Options come from ``--config file.yaml`` (keys of ``TrainConfig``) and are overridden by flags.
 Rerunning the same command resumes from ``EXP/checkpoint.pt``.
 """
@@ -28,7 +30,7 @@ import yaml
 
 from recipes.libritts.trainer import LoopOptions, Task, train
 
-STAGES = ("codec", "ar", "nar", "kalle", "par", "refine")
+STAGES = ("codec", "align", "ar", "nar", "kalle", "par", "refine")
 logger = logging.getLogger(__name__)
 
 
@@ -46,7 +48,10 @@ class TrainConfig:
     heads: int = 4
     patch: int = 1  # codec frames per step (ar, kalle)
     ctc_weight: float = 0.1  # auxiliary CTC loss (ar, kalle)
-    noise_std: float = 0.1  # kalle input-noise augmentation
+    noise_std: float = 0.1  # kalle (and par --latents) input-noise augmentation
+    latents: bool = False  # par/refine: predict the codec's Gaussian latents instead of codes
+    aligned: bool = False  # par/refine: frame-aligned phonemes + duration head (needs durations)
+    score_ratio: float = 0.1  # par: scored frames after the mask start, fraction of T (0 = all)
     max_duration: float = 60.0  # seconds of audio per batch (lhotse DynamicBucketingSampler)
     num_buckets: int = 10
     loop: LoopOptions = field(default_factory=LoopOptions)
@@ -98,6 +103,12 @@ def field_comments(*classes) -> dict[str, str]:
     return out
 
 
+def parse_bool(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+    return text.lower() in ("true", "1", "yes")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         if f.name in ("loop",):
             continue
         kind = type(f.default) if f.default is not dataclasses.MISSING else str
+        kind = parse_bool if kind is bool else kind
         flag = "--" + f.name.replace("_", "-")
         choices = STAGES if f.name == "stage" else None
         parser.add_argument(flag, dest=f.name, type=kind, default=None, choices=choices,

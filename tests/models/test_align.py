@@ -27,3 +27,12 @@ def test_durations_sum_to_frames_on_random_posteriors():
 def test_too_few_frames_is_an_error():
     with pytest.raises(ValueError, match="cannot be aligned"):
         ctc_viterbi_durations(posteriors_for([1, 1]), torch.tensor([1, 1]), blank=6)
+
+
+def test_midpoint_splits_inner_blank_runs_between_neighbours():
+    # blank 2 | blank x4 | 3 | blank x2 | 1 : inner runs split in half, leading blank to the first
+    frames = [6, 2, 6, 6, 6, 6, 3, 6, 6, 1]
+    d = ctc_viterbi_durations(posteriors_for(frames), torch.tensor([2, 3, 1]), 6, "midpoint")
+    assert d.tolist() == [4, 4, 2]
+    with pytest.raises(ValueError, match="blanks must be"):
+        ctc_viterbi_durations(posteriors_for(frames), torch.tensor([2, 3, 1]), 6, "next")

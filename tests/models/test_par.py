@@ -49,8 +49,7 @@ def test_span_commit_fills_left_to_right():
     sizes = []
     while (span := gen.step()) is not None:
         sizes.append(len(span))
-        tail = gen.frames[0, 4 + gen.committed :]
-        assert (tail == model.mask_token).all() and (gen.generated != model.mask_token).all()
+        assert gen.masked[0, 4 + gen.committed :].all() and not gen.masked[0, : 4 + gen.committed].any()
     assert sizes == [3, 3, 1]
 
 

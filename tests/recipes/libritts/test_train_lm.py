@@ -3,6 +3,7 @@
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -107,3 +108,35 @@ def tiny_wavs(prepared):
 
     cuts = CutSet.from_file(prepared[0] / "manifests" / "libritts_cuts_train-clean-100.jsonl.gz")
     return [Path(c.recording.sources[0].source) for c in cuts if c.duration > 1.5]
+
+
+def test_aligner_durations_feed_an_aligned_latent_par_that_speaks(prepared, tmp_path):
+    from recipes.libritts import durations
+    from recipes.libritts.export import export_bundle
+    from recipes.libritts.lm_data import read_durations
+    from tts.synthesizer import SynthesisOptions, Synthesizer
+
+    out, codec_dir, parts = prepared
+    common = {"manifests": str(out), "codec": str(codec_dir), "subset": ",".join(parts), "dim": 32,
+              "layers": 1, "heads": 2, "max_duration": 30.0, "num_buckets": 2, "warmup_steps": 1,
+              "log_every": 1, "max_steps": 2}  # fmt: skip
+    par = common | {"stage": "par", "exp": str(tmp_path / "par"), "latents": True, "aligned": True}
+    with pytest.raises(FileNotFoundError, match="no durations"):
+        run(load_config(None, par))
+    run(load_config(None, common | {"stage": "align", "exp": str(tmp_path / "align")}))
+    durations.main(["--manifests", str(out), "--codec", str(codec_dir), "--aligner",
+                    str(tmp_path / "align" / "final"), "--parts", ",".join(parts)])  # fmt: skip
+    stored = read_durations(str(out), str(codec_dir))
+    assert stored and all(sum(d) > 0 for d in stored.values())
+    run(load_config(None, par | {"score_ratio": 0.0}))
+    assert "dur" in open(tmp_path / "par" / "log.csv").readline()
+    bundle = export_bundle(str(tmp_path / "model"), str(codec_dir),
+                           {"par": str(tmp_path / "par" / "final")}, "par")  # fmt: skip
+    synth = Synthesizer.from_pretrained(bundle)
+    wav = sorted(tiny_wavs(prepared))[0]
+    voice = synth.encode_voice(wav, wav.with_suffix(".normalized.txt").read_text())
+    options = SynthesisOptions(duration=0.4, span=4)
+    audio = synth.synthesize("Hello.", voice, options=options)
+    assert len(audio.samples) == 20 * synth.codec.hop_length
+    streamed = np.concatenate(list(synth.stream("Hello.", voice, options=options)))
+    np.testing.assert_allclose(streamed, audio.samples, atol=1e-4)
