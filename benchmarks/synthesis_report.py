@@ -1,0 +1,129 @@
+"""Quality and speed of a shipped model, beside Piper (joe) on the same sentences, in one run.
+
+    palette eval pairs data/mini-libritts/test-clean -o exp/report/unseen.jsonl --per-speaker 2
+    palette eval pairs data/mini-libritts/train-clean-100 -o exp/report/seen.jsonl \
+        --per-speaker 1 --limit 20
+    python benchmarks/synthesis_report.py --model palette-mini-en --families par \
+        --pairs unseen=exp/report/unseen.jsonl --pairs seen=exp/report/seen.jsonl \
+        --work exp/report --out benchmarks/results/synthesis
+
+For every pair list and system (each model family, then Piper joe speaking the same texts in its
+own voice) it synthesises every item, timing it (real-time factor), scores it with the
+evaluation harness (WER with Whisper tiny.en, SIM to the prompt, speaker ID among the list's
+speakers, DNSMOS), and for the model families measures the first-chunk latency of
+``Synthesizer.stream`` (p50/p90). Writes ``OUT/report.md`` and ``OUT/report.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from recipes.libritts.eval_manifest import read_manifest, write_manifest
+from recipes.libritts.eval_scorer import EvalOptions, score_items
+from recipes.libritts.synthesize_pairs import synthesize_pairs
+from tts.audio import resample, save_wav
+from tts.synthesizer import SynthesisOptions, Synthesizer
+
+
+def piper_pairs(pairs: str, out_dir: Path, sample_rate: int = 24000) -> Path:
+    """Joe (Piper) speaks every pair's text; the timing includes resampling to the codec rate."""
+    from recipes.libritts.render import joe_synthesize, joe_voice
+
+    voice, done = joe_voice(seed=0), []
+    for item in tqdm(read_manifest(pairs), desc="synthesise (piper joe)", unit="utt"):
+        start = time.perf_counter()
+        wav, sr = joe_synthesize(voice, item.text, rate=1.0)
+        wav = resample(wav, sr, sample_rate)
+        seconds = time.perf_counter() - start
+        path = save_wav(out_dir / f"{item.id}.wav", wav, sample_rate)
+        done.append(dataclasses.replace(item, generated=path, synthesis_seconds=seconds))
+    return write_manifest(out_dir / "manifest.jsonl", done)
+
+
+def first_chunk_latency(pairs: str, model: str, options: SynthesisOptions, limit: int) -> list:
+    """Seconds from calling ``stream`` (prompt already encoded) to its first audio chunk."""
+    synth = Synthesizer.from_pretrained(model)
+    latencies = []
+    for item in read_manifest(pairs)[:limit]:
+        voice = synth.encode_voice(item.prompt, item.prompt_text)
+        start = time.perf_counter()
+        chunks = synth.stream(item.text, voice, options=options)
+        next(chunks)
+        latencies.append(time.perf_counter() - start)
+        chunks.close()
+    return latencies
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("--model", default="palette-mini-en", help="model name or directory")
+    p.add_argument("--families", default="par", help="comma-separated model families to report")
+    p.add_argument("--pairs", action="append", required=True, metavar="NAME=MANIFEST",
+                   help="a pair list from `palette eval pairs`; repeat for each set")  # fmt: skip
+    p.add_argument("--work", default="exp/report", help="folder for generated audio")
+    p.add_argument("--out", default="benchmarks/results/synthesis", help="report folder")
+    p.add_argument("--latency-items", type=int, default=10, help="items timed for first chunk")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-piper", action="store_true", help="leave out the Piper reference")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = []
+    for spec in args.pairs:
+        name, manifest = spec.split("=", 1)
+        systems = [f for f in args.families.split(",") if f] + ([] if args.no_piper else ["piper"])
+        for system in systems:
+            work = Path(args.work) / name / system
+            if system == "piper":
+                generated = piper_pairs(manifest, work)
+            else:
+                options = SynthesisOptions(family=system)
+                generated = synthesize_pairs(manifest, args.model, str(work), options)
+            report = score_items(read_manifest(generated), EvalOptions(threads=args.threads))
+            row = {"set": name, "system": system} | report["summary"]
+            if system != "piper":
+                lat = first_chunk_latency(manifest, args.model, SynthesisOptions(family=system),
+                                          args.latency_items)  # fmt: skip
+                row |= {"first_chunk_p50": float(np.percentile(lat, 50)),
+                        "first_chunk_p90": float(np.percentile(lat, 90))}  # fmt: skip
+            rows.append(row)
+            print(json.dumps(row))
+    write(rows, Path(args.out), argv)
+
+
+def _fmt(row: dict, key: str, fmt: str) -> str:
+    value = row.get(key)
+    return "–" if value is None else fmt.format(value)
+
+
+def write(rows: list[dict], out: Path, argv) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(rows, indent=2))
+    lines = ["# Synthesis quality and speed (2 CPU cores)", "",
+             "Made by `python benchmarks/synthesis_report.py` (see its docstring for the pair "
+             "lists); Piper joe speaks the same texts in its own voice, so its SIM and speaker "
+             "ID are not comparable.", "",
+             "| set | system | items | WER | SIM to prompt | speaker ID | DNSMOS OVRL | RTF | "
+             "first chunk p50 / p90 (s) |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        latency = (f"{r['first_chunk_p50']:.3f} / {r['first_chunk_p90']:.3f}"
+                   if "first_chunk_p50" in r else "–")  # fmt: skip
+        lines.append(f"| {r['set']} | {r['system']} | {r.get('items', 0)} | "
+                     f"{_fmt(r, 'wer', '{:.1%}')} | {_fmt(r, 'sim_prompt', '{:.3f}')} | "
+                     f"{_fmt(r, 'speaker_id_accuracy', '{:.1%}')} | "
+                     f"{_fmt(r, 'dnsmos_ovrl', '{:.2f}')} | {_fmt(r, 'rtf', '{:.3f}')} | "
+                     f"{latency} |")  # fmt: skip
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
