@@ -21,15 +21,17 @@ from models.config import LMConfig
 from models.generate import ARGenerator, GaussianSampling
 from models.nar import NARModel
 from models.par import PARModel
-from models.par_generate import PARGenerator, PAROptions
+from models.par_generate import PARGenerator, PAROptions, spread_durations
 from models.sampling import SamplingOptions
 from models.transformer import TransformerConfig
+
+LATENT_PAR = {"cardinality": 0, "latent_dim": 32, "aligned": True, "score_ratio": 0.0}
 
 
 def build(family: str, args, **kw):
     core = TransformerConfig(dim=args.dim, layers=args.layers, heads=args.heads)
-    cfg = LMConfig(family=family, num_symbols=200, cardinality=1000, latent_dim=32,
-                   num_codebooks=4, transformer=core, **kw)  # fmt: skip
+    sizes = {"cardinality": 1000, "latent_dim": 32 if family == "kalle" else 0} | kw
+    cfg = LMConfig(family=family, num_symbols=200, num_codebooks=4, transformer=core, **sizes)
     model = {"ar": CodecLM, "kalle": CodecLM, "par": PARModel, "nar": NARModel}[family](cfg)
     return model
 
@@ -41,6 +43,7 @@ def fake_batch(args) -> LMBatch:
         text=torch.randint(1, 200, (B, N), generator=g), text_lens=torch.full((B,), N),
         audio_lens=torch.full((B,), T), codes=torch.randint(0, 1000, (B, 4, T), generator=g),
         latent_mean=torch.randn(B, 32, T, generator=g), latent_logstd=torch.full((B, 32, T), -1.0),
+        durations=spread_durations(torch.zeros(N), T).expand(B, N).contiguous(),
     )  # fmt: skip
 
 
@@ -58,7 +61,7 @@ def training_rows(args) -> list[tuple]:
     frames = int(batch.audio_lens.sum())
     rows = []
     for family, kw in [("ar", {}), ("ar", {"patch": 4}), ("kalle", {}), ("kalle", {"patch": 4}),
-                       ("par", {}), ("nar", {})]:  # fmt: skip
+                       ("par", {}), ("par", LATENT_PAR), ("nar", {})]:  # fmt: skip
         model = build(family, args, **kw).train()
         opt = torch.optim.AdamW(model.parameters(), 1e-4)
 
@@ -71,7 +74,8 @@ def training_rows(args) -> list[tuple]:
         step()  # warm-up
         t = median_time(step, args.repeats)
         params = sum(p.numel() for p in model.parameters()) / 1e6
-        name = family + (f" (patch {kw['patch']})" if kw else "")
+        name = family + (f" (patch {kw['patch']})" if "patch" in kw else "")
+        name += " (latents, aligned)" if kw is LATENT_PAR else ""
         rows.append((name, f"{params:.1f} M", f"{frames / t:,.0f}"))
     return rows
 
@@ -102,17 +106,21 @@ def generation_rows(args) -> list[tuple]:
             t = median_time(gen, args.gen_repeats)
             rows.append((f"{family} patch {patch}", "KV cache" if cache else "full recompute",
                          T // patch, f"{t / args.gen_seconds:.3f}"))  # fmt: skip
-    par = build("par", args).eval()
-    prompt = torch.randint(0, 1000, (prompt_T,))
-    for span in args.spans:
+    for kw in ({}, LATENT_PAR):
+        par = build("par", args, **kw).eval()
+        prompt = torch.randint(0, 1000, (prompt_T,)) if not kw else torch.randn(32, prompt_T)
+        name = "par" + (" (latents, aligned)" if kw else "")
+        for span in args.spans:
 
-        def gen(span=span):
-            g = PARGenerator(par, text, prompt, T, PAROptions(span=span, refine_iterations=0))
-            g.generate()
-            return g.steps
+            def gen(span=span, par=par, prompt=prompt, kw=kw):
+                g = PARGenerator(par, text, prompt, T, PAROptions(span=span, refine_iterations=0),
+                                 target_start=args.phonemes // 2 if kw else None)  # fmt: skip
+                g.generate()
+                return g.steps
 
-        t = median_time(gen, args.gen_repeats)
-        rows.append(("par", f"span {span}", -(-T // span), f"{t / args.gen_seconds:.3f}"))
+            t = median_time(gen, args.gen_repeats)
+            passes = -(-T // span) + (1 if kw else 0)  # aligned: one duration pass first
+            rows.append((name, f"span {span}", passes, f"{t / args.gen_seconds:.3f}"))
     return rows
 
 

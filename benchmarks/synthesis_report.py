@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from recipes.libritts.eval_manifest import read_manifest, write_manifest
+from recipes.libritts.eval_report import write_report
 from recipes.libritts.eval_scorer import EvalOptions, score_items
 from recipes.libritts.synthesize_pairs import synthesize_pairs
 from tts.audio import resample, save_wav
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency-items", type=int, default=10, help="items timed for first chunk")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-piper", action="store_true", help="leave out the Piper reference")
+    d = SynthesisOptions()
+    p.add_argument("--span", type=int, default=d.span, help="PAR frames committed per step")
+    p.add_argument("--temperature", type=float, default=d.temperature, help="sampling temperature")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = []
@@ -85,13 +89,14 @@ def main(argv: list[str] | None = None) -> None:
             if system == "piper":
                 generated = piper_pairs(manifest, work)
             else:
-                options = SynthesisOptions(family=system)
+                options = SynthesisOptions(family=system, span=args.span,
+                                           temperature=args.temperature)  # fmt: skip
                 generated = synthesize_pairs(manifest, args.model, str(work), options)
             report = score_items(read_manifest(generated), EvalOptions(threads=args.threads))
+            write_report(report, work / "results.json", work / "results.md")
             row = {"set": name, "system": system} | report["summary"]
             if system != "piper":
-                lat = first_chunk_latency(manifest, args.model, SynthesisOptions(family=system),
-                                          args.latency_items)  # fmt: skip
+                lat = first_chunk_latency(manifest, args.model, options, args.latency_items)
                 row |= {"first_chunk_p50": float(np.percentile(lat, 50)),
                         "first_chunk_p90": float(np.percentile(lat, 90))}  # fmt: skip
             rows.append(row)

@@ -27,17 +27,11 @@ par_steps=2400            # par's schedule length (cosine decay ends here)
 refine_minutes=8          # wall-clock budget of refine
 refine_steps=500          # refine's schedule length
 
-usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-  echo; echo "Options (default):"
-  sed -n '/^set -euo/,/^usage/p' "$0" | grep -E '^[a-z_]+=' |
-    awk -F'#' '{ split($1, kv, "="); gsub(/_/, "-", kv[1]); gsub(/ +$/, "", kv[2]);
-                 printf "  --%-15s %-36s %s\n", kv[1], "(" kv[2] ")", $2 }'
-}
+source "$(dirname "${BASH_SOURCE[0]}")/usage.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h|--help) usage; exit 0 ;;
+    -h|--help) usage "$0"; exit 0 ;;
     --*) name=${1#--}; name=${name//-/_}
          if ! grep -qE "^${name}=" "$0"; then echo "unknown option: $1 (see --help)" >&2; exit 2; fi
          printf -v "$name" '%s' "$2" ;;

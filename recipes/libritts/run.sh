@@ -28,13 +28,7 @@ bandwidth=""              # stage 3: EnCodec bandwidth in kbps (empty: the codec
 device=cpu                # stage 3: torch device
 shard_size=1000           # stage 3: cuts per shard
 
-usage() {
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-  echo; echo "Options (default):"
-  sed -n '/^set -euo/,/^usage/p' "$0" | grep -E '^[a-z_]+=' |
-    awk -F'#' '{ split($1, kv, "="); gsub(/_/, "-", kv[1]); gsub(/ +$/, "", kv[2]);
-                 printf "  --%-12s %-22s %s\n", kv[1], "(" kv[2] ")", $2 }'
-}
+source "$(dirname "${BASH_SOURCE[0]}")/usage.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,7 +45,7 @@ while [ $# -gt 0 ]; do
     --bandwidth) bandwidth=$2 ;;
     --device) device=$2 ;;
     --shard-size) shard_size=$2 ;;
-    -h|--help) usage; exit 0 ;;
+    -h|--help) usage "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift 2
