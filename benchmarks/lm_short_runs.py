@@ -13,7 +13,7 @@ import csv
 import json
 from pathlib import Path
 
-STAGES = ("ar", "nar", "kalle", "par", "refine")
+STAGES = ("align", "ar", "nar", "kalle", "par", "refine")
 FAMILIES = ("ar", "par", "kalle")
 
 

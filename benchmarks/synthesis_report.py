@@ -75,9 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency-items", type=int, default=10, help="items timed for first chunk")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-piper", action="store_true", help="leave out the Piper reference")
-    d = SynthesisOptions()
-    p.add_argument("--span", type=int, default=d.span, help="PAR frames committed per step")
-    p.add_argument("--temperature", type=float, default=d.temperature, help="sampling temperature")
+    p.add_argument("--span", type=int, help="PAR frames committed per step (default: the model's)")
+    p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = []

@@ -35,17 +35,19 @@ from tts.symbols import SymbolTable
 from tts.voice import Audio, Voice
 
 STAGES = ("ar", "nar", "kalle", "par", "refine")
+FALLBACK = {"temperature": 0.8, "span": 8}  # for options a model does not recommend
 
 
 @dataclass(frozen=True)
 class SynthesisOptions:
     family: str | None = None  # "ar", "par" or "kalle"; None = the bundle's default
-    temperature: float = 0.8  # sampling temperature (kalle: scale on the sampled noise)
+    temperature: float | None = None  # sampling temperature (kalle, latent par: scale on the
+    # sampled noise); None = the model's recommendation (bundle.json "sampling"), else 0.8
     top_k: int = 0  # ar: keep the k most likely codes (0 = all)
     top_p: float = 0.9  # ar/par: nucleus sampling
     ras_window: int = 10  # ar: repetition-aware sampling window (0 = off)
     ras_threshold: float = 0.1  # ar: repetition ratio that triggers resampling
-    span: int = 8  # par: frames committed per step
+    span: int | None = None  # par: frames committed per step; None = the model's, else 8
     refine_iterations: int = 2  # par: refinement passes (needs a refine model)
     refine_quantile: float = 0.1  # par: fraction of frames re-masked per pass
     speed: float = 1.0  # par: speaking rate relative to the prompt
@@ -142,6 +144,13 @@ class Synthesizer:
         """Whether ``family`` generates codec latents (kalle, latent PAR) rather than codes."""
         return family == "kalle" or getattr(self.models[family][0], "continuous", False)
 
+    def resolve(self, options: SynthesisOptions, family: str) -> SynthesisOptions:
+        """Fill the options left at ``None`` from the model's recommendation for ``family``
+        (``bundle.json``: ``{"sampling": {"par": {"temperature": 0.4, "span": 32}}}``)."""
+        recommended = FALLBACK | self.bundle.get("sampling", {}).get(family, {})
+        unset = {k: v for k, v in recommended.items() if getattr(options, k) is None}
+        return dataclasses.replace(options, **unset)
+
     def _family(self, options: SynthesisOptions) -> str:
         family = options.family or self.bundle.get("default_family") or self.families[0]
         if family not in self.families:
@@ -156,6 +165,7 @@ class Synthesizer:
         ``[D, t]`` per piece. ``stream=True`` leaves out PAR refinement (it rewrites committed
         frames)."""
         family = self._family(options)
+        options = self.resolve(options, family)
         prompt_ids = self.frontend.symbols.encode(list(voice.phonemes))
         text = torch.tensor(prompt_ids + self.frontend.symbols.encode([" "]) + list(target_ids))
         model, _ = self.models[family]

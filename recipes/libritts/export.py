@@ -23,7 +23,7 @@ from tts.synthesizer import STAGES
 
 
 def export_bundle(out_dir: str, codec: str, stages: dict[str, str], default_family: str,
-                  language: str = "en-us", card: str = "") -> Path:  # fmt: skip
+                  language: str = "en-us", card: str = "", sampling: dict | None = None) -> Path:  # fmt: skip
     out = Path(out_dir)
     tmp = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -42,7 +42,8 @@ def export_bundle(out_dir: str, codec: str, stages: dict[str, str], default_fami
         (tmp / stage / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
     if default_family not in stages:
         raise ValueError(f"default family {default_family!r} is not among the exported stages")
-    bundle = {"codec": codec_ref, "language": language, "default_family": default_family}
+    bundle = {"codec": codec_ref, "language": language, "default_family": default_family,
+              "sampling": sampling or {}}  # fmt: skip
     (tmp / "bundle.json").write_text(json.dumps(bundle, indent=2))
     if card:
         shutil.copy(card, tmp / "MODEL_CARD.md")
@@ -62,10 +63,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--default-family", required=True, choices=["ar", "par", "kalle"])
     p.add_argument("--language", default="en-us")
     p.add_argument("--card", default="", help="markdown model card to include")
+    p.add_argument("--sampling", type=json.loads, default={},
+                   help='recommended options per family, JSON: \'{"par": {"temperature": 0.4}}\'')  # fmt: skip
     args = p.parse_args(argv)
     stages = dict(s.split("=", 1) for s in args.stage)
     print(
-        export_bundle(args.out, args.codec, stages, args.default_family, args.language, args.card)
+        export_bundle(args.out, args.codec, stages, args.default_family, args.language, args.card,
+                      args.sampling)  # fmt: skip
     )
 
 

@@ -57,7 +57,8 @@ def lm_task(config) -> Task:
     if config.init:
         saved, state = load_checkpoint(config.init)
         if LMConfig.from_dict(saved["model"]) != cfg:
-            raise ValueError(f"--init {config.init} has a different model config than this stage")
+            raise ValueError(f"--init {config.init} has a different model config than this stage: "
+                             f"{LMConfig.from_dict(saved['model'])} vs {cfg}")  # fmt: skip
         model.load_state_dict(state)
         logger.info("initialised from %s", config.init)
     logger.info(

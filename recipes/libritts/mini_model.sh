@@ -26,6 +26,7 @@ par_minutes=40            # wall-clock budget of par
 par_steps=2400            # par's schedule length (cosine decay ends here)
 refine_minutes=8          # wall-clock budget of refine
 refine_steps=500          # refine's schedule length
+sampling='{"par": {"temperature": 0.4, "span": 32}}'  # recommended options (stage 5)
 
 source "$(dirname "${BASH_SOURCE[0]}")/usage.sh"
 
@@ -63,7 +64,8 @@ if run_stage 3 && [ ! -d "$exp/par/final" ]; then
 fi
 if run_stage 4 && [ ! -d "$exp/refine/final" ]; then
   echo "stage 4: refine -> $exp/refine"
-  train --stage refine --exp "$exp/refine" --latents true --aligned true --init "$exp/par/final" \
+  train --stage refine --exp "$exp/refine" --latents true --aligned true --score-ratio 0 \
+    --init "$exp/par/final" \
     --dim "$dim" --layers "$layers" --lr 3e-4 --warmup-steps 50 \
     --max-minutes "$refine_minutes" --max-steps "$refine_steps"
 fi
@@ -71,6 +73,6 @@ if run_stage 5; then
   echo "stage 5: export -> $out"
   "$python" -m recipes.libritts.export "$out" --codec "$codec" --default-family par \
     --stage par="$exp/par/final" --stage refine="$exp/refine/final" \
-    --card "$repo/recipes/libritts/MODEL_CARD.md"
+    --card "$repo/recipes/libritts/MODEL_CARD.md" --sampling "$sampling"
   for s in align par refine; do mkdir -p "$out/logs"; cp "$exp/$s/log.csv" "$out/logs/$s.csv"; done
 fi

@@ -66,3 +66,11 @@ def test_a_model_that_ends_at_once_gives_empty_audio_not_a_crash(tiny_bundle, vo
         synth.models["ar"][0].frames.head.bias[-1] = 50.0  # end of speech first
     audio = synth.synthesize("One.", voice, options=SynthesisOptions(family="ar"))
     assert audio.samples.shape == (0,)
+
+
+def test_options_left_unset_take_the_models_recommendation(synth, monkeypatch):
+    monkeypatch.setitem(synth.bundle, "sampling", {"par": {"temperature": 0.3, "span": 32}})
+    resolved = synth.resolve(SynthesisOptions(), "par")
+    assert (resolved.temperature, resolved.span) == (0.3, 32)
+    assert synth.resolve(SynthesisOptions(temperature=1.0), "par").temperature == 1.0
+    assert synth.resolve(SynthesisOptions(), "ar").temperature == 0.8  # the fallback

@@ -23,10 +23,10 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=defaults.speed, help="speaking rate (par)")
     parser.add_argument("--duration", type=float, help="seconds per sentence (par; overrides --speed)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
-    parser.add_argument("--temperature", type=float, default=defaults.temperature)
+    parser.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")  # fmt: skip
     parser.add_argument("--top-k", type=int, default=defaults.top_k)
     parser.add_argument("--top-p", type=float, default=defaults.top_p)
-    parser.add_argument("--span", type=int, default=defaults.span, help="par: frames committed per step")  # fmt: skip
+    parser.add_argument("--span", type=int, help="par: frames committed per step (default: the model's)")  # fmt: skip
     parser.add_argument("--refine-iterations", type=int, default=defaults.refine_iterations)
 
 
