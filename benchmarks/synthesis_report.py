@@ -5,7 +5,8 @@
         --per-speaker 1 --limit 20
     python benchmarks/synthesis_report.py --model palette-mini-en --families par \
         --pairs unseen=exp/report/unseen.jsonl --pairs seen=exp/report/seen.jsonl \
-        --work exp/report --out benchmarks/results/synthesis
+        --roles data/mini-libritts/MINI_CORPUS.json --work exp/report \
+        --out benchmarks/results/synthesis
 
 For every pair list and system (each model family, then Piper joe speaking the same texts in its
 own voice) it synthesises every item, timing it (real-time factor), scores it with the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latency-items", type=int, default=10, help="items timed for first chunk")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-piper", action="store_true", help="leave out the Piper reference")
+    p.add_argument("--roles", help="MINI_CORPUS.json of the mini corpus: adds a table by speaker "
+                   "group (inside / outside the training range, unseen espeak variants)")  # fmt: skip
     p.add_argument("--span", type=int, help="PAR frames committed per step (default: the model's)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
     args = p.parse_args(argv)
@@ -84,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         name, manifest = spec.split("=", 1)
         systems = [f for f in args.families.split(",") if f] + ([] if args.no_piper else ["piper"])
         for system in systems:
-            work = Path(args.work) / name / system
+            work = Path(args.work).resolve() / name / system
             if system == "piper":
                 generated = piper_pairs(manifest, work)
             else:
@@ -94,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
             report = score_items(read_manifest(generated), EvalOptions(threads=args.threads))
             write_report(report, work / "results.json", work / "results.md")
             row = {"set": name, "system": system} | report["summary"]
+            if args.roles and system != "piper":
+                row["groups"] = by_group(report["items"], args.roles)
             if system != "piper":
                 lat = first_chunk_latency(manifest, args.model, options, args.latency_items)
                 row |= {"first_chunk_p50": float(np.percentile(lat, 50)),
@@ -101,6 +107,23 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(row)
             print(json.dumps(row))
     write(rows, Path(args.out), argv)
+
+
+def by_group(items: list[dict], roles_file: str) -> dict[str, dict]:
+    """Mean WER, SIM to the prompt and speaker-ID accuracy per speaker role of the mini corpus."""
+    roles = {str(s["speaker_id"]): s["role"]
+             for s in json.loads(Path(roles_file).read_text())["speakers"]}  # fmt: skip
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(roles.get(str(item["speaker"]), "unknown"), []).append(item)
+    out = {}
+    for role, members in sorted(groups.items()):
+        keys = {"wer": "wer", "sim_prompt": "sim_prompt", "speaker_id_accuracy": "speaker_correct"}
+        out[role] = {"items": len(members)} | {
+            name: float(np.mean([m[key] for m in members if m.get(key) is not None]))
+            for name, key in keys.items()
+        }
+    return out
 
 
 def _fmt(row: dict, key: str, fmt: str) -> str:
@@ -112,8 +135,8 @@ def write(rows: list[dict], out: Path, argv) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(rows, indent=2))
     lines = ["# Synthesis quality and speed (2 CPU cores)", "",
-             "Made by `python benchmarks/synthesis_report.py` (see its docstring for the pair "
-             "lists); Piper joe speaks the same texts in its own voice, so its SIM and speaker "
+             f"Made by `python benchmarks/synthesis_report.py {' '.join(argv or sys.argv[1:])}` "
+             "(the pair lists: see its docstring); RTF counts encoding the prompt too. Piper joe speaks the same texts in its own voice, so its SIM and speaker "
              "ID are not comparable.", "",
              "| set | system | items | WER | SIM to prompt | speaker ID | DNSMOS OVRL | RTF | "
              "first chunk p50 / p90 (s) |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -125,6 +148,16 @@ def write(rows: list[dict], out: Path, argv) -> None:
                      f"{_fmt(r, 'speaker_id_accuracy', '{:.1%}')} | "
                      f"{_fmt(r, 'dnsmos_ovrl', '{:.2f}')} | {_fmt(r, 'rtf', '{:.3f}')} | "
                      f"{latency} |")  # fmt: skip
+    grouped = [r for r in rows if "groups" in r]
+    if grouped:
+        lines += ["", "By speaker group (roles from the corpus's MINI_CORPUS.json):", "",
+                  "| set | system | group | items | WER | SIM to prompt | speaker ID |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in grouped:
+            for role, g in r["groups"].items():
+                lines.append(f"| {r['set']} | {r['system']} | {role} | {g['items']} | "
+                             f"{g['wer']:.1%} | {g['sim_prompt']:.3f} | "
+                             f"{g['speaker_id_accuracy']:.1%} |")  # fmt: skip
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
