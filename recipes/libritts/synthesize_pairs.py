@@ -27,7 +27,7 @@ def synthesize_pairs(pairs: str, model: str, out_dir: str, options: SynthesisOpt
                      limit: int = 0) -> Path:  # fmt: skip
     synth = Synthesizer.from_pretrained(model)
     items = read_manifest(pairs)[: limit or None]
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     done = []
     for item in tqdm(items, desc=f"synthesise ({options.family or 'default'})", unit="utt"):
         start = time.perf_counter()
