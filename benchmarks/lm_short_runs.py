@@ -46,8 +46,10 @@ def main() -> None:
         ]
     lines += ["## Training (loss at evenly spaced steps)", "",
               "| stage | steps | minutes | loss curve (loss@step) | last row |", "|---|---|---|---|---|"]  # fmt: skip
-    for stage in STAGES:
-        log = exp / stage / "log.csv"
+    known = [exp / s / "log.csv" for s in STAGES]
+    others = sorted(set(exp.glob("*/log.csv")) - set(known))  # e.g. a second par variant
+    for log in known + others:
+        stage = log.parent.name
         if log.is_file():
             last, points = curve(log)
             extra = ", ".join(f"{k} {float(v):.3f}" for k, v in last.items()
@@ -58,13 +60,16 @@ def main() -> None:
     lines += ["", "## Generated speech on the zero-shot test list (unseen test speakers)", "",
               "| family | items | WER | SIM to prompt | speaker ID | DNSMOS OVRL | RTF |",
               "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for family in FAMILIES:
-        res = exp / f"gen-{family}" / "results.json"
+    known = [exp / f"gen-{f}" / "results.json" for f in FAMILIES]
+    others = sorted(set(exp.glob("gen-*/results.json")) - set(known))
+    for res in known + others:
+        family = res.parent.name.removeprefix("gen-")
         if res.is_file():
             s = json.loads(res.read_text())["summary"]
-            lines.append(f"| {family} | {s['items']} | {s.get('wer', float('nan')):.1%} | "
-                         f"{s.get('sim_prompt', float('nan')):.3f} | {s.get('speaker_id_accuracy', float('nan')):.1%} | "
-                         f"{s.get('dnsmos_ovrl', float('nan')):.2f} | {s.get('rtf', float('nan')):.2f} |")  # fmt: skip
+            cell = lambda key, fmt, s=s: "–" if s.get(key) is None else fmt.format(s[key])  # noqa: E731
+            lines.append(f"| {family} | {s['items']} | {cell('wer', '{:.1%}')} | "
+                         f"{cell('sim_prompt', '{:.3f}')} | {cell('speaker_id_accuracy', '{:.1%}')} | "
+                         f"{cell('dnsmos_ovrl', '{:.2f}')} | {cell('rtf', '{:.2f}')} |")  # fmt: skip
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
