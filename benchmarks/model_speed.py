@@ -16,11 +16,10 @@ from pathlib import Path
 
 import torch
 
-from models.codec_lm import CodecLM, LMBatch
+from models.codec_lm import LMBatch
 from models.config import LMConfig
 from models.generate import ARGenerator, GaussianSampling
-from models.nar import NARModel
-from models.par import PARModel
+from models.loading import build_model
 from models.par_generate import PARGenerator, PAROptions, spread_durations
 from models.sampling import SamplingOptions
 from models.transformer import TransformerConfig
@@ -32,8 +31,7 @@ def build(family: str, args, **kw):
     core = TransformerConfig(dim=args.dim, layers=args.layers, heads=args.heads)
     sizes = {"cardinality": 1000, "latent_dim": 32 if family == "kalle" else 0} | kw
     cfg = LMConfig(family=family, num_symbols=200, num_codebooks=4, transformer=core, **sizes)
-    model = {"ar": CodecLM, "kalle": CodecLM, "par": PARModel, "nar": NARModel}[family](cfg)
-    return model
+    return build_model(cfg)
 
 
 def fake_batch(args) -> LMBatch:

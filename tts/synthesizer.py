@@ -137,8 +137,12 @@ class Synthesizer:
         return prompt
 
     def _no_frames(self, voice: Voice, options: SynthesisOptions) -> torch.Tensor:
-        prompt = voice.latents if self.continuous(self._family(options)) else voice.codes
-        return prompt[:, :0]
+        return self._prompt_frames(voice, self._family(options))[:, :0]
+
+    def _prompt_frames(self, voice: Voice, family: str) -> torch.Tensor:
+        """The voice's frames in the form ``family`` generates: latents ``[D, T]`` or codes
+        ``[Q, T]``."""
+        return voice.latents if self.continuous(family) else voice.codes
 
     def continuous(self, family: str) -> bool:
         """Whether ``family`` generates codec latents (kalle, latent PAR) rather than codes."""
@@ -218,7 +222,7 @@ class Synthesizer:
         """Yield float32 audio chunks ``[s]`` as frames are generated (sentence by sentence,
         with the pause between sentences as its own chunk)."""
         voice = self._voice(prompt, prompt_text)
-        continuous = self.continuous(self._family(options))
+        family = self._family(options)
         stream_opts = StreamOptions(options.chunk_frames, options.context_frames)
         pause = np.zeros(int(options.sentence_pause * self.sample_rate), dtype=np.float32)
         for i, sentence in enumerate(self.frontend.sentences(text, options.max_sentence_chars)):
@@ -227,16 +231,15 @@ class Synthesizer:
             seeded = dataclasses.replace(options, seed=options.seed + i)
             pieces = rechunk(self.frame_pieces(sentence.ids, voice, seeded, stream=True),
                              options.chunk_frames)  # fmt: skip
-            prompt_frames = voice.latents if continuous else voice.codes
-            yield from decode_stream(self.codec, pieces, prompt_frames, continuous, stream_opts)
+            yield from decode_stream(self.codec, pieces, self._prompt_frames(voice, family),
+                                     self.continuous(family), stream_opts)  # fmt: skip
 
     def decode(
         self, frames: torch.Tensor, voice: Voice, family: str, context: int = 50
     ) -> np.ndarray:
         """Decode target frames with the prompt's last frames as left context."""
-        continuous = self.continuous(family)
-        prompt = voice.latents if continuous else voice.codes
-        chunks = decode_stream(self.codec, iter([frames]), prompt, continuous,
+        prompt = self._prompt_frames(voice, family)
+        chunks = decode_stream(self.codec, iter([frames]), prompt, self.continuous(family),
                                StreamOptions(frames.shape[-1] or 1, context))  # fmt: skip
         return next(chunks, np.zeros(0, dtype=np.float32))
 

@@ -28,18 +28,8 @@ refine_minutes=8          # wall-clock budget of refine
 refine_steps=500          # refine's schedule length
 sampling='{"par": {"temperature": 0.4, "span": 32}}'  # recommended options (stage 5)
 
-source "$(dirname "${BASH_SOURCE[0]}")/usage.sh"
-
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -h|--help) usage "$0"; exit 0 ;;
-    --*) name=${1#--}; name=${name//-/_}
-         if ! grep -qE "^${name}=" "$0"; then echo "unknown option: $1 (see --help)" >&2; exit 2; fi
-         printf -v "$name" '%s' "$2" ;;
-    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
-  esac
-  shift 2
-done
+source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
+parse_options "$0" "$@"
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"

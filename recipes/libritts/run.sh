@@ -28,28 +28,8 @@ bandwidth=""              # stage 3: EnCodec bandwidth in kbps (empty: the codec
 device=cpu                # stage 3: torch device
 shard_size=1000           # stage 3: cuts per shard
 
-source "$(dirname "${BASH_SOURCE[0]}")/usage.sh"
-
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --stage) stage=$2 ;;
-    --stop-stage) stop_stage=$2 ;;
-    --corpus) corpus=$2 ;;
-    --out) out=$2 ;;
-    --parts) parts=$2 ;;
-    --hours) hours=$2 ;;
-    --seed) seed=$2 ;;
-    --jobs) jobs=$2 ;;
-    --language) language=$2 ;;
-    --codec) codec=$2 ;;
-    --bandwidth) bandwidth=$2 ;;
-    --device) device=$2 ;;
-    --shard-size) shard_size=$2 ;;
-    -h|--help) usage "$0"; exit 0 ;;
-    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
-  esac
-  shift 2
-done
+source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
+parse_options "$0" "$@"
 
 # the repository's packages, whether or not palette-tts is pip-installed
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
