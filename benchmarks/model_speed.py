@@ -16,13 +16,13 @@ from pathlib import Path
 
 import torch
 
-from models.codec_lm import LMBatch
-from models.config import LMConfig
-from models.generate import ARGenerator, GaussianSampling
-from models.loading import build_model
-from models.par_generate import PARGenerator, PAROptions, spread_durations
-from models.sampling import SamplingOptions
-from models.transformer import TransformerConfig
+from palette.models.codec_lm import LMBatch
+from palette.models.config import LMConfig
+from palette.models.generate import ARGenerator, GaussianSampling
+from palette.models.loading import build_model
+from palette.models.par_generate import PARGenerator, PAROptions, spread_durations
+from palette.models.sampling import SamplingOptions
+from palette.models.transformer import TransformerConfig
 
 LATENT_PAR = {"cardinality": 0, "latent_dim": 32, "aligned": True, "score_ratio": 0.0}
 

@@ -28,17 +28,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from recipes.libritts.eval_manifest import read_manifest, write_manifest
-from recipes.libritts.eval_report import write_report
-from recipes.libritts.eval_scorer import EvalOptions, score_items
-from recipes.libritts.synthesize_pairs import synthesize_pairs
-from tts.audio import resample, save_wav
-from tts.synthesizer import SynthesisOptions, Synthesizer
+from palette.recipes.evaluation.manifest import read_manifest, write_manifest
+from palette.recipes.evaluation.report import write_report
+from palette.recipes.evaluation.scorer import EvalOptions, score_items
+from palette.recipes.evaluation.synthesize_pairs import synthesize_pairs
+from palette.tts.audio import resample, save_wav
+from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 
 def piper_pairs(pairs: str, out_dir: Path, sample_rate: int = 24000) -> Path:
     """Joe (Piper) speaks every pair's text; the timing includes resampling to the codec rate."""
-    from recipes.libritts.render import joe_synthesize, joe_voice
+    from palette.recipes.corpus.render import joe_synthesize, joe_voice
 
     voice, done = joe_voice(seed=0), []
     for item in tqdm(read_manifest(pairs), desc="synthesise (piper joe)", unit="utt"):

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from codec.base import Codec
+from palette.codec.base import Codec
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

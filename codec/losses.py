@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from codec.mel import mel_filterbank
+from palette.codec.mel import mel_filterbank
 
 
 @dataclass(frozen=True)

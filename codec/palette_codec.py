@@ -31,11 +31,11 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from codec.base import Codec
-from codec.bottleneck import GaussianBottleneck, ResidualFSQ, gaussian_kl_to_standard
-from codec.convnext import ChannelNorm, ConvNeXtStack
-from codec.mel import LogMel
-from codec.vocoder import Vocoder
+from palette.codec.base import Codec
+from palette.codec.bottleneck import GaussianBottleneck, ResidualFSQ, gaussian_kl_to_standard
+from palette.codec.convnext import ChannelNorm, ConvNeXtStack
+from palette.codec.mel import LogMel
+from palette.codec.vocoder import Vocoder
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 MEL_MEAN, MEL_SCALE = -5.0, 3.0  # rough statistics of speech log-mels, to centre the input
@@ -244,7 +244,7 @@ class PaletteCodec(Codec):
             if not (directory / name).is_file():
                 raise FileNotFoundError(
                     f"palette codec weights are missing: {directory / name} does not exist. "
-                    "Train a codec with `python -m recipes.libritts.train_codec` and copy "
+                    "Train a codec with `python -m palette.recipes.libritts.train_codec` and copy "
                     f"OUT/final/{WEIGHTS_FILE} and {CONFIG_FILE} there, or pass a trained codec "
                     "directory instead."
                 )

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from codec.base import Codec
+from palette.codec.base import Codec
 
 # name -> (loader, what to pass it). Loaders import their module lazily.
 _REGISTRY: dict[str, tuple[Callable[[str], Codec], str]] = {}
@@ -24,7 +24,7 @@ def available_codecs() -> list[str]:
 
 
 def _load_encodec(source: str, **kwargs) -> Codec:
-    from codec.encodec import EncodecCodec
+    from palette.codec.encodec import EncodecCodec
 
     return EncodecCodec.from_pretrained(source, **kwargs)
 
@@ -58,7 +58,7 @@ def load_codec(name_or_path: str, **kwargs) -> Codec:
 
 
 def _load_palette(source: str, **kwargs) -> Codec:
-    from codec.palette_codec import PaletteCodec
+    from palette.codec.palette_codec import PaletteCodec
 
     if kwargs:
         raise ValueError(f"the palette codec takes no loading options (got {', '.join(kwargs)})")

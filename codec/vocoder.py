@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codec.convnext import ChannelNorm, ConvNeXtStack
+from palette.codec.convnext import ChannelNorm, ConvNeXtStack
 
 
 class ISTFTHead(nn.Module):

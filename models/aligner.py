@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.align import ctc_viterbi_durations
-from models.codec_lm import LMBatch
-from models.config import LMConfig
-from models.masks import lengths_to_valid
+from palette.models.align import ctc_viterbi_durations
+from palette.models.codec_lm import LMBatch
+from palette.models.config import LMConfig
+from palette.models.masks import lengths_to_valid
 
 KERNEL = 5
 

@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.config import LMConfig
-from models.frames import DiscreteFrames, GaussianFrames, gaussian_kl, pad_to_patch
-from models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
-from models.transformer import KVCache, Transformer
+from palette.models.config import LMConfig
+from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl, pad_to_patch
+from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
+from palette.models.transformer import KVCache, Transformer
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from models.transformer import TransformerConfig
+from palette.models.transformer import TransformerConfig
 
 FAMILIES = ("ar", "kalle", "par", "nar", "align")
 

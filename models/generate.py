@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from models.codec_lm import CodecLM
-from models.sampling import SamplingOptions, sample
-from models.transformer import KVCache
+from palette.models.codec_lm import CodecLM
+from palette.models.sampling import SamplingOptions, sample
+from palette.models.transformer import KVCache
 
 
 def length_cap(num_text_tokens: int, frame_rate: float, seconds_per_token: float = 0.25) -> int:

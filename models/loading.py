@@ -6,11 +6,11 @@ import os
 
 import torch
 
-from models.aligner import CTCAligner
-from models.codec_lm import CodecLM
-from models.config import LMConfig, load_checkpoint
-from models.nar import NARModel
-from models.par import PARModel
+from palette.models.aligner import CTCAligner
+from palette.models.codec_lm import CodecLM
+from palette.models.config import LMConfig, load_checkpoint
+from palette.models.nar import NARModel
+from palette.models.par import PARModel
 
 MODEL_CLASSES = {"ar": CodecLM, "kalle": CodecLM, "par": PARModel, "nar": NARModel,
                  "align": CTCAligner}

@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.codec_lm import LMBatch
-from models.config import LMConfig
-from models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
-from models.transformer import Transformer
+from palette.models.codec_lm import LMBatch
+from palette.models.config import LMConfig
+from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
+from palette.models.transformer import Transformer
 
 
 class NARModel(nn.Module):

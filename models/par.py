@@ -21,11 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.codec_lm import LMBatch
-from models.config import LMConfig
-from models.frames import DiscreteFrames, GaussianFrames, gaussian_kl
-from models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
-from models.transformer import Transformer
+from palette.models.codec_lm import LMBatch
+from palette.models.config import LMConfig
+from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl
+from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
+from palette.models.transformer import Transformer
 
 
 def par_loss_mask(audio_lens: torch.Tensor, T: int, generator=None, ratio: float = 0.1):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
-from models.par import PARModel, frame_phonemes
-from models.sampling import filter_logits
+from palette.models.par import PARModel, frame_phonemes
+from palette.models.sampling import filter_logits
 
 
 @dataclass(frozen=True)

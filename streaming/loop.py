@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from codec import DecodeState
+from palette.codec import DecodeState
 
 
 @dataclass(frozen=True)

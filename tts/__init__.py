@@ -1,10 +1,10 @@
 """palette-tts: zero-shot text-to-speech. Public API of the text front end and audio I/O."""
 
-from tts.audio import AudioError, PromptLimits, load_audio, prepare_prompt, save_wav
-from tts.frontend import FrontendOutput, TextFrontend
-from tts.phonemes import phonemize
-from tts.symbols import SymbolTable
-from tts.text import normalize, split_sentences
+from palette.tts.audio import AudioError, PromptLimits, load_audio, prepare_prompt, save_wav
+from palette.tts.frontend import FrontendOutput, TextFrontend
+from palette.tts.phonemes import phonemize
+from palette.tts.symbols import SymbolTable
+from palette.tts.text import normalize, split_sentences
 
 __version__ = "0.1.0"
 __all__ = [

@@ -1,7 +1,7 @@
-"""``python -m tts`` is the ``palette`` command."""
+"""``python -m palette.tts`` is the ``palette`` command."""
 
 import sys
 
-from tts.cli import main
+from palette.tts.cli import main
 
 sys.exit(main())

@@ -15,12 +15,12 @@ import sys
 
 # name -> module that implements it (lazy, so `palette --help` stays fast)
 COMMANDS: dict[str, str] = {
-    "synthesize": "tts.commands.synthesize",
-    "stream": "tts.commands.stream",
-    "models": "tts.commands.models",
-    "text": "tts.commands.text",
-    "codec": "tts.commands.codec",
-    "eval": "recipes.libritts.evaluate",
+    "synthesize": "palette.tts.commands.synthesize",
+    "stream": "palette.tts.commands.stream",
+    "models": "palette.tts.commands.models",
+    "text": "palette.tts.commands.text",
+    "codec": "palette.tts.commands.codec",
+    "eval": "palette.recipes.evaluation.evaluate",
 }
 
 # one-line summaries shown by `palette --help` without importing the modules

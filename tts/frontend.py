@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tts.phonemes import phonemize
-from tts.symbols import SymbolTable
-from tts.text import normalize, split_sentences
+from palette.tts.phonemes import phonemize
+from palette.tts.symbols import SymbolTable
+from palette.tts.text import normalize, split_sentences
 
 
 @dataclass(frozen=True)

@@ -23,16 +23,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from codec import Codec, load_codec
-from models.generate import ARGenerator, GaussianSampling, length_cap
-from models.loading import load_model
-from models.par_generate import PARGenerator, PAROptions, target_length
-from models.sampling import SamplingOptions
-from streaming.loop import StreamOptions, decode_stream, rechunk
-from tts.audio import load_audio, prepare_prompt, resample
-from tts.frontend import TextFrontend
-from tts.symbols import SymbolTable
-from tts.voice import Audio, Voice
+from palette.codec import Codec, load_codec
+from palette.models.generate import ARGenerator, GaussianSampling, length_cap
+from palette.models.loading import load_model
+from palette.models.par_generate import PARGenerator, PAROptions, target_length
+from palette.models.sampling import SamplingOptions
+from palette.streaming.loop import StreamOptions, decode_stream, rechunk
+from palette.tts.audio import load_audio, prepare_prompt, resample
+from palette.tts.frontend import TextFrontend
+from palette.tts.symbols import SymbolTable
+from palette.tts.voice import Audio, Voice
 
 STAGES = ("ar", "nar", "kalle", "par", "refine")
 FALLBACK = {"temperature": 0.8, "span": 8}  # for options a model does not recommend
@@ -67,7 +67,7 @@ class Synthesizer:
 
     @classmethod
     def from_pretrained(cls, name_or_dir: str | os.PathLike) -> Synthesizer:
-        from tts.registry import resolve_model
+        from palette.tts.registry import resolve_model
 
         directory = resolve_model(name_or_dir)
         bundle = json.loads((directory / "bundle.json").read_text())
@@ -96,7 +96,7 @@ class Synthesizer:
             wav, sr = np.asarray(prompt[0], dtype=np.float32), int(prompt[1])
         wav = resample(prepare_prompt(wav, sr), sr, self.sample_rate)
         if prompt_text is None:
-            from tts.transcribe import transcribe
+            from palette.tts.transcribe import transcribe
 
             prompt_text = transcribe(wav, self.sample_rate)
         phonemes = "".join(self.frontend(prompt_text).phonemes)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tts.audio import resample
+from palette.tts.audio import resample
 
 
 @functools.cache

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from tts.audio import save_wav
+from palette.tts.audio import save_wav
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Phoneme durations of every cut from a trained CTC aligner (the ``align`` stage), stored for
 the ``--aligned`` PAR stages.
 
-    python -m recipes.libritts.durations --manifests data/libritts-prep --codec palette-codec \\
+    python -m palette.recipes.libritts.durations --manifests data/libritts-prep --codec palette-codec \\
         --aligner exp/align/final
 
 Writes ``<manifests>/features/<tag>/durations.json`` (``{cut_id: [frames per phoneme]}``)
@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from models.config import _atomic_write
-from models.loading import load_model
-from recipes.libritts.lm_data import collate, durations_path, load_cuts
-from tts.symbols import SymbolTable
+from palette.models.config import _atomic_write
+from palette.models.loading import load_model
+from palette.recipes.libritts.lm_data import collate, durations_path, load_cuts
+from palette.tts.symbols import SymbolTable
 
 logger = logging.getLogger(__name__)
 

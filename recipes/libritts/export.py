@@ -1,6 +1,6 @@
 """Assemble a model directory that ``tts.Synthesizer.from_pretrained`` loads from trained stages.
 
-    python -m recipes.libritts.export OUT_DIR --codec codec/weights/palette-codec \
+    python -m palette.recipes.libritts.export OUT_DIR --codec codec/weights/palette-codec \
         --stage par=exp/par/final --stage refine=exp/refine/final --stage nar=exp/nar/final \
         --default-family par
 
@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from models.config import load_checkpoint
-from tts.synthesizer import STAGES
+from palette.models.config import load_checkpoint
+from palette.tts.synthesizer import STAGES
 
 
 def export_bundle(out_dir: str, codec: str, stages: dict[str, str], default_family: str,

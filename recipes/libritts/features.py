@@ -27,9 +27,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from recipes.libritts import manifests
-from recipes.libritts.layout import write_text_atomic
-from tts.audio import resample
+from palette.recipes.libritts import manifests
+from palette.recipes.corpus.layout import write_text_atomic
+from palette.tts.audio import resample
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def extract_features(
     Finished parts (their combined manifest exists) and finished shards are skipped; the
     codec is loaded only when something is left to do.
     """
-    from codec import load_codec
+    from palette.codec import load_codec
 
     tag = options.resolved_tag()
     folder = manifests.feature_dir(out_dir, tag)
@@ -162,7 +162,7 @@ def extract_features(
             continue
         if codec is None:
             codec = load_codec(options.codec, **_codec_kwargs(options)).to(options.device).eval()
-            _check_codec_record(folder / "codec.json", codec_record(codec, options))
+            _check_codec_record(folder / "palette.codec.json", codec_record(codec, options))
         cuts = manifests.load_cuts(manifests.phoneme_cuts_path(out_dir, part))
         shard_paths = []
         with tqdm(desc=f"codes {part}", unit="cut") as bar:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
-from models.codec_lm import LMBatch
-from recipes.libritts import manifests
-from recipes.libritts.features import FeatureOptions
-from tts.symbols import SymbolTable
+from palette.models.codec_lm import LMBatch
+from palette.recipes.libritts import manifests
+from palette.recipes.libritts.features import FeatureOptions
+from palette.tts.symbols import SymbolTable
 
 
 def feature_tag(codec: str) -> str:
@@ -22,7 +22,7 @@ def feature_tag(codec: str) -> str:
 
 def read_meta(out_dir: str, codec: str) -> dict:
     """The stored codec's sizes (``codec.json``) plus the symbol table phonemes map through."""
-    path = manifests.feature_dir(Path(out_dir), feature_tag(codec)) / "codec.json"
+    path = manifests.feature_dir(Path(out_dir), feature_tag(codec)) / "palette.codec.json"
     if not path.is_file():
         raise FileNotFoundError(f"no codec features at {path.parent}: run prepare.py's stage 3 "
                                 f"with --codec {codec} first")  # fmt: skip
@@ -38,7 +38,7 @@ def read_durations(out_dir: str, codec: str) -> dict[str, list[int]]:
     path = durations_path(out_dir, codec)
     if not path.is_file():
         raise FileNotFoundError(f"no durations at {path}: train the align stage and run "
-                                "python -m recipes.libritts.durations first")  # fmt: skip
+                                "python -m palette.recipes.libritts.durations first")  # fmt: skip
     return json.loads(path.read_text())
 
 

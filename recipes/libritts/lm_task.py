@@ -9,12 +9,12 @@ from pathlib import Path
 
 import torch
 
-from models.codec_lm import LMBatch
-from models.config import LMConfig, load_checkpoint, save_checkpoint
-from models.loading import build_model
-from models.transformer import TransformerConfig
-from recipes.libritts.lm_data import collate, load_cuts, read_durations, read_meta
-from recipes.libritts.trainer import Task
+from palette.models.codec_lm import LMBatch
+from palette.models.config import LMConfig, load_checkpoint, save_checkpoint
+from palette.models.loading import build_model
+from palette.models.transformer import TransformerConfig
+from palette.recipes.libritts.lm_data import collate, load_cuts, read_durations, read_meta
+from palette.recipes.libritts.trainer import Task
 
 logger = logging.getLogger(__name__)
 FAMILY = {"align": "align", "ar": "ar", "nar": "nar", "kalle": "kalle", "par": "par",

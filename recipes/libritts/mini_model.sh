@@ -35,7 +35,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
 common=(--manifests "$prep" --codec "$codec")
-train() { "$python" -m recipes.libritts.train "${common[@]}" "$@"; }
+train() { "$python" -m palette.recipes.libritts.train "${common[@]}" "$@"; }
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
 if run_stage 1 && [ ! -d "$exp/align/final" ]; then
@@ -45,7 +45,7 @@ if run_stage 1 && [ ! -d "$exp/align/final" ]; then
 fi
 if run_stage 2; then
   echo "stage 2: durations"
-  "$python" -m recipes.libritts.durations "${common[@]}" --aligner "$exp/align/final"
+  "$python" -m palette.recipes.libritts.durations "${common[@]}" --aligner "$exp/align/final"
 fi
 if run_stage 3 && [ ! -d "$exp/par/final" ]; then
   echo "stage 3: par -> $exp/par"
@@ -61,7 +61,7 @@ if run_stage 4 && [ ! -d "$exp/refine/final" ]; then
 fi
 if run_stage 5; then
   echo "stage 5: export -> $out"
-  "$python" -m recipes.libritts.export "$out" --codec "$codec" --default-family par \
+  "$python" -m palette.recipes.libritts.export "$out" --codec "$codec" --default-family par \
     --stage par="$exp/par/final" --stage refine="$exp/refine/final" \
     --card "$repo/recipes/libritts/MODEL_CARD.md" --sampling "$sampling"
   for s in align par refine; do mkdir -p "$out/logs"; cp "$exp/$s/log.csv" "$out/logs/$s.csv"; done

@@ -1,8 +1,8 @@
 """Prepare LibriTTS (or the mini corpus, same layout) for training, in rerunnable stages.
 
-    python -m recipes.libritts.prepare manifests --corpus CORPUS --out OUT   # stage 1
-    python -m recipes.libritts.prepare phonemes --out OUT                    # stage 2
-    python -m recipes.libritts.prepare features --out OUT --codec NAME       # stage 3
+    python -m palette.recipes.libritts.prepare manifests --corpus CORPUS --out OUT   # stage 1
+    python -m palette.recipes.libritts.prepare phonemes --out OUT                    # stage 2
+    python -m palette.recipes.libritts.prepare features --out OUT --codec NAME       # stage 3
 
 Stage 1 runs lhotse's ``prepare_libritts`` and pairs recordings with supervisions into cuts.
 Stage 2 adds each supervision's phonemes (``custom["phonemes"]``: espeak-ng IPA from
@@ -19,8 +19,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from recipes.libritts import manifests
-from recipes.libritts.features import FeatureOptions, extract_features
+from palette.recipes.libritts import manifests
+from palette.recipes.libritts.features import FeatureOptions, extract_features
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class PhonemeCache:
     a torn last line from an interrupted run is ignored)."""
 
     def __init__(self, path: Path, language: str):
-        from tts.frontend import TextFrontend
+        from palette.tts.frontend import TextFrontend
 
         self.path = Path(path)
         self.frontend = TextFrontend(language)
@@ -154,7 +154,7 @@ def add_phonemes(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m recipes.libritts.prepare",
+        prog="python -m palette.recipes.libritts.prepare",
         description="Prepare LibriTTS (or the mini corpus) in stages; finished stages are skipped.",
     )
     sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")

@@ -43,24 +43,24 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
     echo "stage 0: $corpus is a LibriTTS download, no mini corpus to build"
   else
     echo "stage 0: mini corpus in $corpus"
-    "$python" -m recipes.libritts.mini "$corpus" --hours "$hours" --seed "$seed" --jobs "$jobs"
+    "$python" -m palette.recipes.corpus.mini "$corpus" --hours "$hours" --seed "$seed" --jobs "$jobs"
   fi
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   echo "stage 1: manifests in $out/manifests"
-  "$python" -m recipes.libritts.prepare manifests --corpus "$corpus" --out "$out" --jobs "$jobs" "${part_args[@]}"
+  "$python" -m palette.recipes.libritts.prepare manifests --corpus "$corpus" --out "$out" --jobs "$jobs" "${part_args[@]}"
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   echo "stage 2: phonemes ($language)"
-  "$python" -m recipes.libritts.prepare phonemes --out "$out" --language "$language" "${part_args[@]}"
+  "$python" -m palette.recipes.libritts.prepare phonemes --out "$out" --language "$language" "${part_args[@]}"
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   echo "stage 3: codec features ($codec) in $out/features"
   bw_args=()
   if [ -n "$bandwidth" ]; then bw_args=(--bandwidth "$bandwidth"); fi
-  "$python" -m recipes.libritts.prepare features --out "$out" --codec "$codec" --device "$device" \
+  "$python" -m palette.recipes.libritts.prepare features --out "$out" --codec "$codec" --device "$device" \
     --shard-size "$shard_size" "${bw_args[@]}" "${part_args[@]}"
 fi

@@ -1,11 +1,11 @@
 """One training entry for every stage of palette-tts.
 
     # one process (CPU here)
-    python -m recipes.libritts.train --stage ar --manifests data/manifests --exp exp/ar
+    python -m palette.recipes.libritts.train --stage ar --manifests data/manifests --exp exp/ar
     # many GPUs (or several CPU processes with gloo)
-    torchrun --nproc-per-node=8 -m recipes.libritts.train --stage par --manifests ... --exp exp/par
+    torchrun --nproc-per-node=8 -m palette.recipes.libritts.train --stage par --manifests ... --exp exp/par
     # stage two of PALLE starts from stage one's weights
-    python -m recipes.libritts.train --stage refine --init exp/par/final --exp exp/refine ...
+    python -m palette.recipes.libritts.train --stage refine --init exp/par/final --exp exp/refine ...
 
 Stages: ``codec`` (our codec, on the wavs under ``--corpus``; ``train_codec`` has more options),
 ``align`` (the CTC aligner whose durations ``recipes.libritts.durations`` stores for ``--aligned``
@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from recipes.libritts.trainer import LoopOptions, Task, train
+from palette.recipes.libritts.trainer import LoopOptions, Task, train
 
 STAGES = ("codec", "align", "ar", "nar", "kalle", "par", "refine")
 logger = logging.getLogger(__name__)
@@ -73,12 +73,12 @@ def load_config(path: str | None, overrides: dict) -> TrainConfig:
 
 def build_task(config: TrainConfig) -> Task:
     if config.stage == "codec":
-        from recipes.libritts.train_codec import CodecTrainConfig, codec_task
+        from palette.recipes.libritts.train_codec import CodecTrainConfig, codec_task
 
         if not config.corpus:
             raise ValueError("the codec stage needs --corpus DIR (a folder of training wavs)")
         return codec_task(CodecTrainConfig(corpus=config.corpus, exp=config.exp, loop=config.loop))
-    from recipes.libritts.lm_task import lm_task
+    from palette.recipes.libritts.lm_task import lm_task
 
     return lm_task(config)
 

@@ -1,6 +1,6 @@
 """Train the palette codec on the wavs of a LibriTTS-layout corpus, on a CPU in under an hour.
 
-    python -m recipes.libritts.train_codec --corpus DIR/train-clean-100 --out exp/codec --minutes 50
+    python -m palette.recipes.libritts.train_codec --corpus DIR/train-clean-100 --out exp/codec --minutes 50
 
 Audio: every ``**/*.wav`` under ``--corpus`` (LibriTTS layout
 ``<subset>/<spk>/<chapter>/<spk>_<chapter>_<par>_<sent>.wav``, 24 kHz 16-bit mono; other rates
@@ -29,10 +29,10 @@ import soundfile as sf
 import torch
 from tqdm import tqdm
 
-from codec.losses import SpectralLoss
-from codec.palette_codec import PaletteCodec, PaletteCodecConfig
-from recipes.libritts.trainer import LoopOptions, Task, train
-from tts.audio import resample
+from palette.codec.losses import SpectralLoss
+from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.recipes.libritts.trainer import LoopOptions, Task, train
+from palette.tts.audio import resample
 
 logger = logging.getLogger(__name__)
 # optimiser steps per second of the default codec, batch 16 x 1 s, 2 threads: 5.0 measured on an
@@ -126,7 +126,7 @@ def codec_task(config: CodecTrainConfig) -> Task:
     if not isinstance(config, CodecTrainConfig):
         raise ValueError(
             "the codec trains from a corpus folder of wavs: run "
-            "`python -m recipes.libritts.train_codec --corpus DIR --out EXP`"
+            "`python -m palette.recipes.libritts.train_codec --corpus DIR --out EXP`"
         )
     codec_config = config.codec
     crop = int(config.crop_seconds * codec_config.sample_rate)
@@ -171,7 +171,7 @@ def run(config: CodecTrainConfig) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m recipes.libritts.train_codec",
+        prog="python -m palette.recipes.libritts.train_codec",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from codec import DecodeState, available_codecs, load_codec
-from codec.encodec import EncodecCodec
+from palette.codec import DecodeState, available_codecs, load_codec
+from palette.codec.encodec import EncodecCodec
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_decode_chunk_state_keeps_only_context_frames(tiny_encodec_dir, wav):
 
 def test_missing_weights_are_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr("codec.encodec._hub_reachable", lambda: False)
+    monkeypatch.setattr("palette.codec.encodec._hub_reachable", lambda: False)
     with pytest.raises(FileNotFoundError, match="not available"):
         load_codec("facebook/encodec_24khz")
     (tmp_path / "config.json").write_text('{"model_type": "encodec"}')

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from codec import load_codec, registry
-from codec.bottleneck import gaussian_kl_to_standard
-from codec.losses import SpectralLoss
-from codec.mel import LogMel, mel_filterbank
-from codec.palette_codec import PaletteCodec, PaletteCodecConfig
-from codec.vocoder import ISTFTHead
-from recipes.libritts.synthetic_audio import synthetic_speech
+from palette.codec import load_codec, registry
+from palette.codec.bottleneck import gaussian_kl_to_standard
+from palette.codec.losses import SpectralLoss
+from palette.codec.mel import LogMel, mel_filterbank
+from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.codec.vocoder import ISTFTHead
+from palette.recipes.corpus.synthetic_audio import synthetic_speech
 
 TINY = PaletteCodecConfig(dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
                           kernel_size=5, fsq_levels=(5, 4, 3), num_codebooks=3, latent_dim=4)  # fmt: skip

@@ -4,9 +4,9 @@ test_lm style)."""
 import pytest
 import torch
 
-from models.codec_lm import LMBatch
-from models.config import LMConfig
-from models.transformer import TransformerConfig
+from palette.models.codec_lm import LMBatch
+from palette.models.config import LMConfig
+from palette.models.transformer import TransformerConfig
 
 TINY = TransformerConfig(dim=64, layers=2, heads=4)
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models.align import ctc_viterbi_durations
+from palette.models.align import ctc_viterbi_durations
 
 
 def posteriors_for(frame_tokens, V=6, blank=6, sharp=8.0):

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from models.aligner import CTCAligner
-from models.codec_lm import LMBatch
-from models.par import PARModel, frame_phonemes, par_loss_mask
-from models.par_generate import PARGenerator, PAROptions, spread_durations
-from models.transformer import TransformerConfig
+from palette.models.aligner import CTCAligner
+from palette.models.codec_lm import LMBatch
+from palette.models.par import PARModel, frame_phonemes, par_loss_mask
+from palette.models.par_generate import PARGenerator, PAROptions, spread_durations
+from palette.models.transformer import TransformerConfig
 
 from .conftest import fake_batch, tiny_config, train
 

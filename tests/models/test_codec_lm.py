@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from models.codec_lm import CodecLM
-from models.frames import gaussian_kl
-from models.generate import ARGenerator, GaussianSampling
-from models.sampling import SamplingOptions
+from palette.models.codec_lm import CodecLM
+from palette.models.frames import gaussian_kl
+from palette.models.generate import ARGenerator, GaussianSampling
+from palette.models.sampling import SamplingOptions
 
 from .conftest import fake_batch, tiny_config, train
 

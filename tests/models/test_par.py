@@ -2,9 +2,9 @@ import copy
 
 import torch
 
-from models.nar import NARModel
-from models.par import PARModel, iid_loss_mask, par_loss_mask
-from models.par_generate import PARGenerator, PAROptions, target_length
+from palette.models.nar import NARModel
+from palette.models.par import PARModel, iid_loss_mask, par_loss_mask
+from palette.models.par_generate import PARGenerator, PAROptions, target_length
 
 from .conftest import fake_batch, tiny_config, train
 

@@ -1,6 +1,6 @@
 import torch
 
-from models.sampling import SamplingOptions, filter_logits, sample
+from palette.models.sampling import SamplingOptions, filter_logits, sample
 
 
 def test_top_k_and_top_p_filtering():

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from models.masks import text_audio_mask
-from models.transformer import KVCache, Transformer, TransformerConfig
+from palette.models.masks import text_audio_mask
+from palette.models.transformer import KVCache, Transformer, TransformerConfig
 
 CFG = TransformerConfig(dim=32, layers=2, heads=4)
 

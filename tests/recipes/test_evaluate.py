@@ -12,25 +12,25 @@ import pytest
 import soundfile as sf
 import soxr
 
-from recipes.libritts.eval_manifest import (
+from palette.recipes.evaluation.manifest import (
     EvalItem,
     items_from_directories,
     read_manifest,
     write_manifest,
 )
-from recipes.libritts.eval_protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
-from recipes.libritts.eval_report import to_markdown
-from recipes.libritts.eval_scorer import EvalOptions, load_scorers, score_items
-from recipes.libritts.metrics import deps
-from recipes.libritts.metrics.speaker import (
+from palette.recipes.evaluation.protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
+from palette.recipes.evaluation.report import to_markdown
+from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
+from palette.recipes.evaluation.metrics import deps
+from palette.recipes.evaluation.metrics.speaker import (
     cosine,
     enroll_speakers,
     identify_speakers,
     load_speaker_embedder,
     speaker_id_accuracy,
 )
-from recipes.libritts.metrics.timing import real_time_factor, time_synthesis
-from tts.cli import main as palette
+from palette.recipes.evaluation.metrics.timing import real_time_factor, time_synthesis
+from palette.tts.cli import main as palette
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -118,7 +118,7 @@ def scorers():
 
 def test_wer_normalisation_spells_numbers_and_drops_case_and_punctuation():
     pytest.importorskip("jiwer")
-    from recipes.libritts.metrics.wer import normalize_for_wer, word_errors
+    from palette.recipes.evaluation.metrics.wer import normalize_for_wer, word_errors
 
     assert normalize_for_wer("Dr. Smith's 2 cats -- WELL-fed!") == "doctor smiths two cats well fed"
     errs = word_errors("He paid 25% of $3.", "he paid twenty five percent of three dollars")
@@ -127,7 +127,7 @@ def test_wer_normalisation_spells_numbers_and_drops_case_and_punctuation():
 
 def test_wer_counts_known_edits_and_corpus_wer_pools_words():
     pytest.importorskip("jiwer")
-    from recipes.libritts.metrics.wer import corpus_wer, wer, word_errors
+    from palette.recipes.evaluation.metrics.wer import corpus_wer, wer, word_errors
 
     assert wer("The cat sat on the mat.", "the cat sat on the mat") == 0.0
     one = word_errors("the cat sat on the mat", "the cat sit on mat")  # 1 sub + 1 del
@@ -361,7 +361,7 @@ def test_transformers_whisper_folder_is_converted_once(tmp_path, monkeypatch):
     import torch
     from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-    from recipes.libritts.metrics.asr import (
+    from palette.recipes.evaluation.metrics.asr import (
         WhisperTranscriber,
         bundled_whisper_model,
         resolve_whisper_model,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from recipes.libritts.trainer import LoopOptions, train
+from palette.recipes.libritts.trainer import LoopOptions, train
 
 sys.path.insert(0, str(Path(__file__).parent))
 from toy_training import toy_task  # noqa: E402

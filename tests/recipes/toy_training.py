@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from recipes.libritts.trainer import LoopOptions, Task, train
+from palette.recipes.libritts.trainer import LoopOptions, Task, train
 
 
 class ToySampler:

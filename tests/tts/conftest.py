@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from codec.palette_codec import PaletteCodec, PaletteCodecConfig
-from models.config import LMConfig, save_checkpoint
-from models.loading import build_model
-from models.transformer import TransformerConfig
-from tts.symbols import SymbolTable
+from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.models.config import LMConfig, save_checkpoint
+from palette.models.loading import build_model
+from palette.models.transformer import TransformerConfig
+from palette.tts.symbols import SymbolTable
 
 SR = 24000
 
@@ -57,7 +57,7 @@ def tiny_bundle(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def synth(tiny_bundle):
-    from tts.synthesizer import Synthesizer
+    from palette.tts.synthesizer import Synthesizer
 
     return Synthesizer.from_pretrained(tiny_bundle)
 

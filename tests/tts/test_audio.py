@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tts.audio import (
+from palette.tts.audio import (
     AudioError,
     load_audio,
     normalize_loudness,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from tts.registry import DEFAULT_MODEL, available_models
+from palette.tts.registry import DEFAULT_MODEL, available_models
 
 DEMO = Path(__file__).resolve().parents[2] / "demos"
 SENTENCE = "The little boat sailed across the lake in the morning."
@@ -42,7 +42,7 @@ def test_main_command_writes_speech_of_a_plausible_length(spoken):
 
 def test_a_recogniser_understands_most_words(spoken):
     pytest.importorskip("faster_whisper")
-    from tts.transcribe import transcribe
+    from palette.tts.transcribe import transcribe
 
     heard = set(words(transcribe(*spoken)))
     said = words(SENTENCE)

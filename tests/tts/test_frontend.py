@@ -1,8 +1,8 @@
 import pytest
 
-from tts.frontend import TextFrontend
-from tts.phonemes import phonemize
-from tts.symbols import PAD, SymbolTable
+from palette.tts.frontend import TextFrontend
+from palette.tts.phonemes import phonemize
+from palette.tts.symbols import PAD, SymbolTable
 
 
 def test_phonemes_are_ipa_with_stress_and_word_boundaries():

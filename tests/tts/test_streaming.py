@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from streaming.loop import rechunk
-from tts.synthesizer import SynthesisOptions
+from palette.streaming.loop import rechunk
+from palette.tts.synthesizer import SynthesisOptions
 
 
 @pytest.mark.parametrize("family", ["ar", "par", "kalle"])

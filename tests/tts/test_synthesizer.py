@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from tts.registry import resolve_model
-from tts.synthesizer import SynthesisOptions, Synthesizer
-from tts.voice import Voice
+from palette.tts.registry import resolve_model
+from palette.tts.synthesizer import SynthesisOptions, Synthesizer
+from palette.tts.voice import Voice
 
 from .conftest import SR
 

@@ -1,6 +1,6 @@
 import pytest
 
-from tts.text import normalize, split_sentences
+from palette.tts.text import normalize, split_sentences
 
 CASES = [
     # (written, spoken) — one per normalisation rule

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from tts.audio import load_audio
+from palette.tts.audio import load_audio
 
 DEMO = Path(__file__).resolve().parents[2] / "demos"
 
 
 def test_the_demo_prompt_is_transcribed():
     pytest.importorskip("faster_whisper")
-    from tts.transcribe import transcribe
+    from palette.tts.transcribe import transcribe
 
     wav, sr = load_audio(DEMO / "prompt.wav")
     heard = set(transcribe(wav, sr).lower().replace(",", "").replace(".", "").split())
@@ -21,7 +21,7 @@ def test_the_demo_prompt_is_transcribed():
 
 
 def test_without_the_asr_extra_the_error_asks_for_the_transcript(monkeypatch):
-    from tts import transcribe
+    from palette.tts import transcribe
 
     transcribe._whisper.cache_clear()
     monkeypatch.setitem(sys.modules, "faster_whisper", None)  # import fails as if not installed

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codec import available_codecs, load_codec
+    from palette.codec import available_codecs, load_codec
 
     if args.action == "list":
         for name in available_codecs():
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import torch
 
-    from tts.audio import load_audio, save_wav
+    from palette.tts.audio import load_audio, save_wav
 
     load_audio(args.input)  # fail on a bad input file before loading any weights
     kwargs = {"bandwidth": args.bandwidth} if args.bandwidth is not None else {}

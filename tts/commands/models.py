@@ -13,8 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from codec import available_codecs
-    from tts.registry import CHECKPOINTS, available_models
+    from palette.codec import available_codecs
+    from palette.tts.registry import CHECKPOINTS, available_models
 
     models = {}
     for name in available_models():

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from tts.commands.synthesis_args import (
+from palette.tts.commands.synthesis_args import (
     add_synthesis_arguments,
     load_voice,
     options_from_args,
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.synthesizer import Synthesizer
+    from palette.tts.synthesizer import Synthesizer
 
     text = read_text(args)
     synth = Synthesizer.from_pretrained(args.model)

@@ -7,8 +7,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from tts.registry import DEFAULT_MODEL
-from tts.synthesizer import SynthesisOptions
+from palette.tts.registry import DEFAULT_MODEL
+from palette.tts.synthesizer import SynthesisOptions
 
 
 def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +52,7 @@ def options_from_args(args: argparse.Namespace) -> SynthesisOptions:
 
 def load_voice(synth, args: argparse.Namespace):
     """The prompt as a ``Voice``: a saved voice file, or an audio file encoded now."""
-    from tts.voice import Voice
+    from palette.tts.voice import Voice
 
     if str(args.prompt).endswith(".safetensors"):
         return Voice.load(args.prompt)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from tts.commands.synthesis_args import (
+from palette.tts.commands.synthesis_args import (
     add_synthesis_arguments,
     load_voice,
     options_from_args,
@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.synthesizer import Synthesizer
+    from palette.tts.synthesizer import Synthesizer
 
     text = read_text(args)
     synth = Synthesizer.from_pretrained(args.model)

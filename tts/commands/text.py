@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tts.frontend import TextFrontend
+    from palette.tts.frontend import TextFrontend
 
     text = args.text if args.text is not None else sys.stdin.read()
     frontend = TextFrontend(args.language)

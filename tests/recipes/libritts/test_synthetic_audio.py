@@ -3,7 +3,7 @@
 import numpy as np
 import soundfile as sf
 
-from recipes.libritts.synthetic_audio import synthetic_speech, write_synthetic_corpus
+from palette.recipes.corpus.synthetic_audio import synthetic_speech, write_synthetic_corpus
 
 
 def test_synthetic_speech_is_seeded_and_speech_like():

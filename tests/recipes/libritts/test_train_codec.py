@@ -10,12 +10,12 @@ import soundfile as sf
 import torch
 from safetensors.torch import load_file
 
-from codec import load_codec
-from codec.palette_codec import PaletteCodec, PaletteCodecConfig
-from recipes.libritts import train_codec
-from recipes.libritts.synthetic_audio import synthetic_speech, write_synthetic_corpus
-from recipes.libritts.train_codec import CodecTrainConfig, CropSampler, main, run
-from recipes.libritts.trainer import LoopOptions
+from palette.codec import load_codec
+from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.recipes.libritts import train_codec
+from palette.recipes.corpus.synthetic_audio import synthetic_speech, write_synthetic_corpus
+from palette.recipes.libritts.train_codec import CodecTrainConfig, CropSampler, main, run
+from palette.recipes.libritts.trainer import LoopOptions
 
 TINY = PaletteCodecConfig(dim=16, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
                           kernel_size=3, fsq_levels=(4, 4), num_codebooks=2, latent_dim=2)  # fmt: skip
@@ -88,7 +88,7 @@ def test_resume_after_interruption_is_exact(corpus, tmp_path, monkeypatch):
 
 
 def test_cli_trains_with_a_codec_config_file(corpus, tmp_path):
-    config_file = tmp_path / "codec.json"
+    config_file = tmp_path / "palette.codec.json"
     config_file.write_text(__import__("json").dumps(dataclasses.asdict(TINY)))
     out = tmp_path / "exp"
     args = ["--corpus", str(corpus), "--out", str(out), "--minutes", "1", "--max-steps", "2",

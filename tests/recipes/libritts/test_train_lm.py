@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from recipes.libritts.features import FeatureOptions, extract_features
-from recipes.libritts.prepare import add_phonemes, available_parts, prepare_manifests
-from recipes.libritts.train import load_config, run
-from recipes.libritts.trainer import LoopOptions
+from palette.recipes.libritts.features import FeatureOptions, extract_features
+from palette.recipes.libritts.prepare import add_phonemes, available_parts, prepare_manifests
+from palette.recipes.libritts.train import load_config, run
+from palette.recipes.libritts.trainer import LoopOptions
 
 
 @pytest.fixture(scope="module")
 def prepared(tiny_corpus, tmp_path_factory):
-    from codec.palette_codec import PaletteCodec, PaletteCodecConfig
+    from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
 
     torch.manual_seed(0)
     codec_dir = tmp_path_factory.mktemp("codec")
@@ -75,9 +75,9 @@ def test_unknown_options_and_stages_are_errors():
 
 
 def test_trained_stages_export_to_a_model_the_synthesizer_speaks_with(prepared, tmp_path):
-    from recipes.libritts.export import export_bundle
-    from tts.synthesizer import SynthesisOptions, Synthesizer
-    from tts.voice import Voice
+    from palette.recipes.libritts.export import export_bundle
+    from palette.tts.synthesizer import SynthesisOptions, Synthesizer
+    from palette.tts.voice import Voice
 
     out, codec_dir, parts = prepared
     common = {"manifests": str(out), "codec": str(codec_dir), "subset": ",".join(parts), "dim": 32,
@@ -111,10 +111,10 @@ def tiny_wavs(prepared):
 
 
 def test_aligner_durations_feed_an_aligned_latent_par_that_speaks(prepared, tmp_path):
-    from recipes.libritts import durations
-    from recipes.libritts.export import export_bundle
-    from recipes.libritts.lm_data import read_durations
-    from tts.synthesizer import SynthesisOptions, Synthesizer
+    from palette.recipes.libritts import durations
+    from palette.recipes.libritts.export import export_bundle
+    from palette.recipes.libritts.lm_data import read_durations
+    from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
     out, codec_dir, parts = prepared
     common = {"manifests": str(out), "codec": str(codec_dir), "subset": ",".join(parts), "dim": 32,

@@ -1,7 +1,7 @@
 """Synthesise the zero-shot test list (``palette eval pairs``) with a model, for scoring.
 
     palette eval pairs data/mini-libritts/test-clean -o exp/pairs.jsonl
-    python -m recipes.libritts.synthesize_pairs exp/pairs.jsonl --model exp/model \
+    python -m palette.recipes.evaluation.synthesize_pairs exp/pairs.jsonl --model exp/model \
         --family par --out exp/gen-par
     palette eval score exp/gen-par/manifest.jsonl -o exp/gen-par/results.json
 
@@ -19,8 +19,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from recipes.libritts.eval_manifest import read_manifest, write_manifest
-from tts.synthesizer import SynthesisOptions, Synthesizer
+from palette.recipes.evaluation.manifest import read_manifest, write_manifest
+from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 
 def synthesize_pairs(pairs: str, model: str, out_dir: str, options: SynthesisOptions,

@@ -1,8 +1,8 @@
 """Build a mini LibriTTS: synthetic speakers reading licence-clean English sentences, in the
-exact LibriTTS layout (see ``recipes.libritts.layout``), so that the LibriTTS recipe runs
+exact LibriTTS layout (see ``palette.recipes.corpus.layout``), so that the LibriTTS recipe runs
 unchanged on it.
 
-    python -m recipes.libritts.mini OUT_DIR --hours 3 --seed 0 --jobs 2
+    python -m palette.recipes.corpus.mini OUT_DIR --hours 3 --seed 0 --jobs 2
 
 The build is seeded and resumable: run the same command again after an interruption and only
 the missing utterances are rendered (nothing is rewritten when all are there). Besides the
@@ -26,10 +26,10 @@ from pathlib import Path
 import soundfile as sf
 from tqdm import tqdm
 
-from recipes.libritts import layout
-from recipes.libritts.plan import Chapter, MiniCorpusConfig, plan_corpus, plan_digest
-from recipes.libritts.render import ChapterResult, render_chapter
-from recipes.libritts.voices import Speaker, SpeakerCounts
+from palette.recipes.corpus import layout
+from palette.recipes.corpus.plan import Chapter, MiniCorpusConfig, plan_corpus, plan_digest
+from palette.recipes.corpus.render import ChapterResult, render_chapter
+from palette.recipes.corpus.voices import Speaker, SpeakerCounts
 
 logger = logging.getLogger(__name__)
 CONFIG_FILE = "MINI_CORPUS.json"
@@ -157,7 +157,7 @@ def _collect(results, report: BuildReport, bar) -> None:
 def build_parser() -> argparse.ArgumentParser:
     defaults = MiniCorpusConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m recipes.libritts.mini",
+        prog="python -m palette.recipes.corpus.mini",
         description="Build a mini LibriTTS corpus (train-clean-100, dev-clean, test-clean) from "
         "Piper's joe voice re-synthesised by WORLD and espeak-ng voices. Rerun the same command "
         "to resume an interrupted build.",

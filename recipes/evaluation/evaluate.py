@@ -1,4 +1,4 @@
-"""``palette eval`` / ``python -m recipes.libritts.evaluate``: score generated speech.
+"""``palette eval`` / ``python -m palette.recipes.evaluation.evaluate``: score generated speech.
 
 Two actions::
 
@@ -12,8 +12,8 @@ Two actions::
     palette eval score pairs.jsonl -o topline.json --score-reference   # the real recordings
     palette eval score --generated-dir gen/ --reference-dir LibriTTS/test-clean -o r.json
 
-The manifest format is documented in :mod:`recipes.libritts.eval_manifest`, the results in
-:mod:`recipes.libritts.eval_report`.
+The manifest format is documented in :mod:`palette.recipes.evaluation.manifest`, the results in
+:mod:`palette.recipes.evaluation.report`.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import logging
 import sys
 from pathlib import Path
 
-from recipes.libritts import eval_manifest
-from recipes.libritts.eval_manifest import items_from_directories, read_manifest, write_manifest
-from recipes.libritts.eval_protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
-from recipes.libritts.eval_report import SUMMARY_ROWS, write_report
-from recipes.libritts.eval_scorer import METRICS, EvalOptions, score_items
+from palette.recipes.evaluation import manifest as eval_manifest
+from palette.recipes.evaluation.manifest import items_from_directories, read_manifest, write_manifest
+from palette.recipes.evaluation.protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
+from palette.recipes.evaluation.report import SUMMARY_ROWS, write_report
+from palette.recipes.evaluation.scorer import METRICS, EvalOptions, score_items
 
 HELP = "score generated audio: WER, speaker similarity, speaker ID, DNSMOS, RTF"
 log = logging.getLogger(__name__)
@@ -135,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m recipes.libritts.evaluate ...`` is ``palette eval ...``."""
-    from tts.cli import main as palette_main
+    """``python -m palette.recipes.evaluation.evaluate ...`` is ``palette eval ...``."""
+    from palette.tts.cli import main as palette_main
 
     return palette_main(["eval", *(sys.argv[1:] if argv is None else argv)])
 

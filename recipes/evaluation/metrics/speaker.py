@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from recipes.libritts.metrics.deps import import_resemblyzer, require
+from palette.recipes.evaluation.metrics.deps import import_resemblyzer, require
 
 
 @runtime_checkable

@@ -16,19 +16,19 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from recipes.libritts.eval_manifest import EvalItem
-from recipes.libritts.eval_report import mean
-from recipes.libritts.metrics.asr import WhisperTranscriber
-from recipes.libritts.metrics.dnsmos import DNSMOSScorer
-from recipes.libritts.metrics.speaker import (
+from palette.recipes.evaluation.manifest import EvalItem
+from palette.recipes.evaluation.report import mean
+from palette.recipes.evaluation.metrics.asr import WhisperTranscriber
+from palette.recipes.evaluation.metrics.dnsmos import DNSMOSScorer
+from palette.recipes.evaluation.metrics.speaker import (
     SpeakerEmbedder,
     cosine,
     load_speaker_embedder,
     speaker_id_accuracy,
     unit,
 )
-from recipes.libritts.metrics.timing import median, real_time_factor
-from recipes.libritts.metrics.wer import WordErrors, corpus_wer, normalize_for_wer, word_errors
+from palette.recipes.evaluation.metrics.timing import median, real_time_factor
+from palette.recipes.evaluation.metrics.wer import WordErrors, corpus_wer, normalize_for_wer, word_errors
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,8 @@ def score_items(
     progress: bool = True,
 ) -> dict:
     """Score every item -> report dict (``summary``, ``items``, ``models``, ``timing``,
-    ``options``; layout in :mod:`recipes.libritts.eval_report`)."""
-    from tts.audio import load_audio
+    ``options``; layout in :mod:`palette.recipes.evaluation.report`)."""
+    from palette.tts.audio import load_audio
 
     items = check_items(items, options)
     scorers = scorers or load_scorers(options)

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from recipes.libritts.metrics.deps import require
+from palette.recipes.evaluation.metrics.deps import require
 
 _NOT_WORD = re.compile(r"[^\w\s]|_")
 _SPACES = re.compile(r"\s+")
@@ -26,7 +26,7 @@ def normalize_for_wer(text: str) -> str:
     >>> normalize_for_wer("Dr. Smith's 2 cats -- well-fed!")
     'doctor smiths two cats well fed'
     """
-    from tts.text import normalize
+    from palette.tts.text import normalize
 
     with warnings.catch_warnings():  # unspeakable characters are dropped either way
         warnings.simplefilter("ignore")

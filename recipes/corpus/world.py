@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recipes.libritts.voices import WorldVoice
+from palette.recipes.corpus.voices import WorldVoice
 
 FRAME_PERIOD_MS = 5.0
 F0_FLOOR_HZ, F0_CEIL_HZ = 50.0, 500.0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recipes.libritts.metrics.deps import require
+from palette.recipes.evaluation.metrics.deps import require
 
 SAMPLE_RATE = 16000
 log = logging.getLogger(__name__)

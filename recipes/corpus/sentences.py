@@ -23,7 +23,7 @@ import re
 import sys
 import warnings
 
-from tts.text import normalize
+from palette.tts.text import normalize
 
 # Standard-library modules not imported for their docstrings: they open windows or browsers,
 # print or touch the terminal on import, or are test suites.

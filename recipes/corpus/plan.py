@@ -14,9 +14,9 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from recipes.libritts.layout import DEV, TEST, TRAIN, utterance_id
-from recipes.libritts.sentences import sentence_pool
-from recipes.libritts.voices import Speaker, SpeakerCounts, WorldVoice, draw_speakers
+from palette.recipes.corpus.layout import DEV, TEST, TRAIN, utterance_id
+from palette.recipes.corpus.sentences import sentence_pool
+from palette.recipes.corpus.voices import Speaker, SpeakerCounts, WorldVoice, draw_speakers
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recipes.libritts.voices import EspeakVoice
+from palette.recipes.corpus.voices import EspeakVoice
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1

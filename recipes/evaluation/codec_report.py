@@ -1,7 +1,7 @@
 """Codec report: resynthesis quality and speed of a codec beside Griffin-Lim and WORLD on the
 same test utterances (speakers the codec never saw).
 
-    python -m recipes.libritts.codec_report data/mini-libritts/test-clean \
+    python -m palette.recipes.evaluation.codec_report data/mini-libritts/test-clean \
         --codec palette-codec --out benchmarks/results/codec --per-speaker 4
 
 For every system the evaluation harness scores WER (Whisper tiny.en against the normalised
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from codec import load_codec
-from recipes.libritts.eval_manifest import EvalItem, write_text_atomic
-from recipes.libritts.eval_scorer import EvalOptions, load_scorers, score_items
-from tts.audio import load_audio, save_wav
+from palette.codec import load_codec
+from palette.recipes.evaluation.manifest import EvalItem, write_text_atomic
+from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
+from palette.tts.audio import load_audio, save_wav
 
 SR = 24000
 
@@ -135,7 +135,7 @@ def to_markdown(report: dict, split_dir: str, per_speaker: int, seed: int) -> st
     sp = report["speed"]
     return "\n".join([
         f"# Codec report: {report['codec']}", "",
-        f"`python -m recipes.libritts.codec_report {split_dir} --codec {report['codec']} "
+        f"`python -m palette.recipes.evaluation.codec_report {split_dir} --codec {report['codec']} "
         f"--per-speaker {per_speaker} --seed {seed}`", "",
         f"{report['utterances']} utterances of {report['speakers']} test speakers (unseen in training); "
         "Whisper tiny.en, resemblyzer, DNSMOS (speechmos).", "", *rows, "",

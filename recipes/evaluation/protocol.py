@@ -25,7 +25,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from recipes.libritts.eval_manifest import AUDIO_SUFFIXES, EvalItem, speaker_from_id
+from palette.recipes.evaluation.manifest import AUDIO_SUFFIXES, EvalItem, speaker_from_id
 
 
 @dataclass(frozen=True)

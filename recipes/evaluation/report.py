@@ -16,7 +16,7 @@ import math
 import os
 from pathlib import Path
 
-from recipes.libritts.eval_manifest import write_text_atomic
+from palette.recipes.evaluation.manifest import write_text_atomic
 
 # summary key -> (label in the markdown table, how to show the value)
 SUMMARY_ROWS = {

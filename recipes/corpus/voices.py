@@ -18,7 +18,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from recipes.libritts.layout import DEV, TEST, TRAIN
+from palette.recipes.corpus.layout import DEV, TEST, TRAIN
 
 JOE_F0_HZ = 120.0  # joe's median F0, for naming speakers and deciding their listed gender
 

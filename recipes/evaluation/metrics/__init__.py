@@ -1,10 +1,10 @@
 """Speech metrics for evaluating TTS output; heavy packages are imported only when a scorer
 is built (``pip install 'palette-tts[eval]'``)."""
 
-from recipes.libritts.metrics.asr import WhisperTranscriber, bundled_whisper_model
-from recipes.libritts.metrics.deps import MissingDependencyError
-from recipes.libritts.metrics.dnsmos import DNSMOSScorer
-from recipes.libritts.metrics.speaker import (
+from palette.recipes.evaluation.metrics.asr import WhisperTranscriber, bundled_whisper_model
+from palette.recipes.evaluation.metrics.deps import MissingDependencyError
+from palette.recipes.evaluation.metrics.dnsmos import DNSMOSScorer
+from palette.recipes.evaluation.metrics.speaker import (
     ResemblyzerEmbedder,
     SpeakerEmbedder,
     XVectorEmbedder,
@@ -14,8 +14,8 @@ from recipes.libritts.metrics.speaker import (
     load_speaker_embedder,
     speaker_id_accuracy,
 )
-from recipes.libritts.metrics.timing import real_time_factor, time_synthesis, timed
-from recipes.libritts.metrics.wer import WordErrors, corpus_wer, normalize_for_wer, wer, word_errors
+from palette.recipes.evaluation.metrics.timing import real_time_factor, time_synthesis, timed
+from palette.recipes.evaluation.metrics.wer import WordErrors, corpus_wer, normalize_for_wer, wer, word_errors
 
 __all__ = [
     "DNSMOSScorer", "MissingDependencyError", "ResemblyzerEmbedder", "SpeakerEmbedder",

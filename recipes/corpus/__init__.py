@@ -1,0 +1,1 @@
+"""The mini-LibriTTS corpus builder: voices, sentences, plan, rendering, LibriTTS layout."""

@@ -1,0 +1,1 @@
+"""The evaluation harness: manifests, zero-shot protocol, scorers, reports (``palette eval``)."""
