@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import nn
-
 from palette.codec.mel import mel_filterbank
+from torch import nn
 
 
 @dataclass(frozen=True)

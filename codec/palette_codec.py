@@ -28,14 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
-from torch import nn
-
 from palette.codec.base import Codec
 from palette.codec.bottleneck import GaussianBottleneck, ResidualFSQ, gaussian_kl_to_standard
 from palette.codec.convnext import ChannelNorm, ConvNeXtStack
 from palette.codec.mel import LogMel
 from palette.codec.vocoder import Vocoder
+from safetensors.torch import load_file, save_file
+from torch import nn
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 MEL_MEAN, MEL_SCALE = -5.0, 3.0  # rough statistics of speech log-mels, to centre the input

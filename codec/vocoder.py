@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from palette.codec.convnext import ChannelNorm, ConvNeXtStack
+from torch import nn
 
 
 class ISTFTHead(nn.Module):

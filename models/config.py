@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
-
 from palette.models.transformer import TransformerConfig
+from safetensors.torch import load_file, save_file
 
 FAMILIES = ("ar", "kalle", "par", "nar", "align")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-
 from palette.models.codec_lm import CodecLM
 from palette.models.sampling import SamplingOptions, sample
 from palette.models.transformer import KVCache

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import torch
-
 from palette.models.aligner import CTCAligner
 from palette.models.codec_lm import CodecLM
 from palette.models.config import LMConfig, load_checkpoint

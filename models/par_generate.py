@@ -15,7 +15,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-
 from palette.models.par import PARModel, frame_phonemes
 from palette.models.sampling import filter_logits
 

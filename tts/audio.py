@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+from palette.codec.files import UserError
 
 
-class AudioError(ValueError):
+class AudioError(UserError):
     """An audio file or prompt that palette-tts cannot use; the message says why."""
 
 

@@ -17,12 +17,9 @@ import dataclasses
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm import tqdm
-
 from palette.codec import Codec, load_codec
 from palette.models.generate import ARGenerator, GaussianSampling, length_cap
 from palette.models.loading import load_model
@@ -31,32 +28,13 @@ from palette.models.sampling import SamplingOptions
 from palette.streaming.loop import StreamOptions, decode_stream, rechunk
 from palette.tts.audio import load_audio, prepare_prompt, resample
 from palette.tts.frontend import TextFrontend
+from palette.tts.options import SynthesisOptions
 from palette.tts.symbols import SymbolTable
 from palette.tts.voice import Audio, Voice
+from tqdm import tqdm
 
 STAGES = ("ar", "nar", "kalle", "par", "refine")
 FALLBACK = {"temperature": 0.8, "span": 8}  # for options a model does not recommend
-
-
-@dataclass(frozen=True)
-class SynthesisOptions:
-    family: str | None = None  # "ar", "par" or "kalle"; None = the bundle's default
-    temperature: float | None = None  # sampling temperature (kalle, latent par: scale on the
-    # sampled noise); None = the model's recommendation (bundle.json "sampling"), else 0.8
-    top_k: int = 0  # ar: keep the k most likely codes (0 = all)
-    top_p: float = 0.9  # ar/par: nucleus sampling
-    ras_window: int = 10  # ar: repetition-aware sampling window (0 = off)
-    ras_threshold: float = 0.1  # ar: repetition ratio that triggers resampling
-    span: int | None = None  # par: frames committed per step; None = the model's, else 8
-    refine_iterations: int = 2  # par: refinement passes (needs a refine model)
-    refine_quantile: float = 0.1  # par: fraction of frames re-masked per pass
-    speed: float = 1.0  # par: speaking rate relative to the prompt
-    duration: float | None = None  # par: length of each sentence in seconds (overrides speed)
-    seed: int = 0  # random seed; the same seed gives the same audio
-    sentence_pause: float = 0.2  # seconds of silence between sentences
-    max_sentence_chars: int = 250  # longer sentences are split at clauses
-    chunk_frames: int = 10  # frames per streamed chunk, and per NAR completion step
-    context_frames: int = 50  # codec frames of left context when decoding a chunk
 
 
 class Synthesizer:

@@ -7,7 +7,6 @@ import functools
 from pathlib import Path
 
 import numpy as np
-
 from palette.tts.audio import resample
 
 

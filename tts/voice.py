@@ -10,9 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
-
 from palette.tts.audio import save_wav
+from safetensors.torch import load_file, save_file
 
 
 @dataclass

@@ -32,7 +32,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from palette.recipes.corpus.voices import EspeakVoice
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2

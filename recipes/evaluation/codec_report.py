@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
-
 from palette.codec import load_codec
 from palette.recipes.evaluation.manifest import EvalItem, write_text_atomic
 from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
 from palette.tts.audio import load_audio, save_wav
+from tqdm import tqdm
 
 SR = 24000
 

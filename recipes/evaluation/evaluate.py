@@ -24,7 +24,11 @@ import sys
 from pathlib import Path
 
 from palette.recipes.evaluation import manifest as eval_manifest
-from palette.recipes.evaluation.manifest import items_from_directories, read_manifest, write_manifest
+from palette.recipes.evaluation.manifest import (
+    items_from_directories,
+    read_manifest,
+    write_manifest,
+)
 from palette.recipes.evaluation.protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
 from palette.recipes.evaluation.report import SUMMARY_ROWS, write_report
 from palette.recipes.evaluation.scorer import METRICS, EvalOptions, score_items

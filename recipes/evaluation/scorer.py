@@ -14,10 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
-
 from palette.recipes.evaluation.manifest import EvalItem
-from palette.recipes.evaluation.report import mean
 from palette.recipes.evaluation.metrics.asr import WhisperTranscriber
 from palette.recipes.evaluation.metrics.dnsmos import DNSMOSScorer
 from palette.recipes.evaluation.metrics.speaker import (
@@ -28,7 +25,14 @@ from palette.recipes.evaluation.metrics.speaker import (
     unit,
 )
 from palette.recipes.evaluation.metrics.timing import median, real_time_factor
-from palette.recipes.evaluation.metrics.wer import WordErrors, corpus_wer, normalize_for_wer, word_errors
+from palette.recipes.evaluation.metrics.wer import (
+    WordErrors,
+    corpus_wer,
+    normalize_for_wer,
+    word_errors,
+)
+from palette.recipes.evaluation.report import mean
+from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 

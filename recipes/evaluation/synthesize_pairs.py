@@ -17,10 +17,9 @@ import time
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
-
 from palette.recipes.evaluation.manifest import read_manifest, write_manifest
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
+from tqdm import tqdm
 
 
 def synthesize_pairs(pairs: str, model: str, out_dir: str, options: SynthesisOptions,

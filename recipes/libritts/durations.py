@@ -16,12 +16,11 @@ import logging
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
-
 from palette.models.config import _atomic_write
 from palette.models.loading import load_model
 from palette.recipes.libritts.lm_data import collate, durations_path, load_cuts
 from palette.tts.symbols import SymbolTable
+from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 

@@ -16,10 +16,9 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
-
 from palette.models.config import load_checkpoint
 from palette.tts.synthesizer import STAGES
+from safetensors.torch import save_file
 
 
 def export_bundle(out_dir: str, codec: str, stages: dict[str, str], default_family: str,

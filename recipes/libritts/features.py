@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
-
-from palette.recipes.libritts import manifests
 from palette.recipes.corpus.layout import write_text_atomic
+from palette.recipes.libritts import manifests
 from palette.tts.audio import resample
+from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 

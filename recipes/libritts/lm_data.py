@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import torch
-
 from palette.models.codec_lm import LMBatch
 from palette.recipes.libritts import manifests
 from palette.recipes.libritts.features import FeatureOptions

@@ -8,7 +8,6 @@ from functools import partial
 from pathlib import Path
 
 import torch
-
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig, load_checkpoint, save_checkpoint
 from palette.models.loading import build_model

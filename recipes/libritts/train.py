@@ -27,7 +27,6 @@ from pathlib import Path
 
 import torch
 import yaml
-
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 
 STAGES = ("codec", "align", "ar", "nar", "kalle", "par", "refine")

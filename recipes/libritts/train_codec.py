@@ -27,12 +27,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from tqdm import tqdm
-
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 from palette.tts.audio import resample
+from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 # optimiser steps per second of the default codec, batch 16 x 1 s, 2 threads: 5.0 measured on an

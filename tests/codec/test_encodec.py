@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from palette.codec import DecodeState, available_codecs, load_codec
 from palette.codec.encodec import EncodecCodec
 

@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from palette.codec import load_codec, registry
 from palette.codec.bottleneck import gaussian_kl_to_standard
 from palette.codec.losses import SpectralLoss

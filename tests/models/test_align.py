@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from palette.models.align import ctc_viterbi_durations
 
 

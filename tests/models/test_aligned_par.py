@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from palette.models.aligner import CTCAligner
 from palette.models.codec_lm import LMBatch
 from palette.models.par import PARModel, frame_phonemes, par_loss_mask

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from palette.models.codec_lm import CodecLM
 from palette.models.frames import gaussian_kl
 from palette.models.generate import ARGenerator, GaussianSampling

@@ -1,7 +1,6 @@
 import copy
 
 import torch
-
 from palette.models.nar import NARModel
 from palette.models.par import PARModel, iid_loss_mask, par_loss_mask
 from palette.models.par_generate import PARGenerator, PAROptions, target_length

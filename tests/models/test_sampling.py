@@ -1,5 +1,4 @@
 import torch
-
 from palette.models.sampling import SamplingOptions, filter_logits, sample
 
 

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from palette.models.masks import text_audio_mask
 from palette.models.transformer import KVCache, Transformer, TransformerConfig
 

@@ -11,16 +11,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-
 from palette.recipes.evaluation.manifest import (
     EvalItem,
     items_from_directories,
     read_manifest,
     write_manifest,
 )
-from palette.recipes.evaluation.protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
-from palette.recipes.evaluation.report import to_markdown
-from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
 from palette.recipes.evaluation.metrics import deps
 from palette.recipes.evaluation.metrics.speaker import (
     cosine,
@@ -30,6 +26,9 @@ from palette.recipes.evaluation.metrics.speaker import (
     speaker_id_accuracy,
 )
 from palette.recipes.evaluation.metrics.timing import real_time_factor, time_synthesis
+from palette.recipes.evaluation.protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
+from palette.recipes.evaluation.report import to_markdown
+from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
 from palette.tts.cli import main as palette
 
 SENTENCES = [
@@ -359,13 +358,12 @@ def test_transformers_whisper_folder_is_converted_once(tmp_path, monkeypatch):
     import shutil
 
     import torch
-    from transformers import WhisperConfig, WhisperForConditionalGeneration
-
     from palette.recipes.evaluation.metrics.asr import (
         WhisperTranscriber,
         bundled_whisper_model,
         resolve_whisper_model,
     )
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     torch.manual_seed(0)

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
 from palette.models.config import LMConfig, save_checkpoint
 from palette.models.loading import build_model

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-
 from palette.tts.registry import DEFAULT_MODEL, available_models
 
 DEMO = Path(__file__).resolve().parents[2] / "demos"

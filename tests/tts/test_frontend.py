@@ -1,5 +1,4 @@
 import pytest
-
 from palette.tts.frontend import TextFrontend
 from palette.tts.phonemes import phonemize
 from palette.tts.symbols import PAD, SymbolTable

@@ -3,7 +3,6 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-
 from palette.streaming.loop import rechunk
 from palette.tts.synthesizer import SynthesisOptions
 

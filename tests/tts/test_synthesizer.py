@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-
 from palette.tts.registry import resolve_model
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 from palette.tts.voice import Voice

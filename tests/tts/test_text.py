@@ -1,5 +1,4 @@
 import pytest
-
 from palette.tts.text import normalize, split_sentences
 
 CASES = [

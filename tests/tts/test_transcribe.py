@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from palette.tts.audio import load_audio
 
 DEMO = Path(__file__).resolve().parents[2] / "demos"

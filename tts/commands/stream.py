@@ -11,7 +11,6 @@ import sys
 import time
 
 import numpy as np
-
 from palette.tts.commands.synthesis_args import (
     add_synthesis_arguments,
     load_voice,

@@ -15,7 +15,13 @@ from palette.recipes.evaluation.metrics.speaker import (
     speaker_id_accuracy,
 )
 from palette.recipes.evaluation.metrics.timing import real_time_factor, time_synthesis, timed
-from palette.recipes.evaluation.metrics.wer import WordErrors, corpus_wer, normalize_for_wer, wer, word_errors
+from palette.recipes.evaluation.metrics.wer import (
+    WordErrors,
+    corpus_wer,
+    normalize_for_wer,
+    wer,
+    word_errors,
+)
 
 __all__ = [
     "DNSMOSScorer", "MissingDependencyError", "ResemblyzerEmbedder", "SpeakerEmbedder",
