@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.generate import ARGenerator, GaussianSampling

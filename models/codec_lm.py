@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from palette.models.config import LMConfig
 from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl, pad_to_patch
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
 from palette.models.transformer import KVCache, Transformer
-from torch import nn
 
 
 @dataclass

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
 from palette.models.codec_lm import CodecLM
-from palette.models.sampling import SamplingOptions, sample
+from palette.models.sampling import SamplingOptions, draw_gaussian, sample
 from palette.models.transformer import KVCache
 
 
@@ -123,8 +124,7 @@ class ARGenerator:
         mean, logstd, stop = self.model.frames.predict(state[:, None])
         if torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
             return None
-        noise = torch.randn(mean.shape, generator=self.rng)
-        z = mean + self.options.temperature * torch.exp(logstd) * noise  # [1, 1, P, D]
+        z = draw_gaussian(mean, logstd, self.options.temperature, self.rng)  # [1, 1, P, D]
         return z[0, 0].T  # [D, P]
 
     def generate(self) -> torch.Tensor:

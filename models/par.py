@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
 from palette.models.transformer import Transformer
-from torch import nn
 
 
 def par_loss_mask(audio_lens: torch.Tensor, T: int, generator=None, ratio: float = 0.1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -24,3 +25,29 @@ class SynthesisOptions:
     max_sentence_chars: int = 250  # longer sentences are split at clauses
     chunk_frames: int = 10  # frames per streamed chunk, and per NAR completion step
     context_frames: int = 50  # codec frames of left context when decoding a chunk
+
+    def ignored_by(self, family) -> list[str]:
+        """Messages for the options set away from their defaults that ``family`` (a
+        ``palette.models.families.Family``) does not read (whisper's option check)."""
+        from palette.models.families import FAMILIES, LOOP_OPTIONS
+
+        messages = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in LOOP_OPTIONS or f.name in family.options or value == f.default:
+                continue
+            users = [name for name, other in FAMILIES.items() if f.name in other.options]
+            messages.append(f"option {f.name}={value!r} has no effect with the {family.name} "
+                            f"family (it is used by {', '.join(users) or 'no family'})")
+        return messages
+
+
+FALLBACK = {"temperature": 0.8, "span": 8}  # for options left unset that a model does not recommend
+
+
+def resolve_options(options: SynthesisOptions, recommended: dict) -> SynthesisOptions:
+    """Fill the options left at ``None`` from ``recommended`` (a model's ``bundle.json``
+    ``"sampling"`` entry for the family), then from ``FALLBACK``."""
+    merged = FALLBACK | recommended
+    unset = {k: v for k, v in merged.items() if getattr(options, k) is None}
+    return dataclasses.replace(options, **unset)

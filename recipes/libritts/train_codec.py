@@ -27,11 +27,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+from tqdm import tqdm
+
+from palette.codec.files import UserError, UserFileNotFoundError
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 from palette.tts.audio import resample
-from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 # optimiser steps per second of the default codec, batch 16 x 1 s, 2 threads: 5.0 measured on an
@@ -61,7 +63,7 @@ class CropSampler:
     def __init__(self, corpus: str | Path, sample_rate: int, crop: int, seed: int = 0):
         self.files = sorted(Path(corpus).glob("**/*.wav"))
         if not self.files:
-            raise FileNotFoundError(f"no .wav files under {corpus}")
+            raise UserFileNotFoundError(f"no .wav files under {corpus}")
         self.sample_rate, self.crop = sample_rate, crop
         infos = [sf.info(f) for f in tqdm(self.files, desc="scan wavs", unit="file", leave=False)]
         self.rates = np.array([i.samplerate for i in infos])
@@ -123,7 +125,7 @@ def codec_loss(
 def codec_task(config: CodecTrainConfig) -> Task:
     """The codec as a :class:`~recipes.libritts.trainer.Task` for the shared training loop."""
     if not isinstance(config, CodecTrainConfig):
-        raise ValueError(
+        raise UserError(
             "the codec trains from a corpus folder of wavs: run "
             "`python -m palette.recipes.libritts.train_codec --corpus DIR --out EXP`"
         )
@@ -131,7 +133,7 @@ def codec_task(config: CodecTrainConfig) -> Task:
     crop = int(config.crop_seconds * codec_config.sample_rate)
     crop -= crop % codec_config.hop_length
     if crop <= 0:
-        raise ValueError(f"crop_seconds {config.crop_seconds} is shorter than one codec frame")
+        raise UserError(f"crop_seconds {config.crop_seconds} is shorter than one codec frame")
     sampler = CropSampler(config.corpus, codec_config.sample_rate, crop, seed=config.loop.seed)
     torch.manual_seed(config.loop.seed)  # the same initial weights on every fresh run
     model = PaletteCodec(codec_config)

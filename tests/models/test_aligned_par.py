@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from palette.models.aligner import CTCAligner
 from palette.models.codec_lm import LMBatch
 from palette.models.par import PARModel, frame_phonemes, par_loss_mask

@@ -1,6 +1,7 @@
 import copy
 
 import torch
+
 from palette.models.nar import NARModel
 from palette.models.par import PARModel, iid_loss_mask, par_loss_mask
 from palette.models.par_generate import PARGenerator, PAROptions, target_length

@@ -1,0 +1,33 @@
+"""VALL-E: autoregressive over the first codebook (KV cache), NAR for the other codebooks."""
+
+from __future__ import annotations
+
+from palette.codec import FrameKind
+from palette.models.families.base import Family, steps
+from palette.models.families.completion import complete_codebooks
+from palette.models.generate import ARGenerator, length_cap
+from palette.models.sampling import SamplingOptions
+
+
+class ARFamily(Family):
+    name = "ar"
+    stages = ("ar",)
+    optional_stages = ("nar",)
+    options = frozenset({"temperature", "top_k", "top_p", "ras_window", "ras_threshold"})
+    summary = "VALL-E-style autoregressive codes (+ NAR for the other codebooks)"
+
+    def frame_kind(self, models):
+        return FrameKind.CODES
+
+    @staticmethod
+    def sampling(options) -> SamplingOptions:
+        return SamplingOptions(temperature=options.temperature, top_k=options.top_k,
+                               top_p=options.top_p, ras_window=options.ras_window,
+                               ras_threshold=options.ras_threshold)  # fmt: skip
+
+    def pieces(self, request, models, options, whole):
+        cap = length_cap(request.target_tokens, request.frame_rate)
+        prompt = request.prompt_frames(FrameKind.CODES)[0]
+        generator = ARGenerator(models["ar"], request.text, prompt, cap, self.sampling(options),
+                                options.seed)  # fmt: skip
+        return complete_codebooks(steps(generator), request, models, options.chunk_frames)

@@ -1,0 +1,25 @@
+"""KALL-E: autoregressive next-distribution prediction over codec latents (a Gaussian per
+frame, stop logit)."""
+
+from __future__ import annotations
+
+from palette.codec import FrameKind
+from palette.models.families.base import Family, steps
+from palette.models.generate import ARGenerator, GaussianSampling, length_cap
+
+
+class KalleFamily(Family):
+    name = "kalle"
+    stages = ("kalle",)
+    options = frozenset({"temperature"})
+    summary = "KALL-E-style continuous autoregression (a Gaussian per latent frame)"
+
+    def frame_kind(self, models):
+        return FrameKind.LATENTS
+
+    def pieces(self, request, models, options, whole):
+        cap = length_cap(request.target_tokens, request.frame_rate)
+        prompt = request.prompt_frames(FrameKind.LATENTS)
+        sampling = GaussianSampling(temperature=options.temperature)
+        return steps(ARGenerator(models["kalle"], request.text, prompt, cap, sampling,
+                                 options.seed))  # fmt: skip
