@@ -1,9 +1,37 @@
-"""``SynthesisOptions``: every knob of one synthesis call, in one frozen dataclass."""
+"""``SynthesisOptions``: every knob of one synthesis call, in one frozen dataclass.
+
+Every value is checked when the options are made (``RANGES``), with a message that names the
+option and its allowed range; options filled in from a model's ``bundle.json`` are checked the
+same way, since filling them makes new options.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+
+from palette.codec.files import UserError
+
+# option -> (type, lowest, highest); None bounds are open. Bounds keep every request finite:
+# speed and duration bound the frames of a sentence, chunk/span sizes bound the passes.
+RANGES: dict[str, tuple[type, float | None, float | None]] = {
+    "temperature": (float, 0.0, 5.0),
+    "top_k": (int, 0, None),
+    "top_p": (float, 1e-6, 1.0),
+    "ras_window": (int, 0, 1000),
+    "ras_threshold": (float, 0.0, 1.0),
+    "span": (int, 1, 100_000),
+    "refine_iterations": (int, 0, 100),
+    "refine_quantile": (float, 1e-6, 1.0),
+    "speed": (float, 0.25, 4.0),
+    "duration": (float, 0.05, 60.0),
+    "seed": (int, 0, 2**62),
+    "sentence_pause": (float, 0.0, 10.0),
+    "max_sentence_chars": (int, 20, 5000),
+    "chunk_frames": (int, 1, 100_000),
+    "context_frames": (int, 0, 100_000),
+}
 
 
 @dataclass(frozen=True)
@@ -25,6 +53,15 @@ class SynthesisOptions:
     max_sentence_chars: int = 250  # longer sentences are split at clauses
     chunk_frames: int = 10  # frames per streamed chunk, and per NAR completion step
     context_frames: int = 50  # codec frames of left context when decoding a chunk
+
+    def __post_init__(self):
+        if self.family is not None and not (isinstance(self.family, str) and self.family):
+            raise UserError(f"option family must be a family name, not {self.family!r}")
+        for name, (kind, low, high) in RANGES.items():
+            value = getattr(self, name)
+            if value is None and dataclasses.fields(self)[_INDEX[name]].default is None:
+                continue
+            _check(name, value, kind, low, high)
 
     def ignored_by(self, family) -> list[str]:
         """Messages for the options set away from their defaults that ``family`` (a
@@ -51,3 +88,20 @@ def resolve_options(options: SynthesisOptions, recommended: dict) -> SynthesisOp
     merged = FALLBACK | recommended
     unset = {k: v for k, v in merged.items() if getattr(options, k) is None}
     return dataclasses.replace(options, **unset)
+
+
+def _check(name: str, value, kind: type, low, high) -> None:
+    fmt = (lambda x: f"{int(x):,}") if kind is int else (lambda x: f"{x:g}")
+    span = fmt(low) if low is not None else "-inf"
+    span += f" to {fmt(high)}" if high is not None else " or more"
+    what = "a whole number" if kind is int else "a number"
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not numeric or (kind is int and not float(value).is_integer()):
+        raise UserError(f"option {name} must be {what} from {span}, not {value!r}")
+    if not math.isfinite(value) or (low is not None and value < low) or (
+        high is not None and value > high
+    ):
+        raise UserError(f"option {name}={value!r} is out of range: allowed {span}")
+
+
+_INDEX = {f.name: i for i, f in enumerate(dataclasses.fields(SynthesisOptions))}

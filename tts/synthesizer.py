@@ -32,6 +32,7 @@ from palette.tts.voice import Audio, Voice
 
 DEFAULT_OPTIONS = SynthesisOptions()
 PROGRESS_FROM = 4  # show a progress bar from this many sentences on
+MAX_PHONEMES_PER_SECOND = 40  # a prompt transcript denser than this cannot be what it says
 
 
 class Synthesizer:
@@ -72,6 +73,11 @@ class Synthesizer:
 
             prompt_text = transcribe(wav, self.sample_rate)
         phonemes = "".join(self.frontend(prompt_text).phonemes)
+        seconds = len(wav) / self.sample_rate
+        if len(phonemes) > MAX_PHONEMES_PER_SECOND * seconds + 10:
+            raise UserError(f"the prompt transcript is too long for a {seconds:.1f} s prompt "
+                            f"({len(phonemes)} phonemes; at most {MAX_PHONEMES_PER_SECOND} a "
+                            "second): give the transcript of the prompt only")
         x = torch.from_numpy(wav)[None, None]
         with torch.inference_mode():
             codes = self.codec.encode(x)[0] if self.codec.has_codes else None
@@ -87,9 +93,17 @@ class Synthesizer:
         voice = self._voice(prompt, prompt_text)
         if isinstance(text, list):
             return [self.synthesize(t, voice, options=options) for t in text]
-        pieces = list(self._speak(text, voice, options, whole=True))
+        pieces = list(self.sentences(text, voice, options=options))
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         return Audio(samples, self.sample_rate)
+
+    def sentences(self, text: str, prompt, prompt_text: str | None = None,
+                  options: SynthesisOptions = DEFAULT_OPTIONS) -> Iterator[np.ndarray]:
+        """``synthesize`` one sentence at a time: float32 audio ``[s]`` per finished sentence
+        (and per pause between sentences), so that a long text can be written out as it goes
+        with flat memory."""
+        voice = self._voice(prompt, prompt_text)
+        return self._speak(text, voice, options, whole=True)
 
     def stream(self, text: str, prompt, prompt_text: str | None = None,
                options: SynthesisOptions = DEFAULT_OPTIONS) -> Iterator[np.ndarray]:  # fmt: skip
@@ -123,7 +137,11 @@ class Synthesizer:
 
     def resolve(self, options: SynthesisOptions, family: str) -> SynthesisOptions:
         """Fill the options left at ``None`` from the model's recommendation for ``family``."""
-        return resolve_options(options, self.bundle.recommended(family))
+        try:
+            return resolve_options(options, self.bundle.recommended(family))
+        except UserError as err:
+            raise UserError(f"{self.bundle.directory / 'bundle.json'}: sampling.{family}: "
+                            f"{err}") from None
 
     def _voice(self, prompt, prompt_text: str | None) -> Voice:
         if not isinstance(prompt, Voice):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from palette.codec import FrameKind
-from palette.models.families.base import Family, steps
+from palette.models.families.base import Family, frame_cap, steps
 from palette.models.families.completion import complete_codebooks
 from palette.models.generate import ARGenerator, length_cap
 from palette.models.sampling import SamplingOptions
@@ -26,7 +26,7 @@ class ARFamily(Family):
                                ras_threshold=options.ras_threshold)  # fmt: skip
 
     def pieces(self, request, models, options, whole):
-        cap = length_cap(request.target_tokens, request.frame_rate)
+        cap = frame_cap(request, length_cap(request.target_tokens, request.frame_rate))
         prompt = request.prompt_frames(FrameKind.CODES)[0]
         generator = ARGenerator(models["ar"], request.text, prompt, cap, self.sampling(options),
                                 options.seed)  # fmt: skip

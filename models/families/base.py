@@ -10,6 +10,7 @@ instance per family lives in the table of ``palette.models.families``.
 from __future__ import annotations
 
 import abc
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -58,6 +59,19 @@ class SentenceRequest:
             raise UserError(f"the voice has no {kind.value}: encode the prompt again with a "
                             "codec that has them")  # fmt: skip
         return frames
+
+
+MAX_SENTENCE_SECONDS = 60.0  # no sentence is generated longer than this, whatever the text
+
+
+def frame_cap(request: "SentenceRequest", frames: int) -> int:
+    """``frames`` bounded by ``MAX_SENTENCE_SECONDS`` (with a warning when it cuts)."""
+    cap = int(MAX_SENTENCE_SECONDS * request.frame_rate)
+    if frames > cap:
+        warnings.warn(f"a sentence would take {frames / request.frame_rate:.0f} s; it is cut at "
+                      f"{MAX_SENTENCE_SECONDS:g} s", stacklevel=3)
+        return cap
+    return frames
 
 
 # options every family's sentences use; they are read by the streaming loop, not the family

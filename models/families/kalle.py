@@ -4,7 +4,7 @@ frame, stop logit)."""
 from __future__ import annotations
 
 from palette.codec import FrameKind
-from palette.models.families.base import Family, steps
+from palette.models.families.base import Family, frame_cap, steps
 from palette.models.generate import ARGenerator, GaussianSampling, length_cap
 
 
@@ -18,7 +18,7 @@ class KalleFamily(Family):
         return FrameKind.LATENTS
 
     def pieces(self, request, models, options, whole):
-        cap = length_cap(request.target_tokens, request.frame_rate)
+        cap = frame_cap(request, length_cap(request.target_tokens, request.frame_rate))
         prompt = request.prompt_frames(FrameKind.LATENTS)
         sampling = GaussianSampling(temperature=options.temperature)
         return steps(ARGenerator(models["kalle"], request.text, prompt, cap, sampling,

@@ -5,7 +5,7 @@ or over codec latents (optionally frame-aligned with a duration head)."""
 from __future__ import annotations
 
 from palette.codec import FrameKind
-from palette.models.families.base import Family, steps
+from palette.models.families.base import Family, frame_cap, steps
 from palette.models.families.completion import complete_codebooks
 from palette.models.par_generate import PARGenerator, PAROptions, target_length
 
@@ -32,8 +32,8 @@ class PARFamily(Family):
         """Target frames: the given duration, or the prompt's frames-per-phoneme rate / speed."""
         if options.duration:
             return max(1, round(options.duration * request.frame_rate))
-        return target_length(request.prompt_length, request.prompt_tokens,
-                             request.target_tokens, options.speed)  # fmt: skip
+        return frame_cap(request, target_length(request.prompt_length, request.prompt_tokens,
+                                                request.target_tokens, options.speed))
 
     def pieces(self, request, models, options, whole):
         model = models["par"]
