@@ -51,6 +51,10 @@ class CodecLM(nn.Module):
         self.core = Transformer(config.transformer)
         # CTC over phonemes at frame level; class num_symbols is the blank
         self.ctc = nn.Linear(dim, patch * (config.num_symbols + 1)) if config.ctc_weight else None
+        # self-speculative draft head: each text state -> draft_upsample frames of codes + blank
+        # (class cardinality is the blank), decoded by CTC to draft many codes at once
+        k = config.draft_upsample
+        self.draft = nn.Linear(dim, k * (config.cardinality + 1)) if k else None
 
     @property
     def discrete(self) -> bool:
@@ -64,16 +68,24 @@ class CodecLM(nn.Module):
         steps: torch.Tensor,
         step_lens: torch.Tensor,
         cache: KVCache | None = None,
-    ) -> torch.Tensor:
+        with_text: bool = False,
+    ):
         """``[text ; BOS ; steps]`` through the core -> audio states ``[B, 1 + S, C]`` (the state
-        at index s predicts audio step s). ``steps [B, S, C]`` are embedded audio steps."""
+        at index s predicts audio step s). ``steps [B, S, C]`` are embedded audio steps.
+        ``with_text`` also returns the text states ``[B, Lt, C]`` (the draft head reads them)."""
         B, lt = text.shape
         audio = torch.cat([self.bos.expand(B, 1, -1), steps], dim=1)
         la = audio.shape[1]
         x = torch.cat([self.text_embed(text), audio], dim=1)
         mask = text_audio_mask(text_lens, step_lens + 1, lt, la, causal=True)
         positions = text_audio_positions(text_lens, lt, la)
-        return self.core(x, positions, mask, cache)[:, lt:]
+        out = self.core(x, positions, mask, cache)
+        return (out[:, lt:], out[:, :lt]) if with_text else out[:, lt:]
+
+    def draft_logits(self, text_states: torch.Tensor) -> torch.Tensor:
+        """text states ``[B, L, C]`` -> draft logits ``[B, L * k, K + 1]`` (class K = blank)."""
+        B, L, _ = text_states.shape
+        return self.draft(text_states).view(B, L * self.config.draft_upsample, -1)
 
     def extend(self, steps: torch.Tensor, cache: KVCache) -> torch.Tensor:
         """Continue a cached sequence (batch of one layout) by ``steps [B, t, C]``: each new step
@@ -111,14 +123,29 @@ class CodecLM(nn.Module):
         S = int(n_steps.max())
         frames = frames[:, : S * P]
         inputs = self.step_inputs(frames[:, : (S - 1) * P])
-        states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1)
+        if self.draft is not None:
+            states, text_states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1,
+                                           with_text=True)
+        else:
+            states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1)
         logits = self.frames.logits(states)  # [B, S, P, K + 1]
         target_valid = lengths_to_valid(batch.audio_lens + 1, S * P)  # frames <= audio_len
         ce = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), frames.reshape(-1), reduction="none"
         )
         ce = (ce * target_valid.reshape(-1)).sum() / target_valid.sum()
-        return {"loss": ce, "ce": ce, "_states": states}
+        losses = {"loss": ce, "ce": ce, "_states": states}
+        if self.draft is not None:
+            losses["draft"] = self._draft_loss(text_states, batch)
+            losses["loss"] = ce + self.config.draft_weight * losses["draft"]
+        return losses
+
+    def _draft_loss(self, text_states: torch.Tensor, batch: LMBatch) -> torch.Tensor:
+        """CTC from the upsampled text states to the first codebook's codes."""
+        log_probs = self.draft_logits(text_states).float().log_softmax(-1).transpose(0, 1)
+        lengths = batch.text_lens * self.config.draft_upsample
+        return F.ctc_loss(log_probs, batch.codes[:, 0], lengths, batch.audio_lens,
+                          blank=self.config.cardinality, zero_infinity=True)
 
     def _gaussian_losses(self, batch: LMBatch) -> dict[str, torch.Tensor]:
         P, cfg = self.config.patch, self.config

@@ -31,6 +31,8 @@ class LMConfig:
     noise_std: float = 0.0  # kalle/par latents: std of noise added to input latents in training
     aligned: bool = False  # par: frames carry their aligned phoneme; a head predicts durations
     score_ratio: float = 0.1  # par: frames scored after the mask start s, fraction of T; 0 = all
+    draft_upsample: int = 0  # ar: CTC draft head over the text states, frames per phoneme (0 = none)
+    draft_weight: float = 0.0  # ar: weight of the draft head's CTC loss to the codes
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
 
     def __post_init__(self):
@@ -41,6 +43,8 @@ class LMConfig:
         continuous_ok = self.family in ("kalle", "par", "align") and self.latent_dim > 0
         if not continuous_ok and self.cardinality <= 0:
             raise UserError(f"the {self.family} family needs cardinality > 0")
+        if self.draft_upsample and self.family != "ar":
+            raise UserError("only the ar family has a CTC draft head (draft_upsample)")
         if self.aligned and self.family != "par":
             raise UserError("only the par family takes frame-aligned phonemes")
 

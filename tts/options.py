@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from palette.codec.files import UserError
+from palette.models.speculative import MODES as SPECULATIVE_MODES
 
 # option -> (type, lowest, highest); None bounds are open. Bounds keep every request finite:
 # speed and duration bound the frames of a sentence, chunk/span sizes bound the passes.
@@ -31,6 +32,9 @@ RANGES: dict[str, tuple[type, float | None, float | None]] = {
     "max_sentence_chars": (int, 20, 5000),
     "chunk_frames": (int, 1, 100_000),
     "context_frames": (int, 0, 100_000),
+    "draft_tokens": (int, 1, 256),
+    "tau_ctc": (float, 0.0, 20.0),
+    "tau_lm": (float, 0.0, 1.0),
 }
 
 
@@ -53,10 +57,19 @@ class SynthesisOptions:
     max_sentence_chars: int = 250  # longer sentences are split at clauses
     chunk_frames: int = 10  # frames per streamed chunk, and per NAR completion step
     context_frames: int = 50  # codec frames of left context when decoding a chunk
+    speculative: str | None = None  # ar: self-speculative decoding with the CTC draft head:
+    # "exact" (greedy, identical to greedy AR), "sampling" (same distribution as plain
+    # sampling), "relaxed" (thresholds below); None = plain AR
+    draft_tokens: int = 8  # ar, speculative: codes drafted and verified per forward pass
+    tau_ctc: float = 0.5  # ar, relaxed: keep a whole draft span below this CTC entropy (nats)
+    tau_lm: float = 0.1  # ar, relaxed: else keep draft codes the model gives at least this
 
     def __post_init__(self):
         if self.family is not None and not (isinstance(self.family, str) and self.family):
             raise UserError(f"option family must be a family name, not {self.family!r}")
+        if self.speculative is not None and self.speculative not in SPECULATIVE_MODES:
+            raise UserError(f"option speculative must be one of {', '.join(SPECULATIVE_MODES)} "
+                            f"(or unset), not {self.speculative!r}")
         for name, (kind, low, high) in RANGES.items():
             value = getattr(self, name)
             if value is None and dataclasses.fields(self)[_INDEX[name]].default is None:

@@ -7,14 +7,16 @@ from palette.models.families.base import Family, frame_cap, steps
 from palette.models.families.completion import complete_codebooks
 from palette.models.generate import ARGenerator, length_cap
 from palette.models.sampling import SamplingOptions
+from palette.models.speculative import SpeculativeARGenerator, SpeculativeOptions
 
 
 class ARFamily(Family):
     name = "ar"
     stages = ("ar",)
     optional_stages = ("nar",)
-    options = frozenset({"temperature", "top_k", "top_p", "ras_window", "ras_threshold"})
-    summary = "VALL-E-style autoregressive codes (+ NAR for the other codebooks)"
+    options = frozenset({"temperature", "top_k", "top_p", "ras_window", "ras_threshold",
+                         "speculative", "draft_tokens", "tau_ctc", "tau_lm"})
+    summary = "VALL-E-style autoregressive codes (+ NAR for the other codebooks), optionally self-speculative"
 
     def frame_kind(self, models):
         return FrameKind.CODES
@@ -28,6 +30,13 @@ class ARFamily(Family):
     def pieces(self, request, models, options, whole):
         cap = frame_cap(request, length_cap(request.target_tokens, request.frame_rate))
         prompt = request.prompt_frames(FrameKind.CODES)[0]
-        generator = ARGenerator(models["ar"], request.text, prompt, cap, self.sampling(options),
-                                options.seed)  # fmt: skip
+        if options.speculative:
+            spec = SpeculativeOptions(mode=options.speculative, draft_tokens=options.draft_tokens,
+                                      tau_ctc=options.tau_ctc, tau_lm=options.tau_lm)
+            generator = SpeculativeARGenerator(models["ar"], request.text, prompt, cap,
+                                               self.sampling(options), spec,
+                                               request.target_start, options.seed)
+        else:
+            generator = ARGenerator(models["ar"], request.text, prompt, cap,
+                                    self.sampling(options), options.seed)
         return complete_codebooks(steps(generator), request, models, options.chunk_frames)
