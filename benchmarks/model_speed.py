@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 
 from palette.codec import FrameKind
+from palette.models.alignment import spread_durations
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.families import FAMILIES, SentenceRequest
 from palette.models.families.ar import ARFamily
 from palette.models.generate import ARGenerator, GaussianSampling
 from palette.models.loading import build_model
-from palette.models.par_generate import spread_durations
 from palette.models.transformer import TransformerConfig
 from palette.tts.options import SynthesisOptions, resolve_options
 

@@ -29,7 +29,7 @@ class LMConfig:
     patch: int = 1  # codec frames per model step (reduction factor)
     ctc_weight: float = 0.0  # weight of the auxiliary CTC loss from audio states to phonemes
     noise_std: float = 0.0  # kalle/par latents: std of noise added to input latents in training
-    aligned: bool = False  # par: frames carry their aligned phoneme; a head predicts durations
+    aligned: bool = False  # par/ar/kalle: frames carry their aligned phoneme; a head predicts durations
     score_ratio: float = 0.1  # par: frames scored after the mask start s, fraction of T; 0 = all
     draft_upsample: int = 0  # ar: CTC draft head over the text states, frames per phoneme (0 = none)
     draft_weight: float = 0.0  # ar: weight of the draft head's CTC loss to the codes
@@ -45,8 +45,8 @@ class LMConfig:
             raise UserError(f"the {self.family} family needs cardinality > 0")
         if self.draft_upsample and self.family != "ar":
             raise UserError("only the ar family has a CTC draft head (draft_upsample)")
-        if self.aligned and self.family != "par":
-            raise UserError("only the par family takes frame-aligned phonemes")
+        if self.aligned and self.family not in ("par", "ar", "kalle"):
+            raise UserError(f"the {self.family} family takes no frame-aligned phonemes")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

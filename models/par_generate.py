@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import torch
 
 from palette.codec.files import UserError
-from palette.models.par import PARModel, frame_phonemes
+from palette.models.alignment import frame_phonemes, target_durations
+from palette.models.par import PARModel
 from palette.models.sampling import draw_with_confidence
 
 
@@ -37,14 +38,6 @@ def target_length(
     if prompt_tokens <= 0 or prompt_frames <= 0:
         raise UserError("the prompt needs frames and phonemes to set the speaking rate")
     return max(1, round(prompt_frames / prompt_tokens * target_tokens / speed))
-
-
-def spread_durations(log_durations: torch.Tensor, length: int) -> torch.Tensor:
-    """Predicted ``log(1 + frames) [N]`` -> integer frames ``[N]`` summing to ``length``, in the
-    predicted proportions (every phoneme weighs at least half a frame)."""
-    weights = torch.expm1(log_durations.float()).clamp(min=0.5)
-    ends = torch.round(torch.cumsum(weights, 0) / weights.sum() * length).long()
-    return torch.diff(ends, prepend=ends.new_zeros(1))
 
 
 def _draw(prediction, options: PAROptions, rng: torch.Generator):
@@ -88,9 +81,7 @@ class PARGenerator:
             raise UserError("an aligned PAR model needs target_start inside the text")
         self.steps += 1
         log_d = self.model.log_durations(self.text, self.text_lens)[0]
-        durations = torch.zeros(self.text.shape[1], dtype=torch.long)
-        durations[target_start:] = spread_durations(log_d[target_start:], self.length)
-        return durations
+        return target_durations(log_d, target_start, self.length)
 
     @property
     def generated(self) -> torch.Tensor:

@@ -61,7 +61,8 @@ class SpeculativeARGenerator(ARGenerator):
     phonemes begin in ``text``. ``passes``, ``drafted`` and ``accepted`` count the work."""
 
     def __init__(self, model, text, prompt, max_frames: int, options: SamplingOptions,
-                 speculative: SpeculativeOptions, target_start: int, seed: int = 0):
+                 speculative: SpeculativeOptions, target_start: int, seed: int = 0,
+                 durations: torch.Tensor | None = None):
         if not model.discrete or model.draft is None:
             raise UserError("speculative decoding needs an ar model trained with a draft head "
                             "(draft_upsample > 0)")
@@ -70,7 +71,7 @@ class SpeculativeARGenerator(ARGenerator):
         if speculative.mode not in MODES:
             raise UserError(f"unknown speculative mode {speculative.mode!r}; one of "
                             f"{', '.join(MODES)}")
-        super().__init__(model, text, prompt, max_frames, options, seed)
+        super().__init__(model, text, prompt, max_frames, options, seed, durations=durations)
         self.spec, self.target_start = speculative, target_start
         self.hypothesis = self.entropy = None
         self.passes = self.drafted = self.accepted = 0
@@ -83,7 +84,8 @@ class SpeculativeARGenerator(ARGenerator):
         self.cache = KVCache(self.model.config.transformer, 1, length)
         states, text_states = self.model.run(self.text, self.text_lens, steps,
                                              torch.tensor([steps.shape[1]]), self.cache,
-                                             with_text=True)
+                                             with_text=True,
+                                             phones=self._phones(0, steps.shape[1] + 1))
         self.passes += 1
         self._pending_state = states[:, -1]
         draft = self.model.draft_logits(text_states[:, self.target_start :])[0]
@@ -157,15 +159,19 @@ class SpeculativeARGenerator(ARGenerator):
         if first:
             states.append(self._pending_state[:, None])
         if feed.numel():
-            states.append(self.model.extend(self.model.step_inputs(feed[None]), self.cache))
+            position = start - self.text.shape[1]
+            phones = self._phones(position, feed.shape[0])
+            states.append(self.model.extend(self.model.step_inputs(feed[None]), self.cache, phones))
             self.passes += 1
         logits = self.model.frames.logits(torch.cat(states, dim=1))[0, :, 0]  # [len(draft)+1, K+1]
+        if self.index is not None:  # aligned: the length is fixed, end-of-speech never drawn
+            logits[:, self.model.frames.eos] = float("-inf")
         kept, own = self._accept(logits, draft, n)
         self.drafted += len(draft)
         self.accepted += len(kept)
         self.cache.rollback(start + feed.shape[0] - (len(draft) - len(kept)))
         out = kept
-        if int(own) == self.model.frames.eos:
+        if int(own) == self.model.frames.eos and self.index is None:
             self.done = True
         else:
             out = torch.cat([kept, own])

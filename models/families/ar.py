@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from palette.codec import FrameKind
-from palette.models.families.base import Family, frame_cap, steps
+from palette.models.families.base import (
+    Family,
+    frame_cap,
+    predicted_durations,
+    steps,
+    target_frames,
+)
 from palette.models.families.completion import complete_codebooks
 from palette.models.generate import ARGenerator, length_cap
 from palette.models.sampling import SamplingOptions
@@ -15,7 +21,8 @@ class ARFamily(Family):
     stages = ("ar",)
     optional_stages = ("nar",)
     options = frozenset({"temperature", "top_k", "top_p", "ras_window", "ras_threshold",
-                         "speculative", "draft_tokens", "tau_ctc", "tau_lm"})
+                         "speculative", "draft_tokens", "tau_ctc", "tau_lm", "speed",
+                         "duration"})  # speed/duration: aligned models
     summary = "VALL-E-style autoregressive codes (+ NAR for the other codebooks), optionally self-speculative"
 
     def frame_kind(self, models):
@@ -28,15 +35,20 @@ class ARFamily(Family):
                                ras_threshold=options.ras_threshold)  # fmt: skip
 
     def pieces(self, request, models, options, whole):
+        model = models["ar"]
         cap = frame_cap(request, length_cap(request.target_tokens, request.frame_rate))
+        durations = None
+        if model.config.aligned:  # explicit durations fix the length, as for PAR
+            cap = target_frames(request, options)
+            durations = predicted_durations(model, request, cap)
         prompt = request.prompt_frames(FrameKind.CODES)[0]
         if options.speculative:
             spec = SpeculativeOptions(mode=options.speculative, draft_tokens=options.draft_tokens,
                                       tau_ctc=options.tau_ctc, tau_lm=options.tau_lm)
-            generator = SpeculativeARGenerator(models["ar"], request.text, prompt, cap,
+            generator = SpeculativeARGenerator(model, request.text, prompt, cap,
                                                self.sampling(options), spec,
-                                               request.target_start, options.seed)
+                                               request.target_start, options.seed, durations)
         else:
-            generator = ARGenerator(models["ar"], request.text, prompt, cap,
-                                    self.sampling(options), options.seed)
+            generator = ARGenerator(model, request.text, prompt, cap, self.sampling(options),
+                                    options.seed, durations=durations)
         return complete_codebooks(steps(generator), request, models, options.chunk_frames)

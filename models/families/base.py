@@ -19,6 +19,8 @@ import torch
 from torch import nn
 
 from palette.codec import FrameKind, UserError
+from palette.models.alignment import target_durations
+from palette.models.par_generate import target_length
 
 Models = Mapping[str, nn.Module]  # stage name ("ar", "nar", "par", "refine", ...) -> model
 
@@ -72,6 +74,23 @@ def frame_cap(request: "SentenceRequest", frames: int) -> int:
                       f"{MAX_SENTENCE_SECONDS:g} s", stacklevel=3)
         return cap
     return frames
+
+
+def target_frames(request: "SentenceRequest", options) -> int:
+    """Frames of a sentence whose length is set in advance (PAR, aligned AR): the given
+    duration, or the prompt's frames-per-phoneme rate divided by the speed; capped."""
+    if options.duration:
+        return max(1, round(options.duration * request.frame_rate))
+    return frame_cap(request, target_length(request.prompt_length, request.prompt_tokens,
+                                            request.target_tokens, options.speed))
+
+
+@torch.inference_mode()
+def predicted_durations(model, request: "SentenceRequest", length: int) -> torch.Tensor:
+    """Frames per text position ``[Lt]`` from an aligned model's duration head: zero for the
+    prompt's phonemes, ``length`` spread over the target's."""
+    log_d = model.log_durations(request.text[None], torch.tensor([request.text.shape[0]]))[0]
+    return target_durations(log_d, request.target_start, length)
 
 
 # options every family's sentences use; they are read by the streaming loop, not the family

@@ -5,9 +5,9 @@ or over codec latents (optionally frame-aligned with a duration head)."""
 from __future__ import annotations
 
 from palette.codec import FrameKind
-from palette.models.families.base import Family, frame_cap, steps
+from palette.models.families.base import Family, steps, target_frames
 from palette.models.families.completion import complete_codebooks
-from palette.models.par_generate import PARGenerator, PAROptions, target_length
+from palette.models.par_generate import PARGenerator, PAROptions
 
 
 class PARFamily(Family):
@@ -27,20 +27,12 @@ class PARFamily(Family):
                           top_p=options.top_p, refine_iterations=options.refine_iterations,
                           refine_quantile=options.refine_quantile)  # fmt: skip
 
-    @staticmethod
-    def length(request, options) -> int:
-        """Target frames: the given duration, or the prompt's frames-per-phoneme rate / speed."""
-        if options.duration:
-            return max(1, round(options.duration * request.frame_rate))
-        return frame_cap(request, target_length(request.prompt_length, request.prompt_tokens,
-                                                request.target_tokens, options.speed))
-
     def pieces(self, request, models, options, whole):
         model = models["par"]
         kind = self.frame_kind(models)
         prompt = request.prompt_frames(kind)
         prompt = prompt if kind is FrameKind.LATENTS else prompt[0]
-        generator = PARGenerator(model, request.text, prompt, self.length(request, options),
+        generator = PARGenerator(model, request.text, prompt, target_frames(request, options),
                                  self.par_options(options), seed=options.seed,
                                  target_start=request.target_start)  # fmt: skip
         refiner = models.get("refine") if whole else None

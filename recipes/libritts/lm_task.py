@@ -43,6 +43,8 @@ def model_config(config, meta: dict) -> LMConfig:
         noise_std=config.noise_std if continuous and family != "align" else 0.0,
         aligned=config.aligned and family == "par",
         score_ratio=config.score_ratio if family == "par" else 0.1,
+        draft_upsample=config.draft_upsample if family == "ar" else 0,
+        draft_weight=config.draft_weight if family == "ar" else 0.0,
         transformer=core,
     )
 
