@@ -51,9 +51,13 @@ def _load_local(directory: Path):
         pickled = (directory / "pytorch_model.bin").is_file()
         raise UserFileNotFoundError(
             f"EnCodec directory {directory} has no model.safetensors"
-            + (" (only a pickled pytorch_model.bin, which palette-tts does not load: convert it "
-               "with EncodecModel.from_pretrained(...).save_pretrained(DIR) on a trusted "
-               "machine)" if pickled else "")  # fmt: skip
+            + (
+                " (only a pickled pytorch_model.bin, which palette-tts does not load: convert it "
+                "with EncodecModel.from_pretrained(...).save_pretrained(DIR) on a trusted "
+                "machine)"
+                if pickled
+                else ""
+            )  # fmt: skip
         )
     try:
         return EncodecModel.from_pretrained(str(directory), local_files_only=True,

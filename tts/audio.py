@@ -220,7 +220,9 @@ def analyse_voicing(wav: np.ndarray, sample_rate: int) -> Voicing:
     voiced = active & (periodic > 0.6)
     peak = np.argmax(power, axis=1)
     padded = np.pad(power, ((0, 0), (4, 4)))  # the strongest bin and 4 on each side (Hann lobe)
-    share = np.take_along_axis(padded, peak[:, None] + np.arange(9)[None], axis=1).sum(axis=1) / energy
+    share = (
+        np.take_along_axis(padded, peak[:, None] + np.arange(9)[None], axis=1).sum(axis=1) / energy
+    )
     semitones = 12 * np.log2(ANALYSIS_RATE / lag[voiced]) if voiced.any() else np.zeros(1)
     level = np.sqrt(energy[active])
     return Voicing(
@@ -232,12 +234,17 @@ def analyse_voicing(wav: np.ndarray, sample_rate: int) -> Voicing:
     )
 
 
-def check_voiced(wav: np.ndarray, sample_rate: int, limits: PromptLimits = PromptLimits()) -> Voicing:
+def check_voiced(
+    wav: np.ndarray, sample_rate: int, limits: PromptLimits = PromptLimits()
+) -> Voicing:
     """Raise ``AudioError`` unless ``wav`` contains voiced speech: enough pitched frames (not
     noise), more than one partial (not a pure tone or sweep), pitch and loudness that move
     (not a steady hum, buzz or beep)."""
     v = analyse_voicing(wav, sample_rate)
-    if v.voiced_seconds < limits.min_voiced_seconds or v.voiced_fraction < limits.min_voiced_fraction:
+    if (
+        v.voiced_seconds < limits.min_voiced_seconds
+        or v.voiced_fraction < limits.min_voiced_fraction
+    ):
         raise AudioError(
             f"the voice prompt has no voiced speech ({v.voiced_seconds:.2f} s with a pitch, "
             f"{v.voiced_fraction:.0%} of the sound): it sounds like noise or whispering; "
@@ -248,7 +255,10 @@ def check_voiced(wav: np.ndarray, sample_rate: int, limits: PromptLimits = Promp
             f"the voice prompt is a pure tone ({v.tonality:.0%} of its energy in one frequency), "
             "not speech"
         )
-    if v.pitch_range < limits.min_pitch_range or v.loudness_variation < limits.min_loudness_variation:
+    if (
+        v.pitch_range < limits.min_pitch_range
+        or v.loudness_variation < limits.min_loudness_variation
+    ):
         raise AudioError(
             f"the voice prompt is a steady sound (pitch moves {v.pitch_range:.1f} semitones, "
             f"loudness varies {v.loudness_variation:.0%}): a hum or buzz, not speech"

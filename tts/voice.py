@@ -88,7 +88,9 @@ class Voice:
         meta = {"codec": self.codec, "text": self.text, "phonemes": self.phonemes}
         try:
             with atomic_path(path) as tmp:
-                save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta, ensure_ascii=False)})
+                save_file(
+                    tensors, str(tmp), metadata={META_KEY: json.dumps(meta, ensure_ascii=False)}
+                )
         except OSError as err:
             raise UserError(f"cannot write voice file {path}: {err.strerror or err}") from None
         return path
@@ -162,11 +164,15 @@ def _check_meta(path: Path, raw: object, limits: VoiceLimits) -> dict[str, str]:
     extra = sorted(set(meta) - set(META_FIELDS))
     if missing or extra:
         what = f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(extra)}"
-        raise VoiceFileError(f"{path}: metadata field(s) {what} (expected {', '.join(META_FIELDS)})")
+        raise VoiceFileError(
+            f"{path}: metadata field(s) {what} (expected {', '.join(META_FIELDS)})"
+        )
     for key in META_FIELDS:
         value = meta[key]
         if not isinstance(value, str):
-            raise VoiceFileError(f"{path}: field {key!r} must be a string, not {type(value).__name__}")
+            raise VoiceFileError(
+                f"{path}: field {key!r} must be a string, not {type(value).__name__}"
+            )
         if len(value) > limits.max_text_chars:
             raise VoiceFileError(f"{path}: field {key!r} has {len(value)} characters "
                                  f"(at most {limits.max_text_chars})")  # fmt: skip

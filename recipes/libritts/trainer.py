@@ -115,9 +115,13 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
         detail = " ".join(str(err).split())[:200]
         raise UserError(f"cannot resume from checkpoint {path} ({type(err).__name__}: {detail}); "
                         "move it away to start over") from None  # fmt: skip
-    missing = {"model", "optim", "sched", "step", "epoch", "rng"} - set(state if isinstance(state, dict) else ())
+    missing = {"model", "optim", "sched", "step", "epoch", "rng"} - set(
+        state if isinstance(state, dict) else ()
+    )
     if missing:
-        raise UserError(f"checkpoint {path} is not a training checkpoint (missing {', '.join(sorted(missing))})")
+        raise UserError(
+            f"checkpoint {path} is not a training checkpoint (missing {', '.join(sorted(missing))})"
+        )
     return state
 
 

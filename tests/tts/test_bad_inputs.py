@@ -101,7 +101,9 @@ def test_codec_resynth_checks_its_output_first(capsys, tmp_path, prompt, no_mode
     assert_one_line_error(code, lines, "not a supported format")
 
 
-@pytest.mark.parametrize("ext,fmt", [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3")])
+@pytest.mark.parametrize(
+    "ext,fmt", [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3")]
+)
 def test_the_format_follows_the_extension(tmp_path, ext, fmt):
     if fmt not in sf.available_formats():
         pytest.skip(f"this libsndfile cannot write {fmt}")
@@ -141,7 +143,9 @@ def test_os_errors_while_writing_are_one_line(monkeypatch, tmp_path, error):
     with pytest.raises(UserError, match=error.strerror):
         save_audio(tmp_path / "o.wav", np.zeros(100), SR)
     with pytest.raises(UserError, match=error.strerror):
-        Voice("c", "t", "p", codes=torch.zeros(1, 3, dtype=torch.int64)).save(tmp_path / "v.safetensors")
+        Voice("c", "t", "p", codes=torch.zeros(1, 3, dtype=torch.int64)).save(
+            tmp_path / "v.safetensors"
+        )
     assert os.listdir(tmp_path) == []
 
 
@@ -168,7 +172,9 @@ def test_stream_to_a_reader_that_stops_early_ends_quietly(tiny_bundle, prompt):
             f"{str(prompt)!r}, '--prompt-text', 'hello there', '--model', {str(tiny_bundle)!r}, "
             "'--duration', '2', '--output-raw', '--chunk-frames', '2']\n"
             "from palette.tts.cli import main; sys.exit(main())")  # fmt: skip
-    pipeline = f"{sys.executable} -c \"$CODE\" | head -c 100 > /dev/null; echo \"status ${{PIPESTATUS[0]}}\""
+    pipeline = (
+        f'{sys.executable} -c "$CODE" | head -c 100 > /dev/null; echo "status ${{PIPESTATUS[0]}}"'
+    )
     r = subprocess.run(["bash", "-c", pipeline], env=dict(os.environ, CODE=code),
                        capture_output=True, text=True, timeout=300)  # fmt: skip
     assert "status 0" in r.stdout, r.stderr
@@ -205,14 +211,20 @@ def test_stream_refuses_a_terminal_before_loading(capsys, monkeypatch, prompt, n
 NOT_SPEECH = {
     "dc": (np.full(3 * SR, 0.3), "constant (DC)"),
     "sine_220": (0.3 * np.sin(2 * np.pi * 220 * t()), "pure tone"),
-    "sine_1k_am": (0.3 * np.sin(2 * np.pi * 1000 * t()) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t())),
-                   "pure tone"),
+    "sine_1k_am": (
+        0.3 * np.sin(2 * np.pi * 1000 * t()) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t())),
+        "pure tone",
+    ),
     "sweep": (0.3 * np.sin(2 * np.pi * (100 * t() + 30 * t() ** 2)), "pure tone"),
     "white_noise": (0.1 * np.random.default_rng(0).standard_normal(3 * SR), "no voiced speech"),
-    "brown_noise": (np.cumsum(np.random.default_rng(1).standard_normal(3 * SR)) * 1e-3,
-                    "no voiced speech"),
-    "buzz_120hz": (sum(0.1 * np.sin(2 * np.pi * k * 120 * t()) / k for k in range(1, 8)),
-                   "steady sound"),
+    "brown_noise": (
+        np.cumsum(np.random.default_rng(1).standard_normal(3 * SR)) * 1e-3,
+        "no voiced speech",
+    ),
+    "buzz_120hz": (
+        sum(0.1 * np.sin(2 * np.pi * k * 120 * t()) / k for k in range(1, 8)),
+        "steady sound",
+    ),
     "square_150hz": (0.3 * np.sign(np.sin(2 * np.pi * 150 * t())), "steady sound"),
 }
 
@@ -259,7 +271,11 @@ def good_voice(**changes):
 
 
 def write_voice_file(path, tensors, meta):
-    metadata = None if meta is None else {"palette_voice": meta if isinstance(meta, str) else json.dumps(meta)}
+    metadata = (
+        None
+        if meta is None
+        else {"palette_voice": meta if isinstance(meta, str) else json.dumps(meta)}
+    )
     save_file(tensors, str(path), metadata=metadata)
     return path
 
@@ -277,7 +293,11 @@ BAD_VOICES = {
     "unknown_field": ({"codes": CODES}, META | {"eval": "x"}, "unknown eval"),
     "field_not_str": ({"codes": CODES}, META | {"text": 3}, "field 'text' must be a string"),
     "no_tensors": ({}, META, "has neither"),
-    "unknown_tensor": ({"codes": CODES, "weights": torch.zeros(3)}, META, "unknown tensor 'weights'"),
+    "unknown_tensor": (
+        {"codes": CODES, "weights": torch.zeros(3)},
+        META,
+        "unknown tensor 'weights'",
+    ),
     "float_codes": ({"codes": CODES.float()}, META, "'codes' must hold integers"),
     "int_latents": ({"latents": CODES}, META, "'latents' must hold floats"),
     "codes_3d": ({"codes": CODES[None]}, META, "must be 2-D"),

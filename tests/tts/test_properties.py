@@ -5,7 +5,6 @@ import json
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -55,7 +54,11 @@ def safetensors_files(draw):
         x = torch.zeros(shape, dtype=torch.float64)
         x = {"zeros": x, "small": x + 3, "big": x + 1e9, "nan": x + float("nan"),
              "inf": x + float("inf"), "negative": x - 5}[values]  # fmt: skip
-        tensors[key] = x.to(dtype) if dtype.is_floating_point else torch.nan_to_num(x).clamp(-1e6, 1e6).to(dtype)
+        tensors[key] = (
+            x.to(dtype)
+            if dtype.is_floating_point
+            else torch.nan_to_num(x).clamp(-1e6, 1e6).to(dtype)
+        )
     meta_value = draw(st.one_of(
         st.none(),
         st.text(max_size=30),
@@ -112,7 +115,9 @@ def frontend():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=60))
 def test_the_front_end_on_random_unicode_gives_ids_or_a_message(frontend, text):
     try:
@@ -125,7 +130,9 @@ def test_the_front_end_on_random_unicode_gives_ids_or_a_message(frontend, text):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40), st.integers(0, 9))
 def test_the_front_end_on_mixed_words_digits_and_symbols(frontend, text, digit):
     mixed = f"Hello {text} {digit} world."

@@ -27,7 +27,9 @@ def check_audio_output(path: str, option: str = "-o") -> None:
     refuse a terminal."""
     check_output_path(path, what=option)
     if path == STDOUT:
-        refuse_terminal(f"{option} -: refusing to write audio to a terminal; redirect it, e.g. > out.wav")
+        refuse_terminal(
+            f"{option} -: refusing to write audio to a terminal; redirect it, e.g. > out.wav"
+        )
 
 
 def check_voice_output(path: str, option: str = "--save-voice") -> None:
