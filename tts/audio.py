@@ -30,6 +30,7 @@ class PromptLimits:
 
     min_seconds: float = 1.0  # shorter prompts carry too little voice to clone
     max_seconds: float = 20.0  # longer prompts are cut to this with a warning
+    max_read_seconds: float = 120.0  # of a prompt file read at all (leading silence included)
     silence_db: float = -50.0  # RMS below this (dBFS) counts as silent
     clip_level: float = 0.999  # |sample| at or above this counts as clipped
     max_clipped_fraction: float = 0.01  # more clipped samples than this is an error
@@ -42,21 +43,33 @@ class PromptLimits:
     min_loudness_variation: float = 0.1  # std / mean of frame levels (syllables come and go)
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+MAX_CHANNELS = 64  # more is not a recording of a voice
+
+
+def load_audio(
+    path: str | os.PathLike, sample_rate: int | None = None, max_seconds: float | None = None
+) -> tuple[np.ndarray, int]:
     """Read wav/flac/ogg/mp3 (whatever libsndfile reads) -> mono float32 ``[S]`` and its rate.
 
-    With ``sample_rate`` given, the audio is resampled to it.
+    With ``sample_rate`` given, the audio is resampled to it; with ``max_seconds``, only that
+    much of the file's start is read (memory stays bounded for a prompt cut from an hour-long
+    file). The rate and channel count are checked before any samples are read.
     """
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"audio file not found: {path}")
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as fh:
+            check_sample_rate(fh.samplerate, f"audio file {path}")
+            if not 1 <= fh.channels <= MAX_CHANNELS:
+                raise AudioError(f"audio file {path} has {fh.channels} channels; "
+                                 f"palette-tts reads 1 to {MAX_CHANNELS}")  # fmt: skip
+            frames = -1 if max_seconds is None else int(max_seconds * fh.samplerate)
+            data, sr = fh.read(frames, dtype="float32", always_2d=True), fh.samplerate
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise AudioError(f"cannot read audio file {path}: {err}") from None
     if data.shape[0] == 0:
         raise AudioError(f"audio file is empty: {path}")
-    check_sample_rate(sr, f"audio file {path}")
     wav = data.mean(axis=1).astype(np.float32)
     if sample_rate is not None and sr != sample_rate:
         wav, sr = resample(wav, sr, sample_rate), sample_rate

@@ -371,3 +371,16 @@ def test_text_file_not_utf8_or_a_directory(capsys, tmp_path, prompt, no_model):
     assert_one_line_error(code, lines, "not UTF-8", "byte 0xe9")
     code, lines = run_cli(capsys, *base, "--text-file", tmp_path)
     assert_one_line_error(code, lines, "is a directory")
+
+
+def test_prompt_files_are_read_within_bounds(tmp_path):
+    from palette.tts.audio import load_audio
+
+    long = tmp_path / "long.wav"
+    sf.write(long, speech_like(5.0), SR)
+    wav, sr = load_audio(long, max_seconds=1.5)
+    assert sr == SR and len(wav) == int(1.5 * SR)
+    many = tmp_path / "many.wav"
+    sf.write(many, np.zeros((100, 200), np.float32), SR)
+    with pytest.raises(AudioError, match="200 channels"):
+        load_audio(many)

@@ -74,12 +74,12 @@ def options_from_args(args: argparse.Namespace) -> SynthesisOptions:
 def check_prompt(args: argparse.Namespace):
     """Read and check ``--prompt`` before any model is loaded: a saved voice -> ``Voice``; an
     audio file -> its ``(samples [S], sample_rate)`` once it passed the prompt checks."""
-    from palette.tts.audio import load_audio, prepare_prompt
+    from palette.tts.audio import PromptLimits, load_audio, prepare_prompt
     from palette.tts.voice import Voice
 
     if str(args.prompt).endswith(VOICE_SUFFIX):
         return Voice.load(args.prompt)
-    wav, sample_rate = load_audio(args.prompt)
+    wav, sample_rate = load_audio(args.prompt, max_seconds=PromptLimits().max_read_seconds)
     with warnings.catch_warnings():  # the same warnings come again when the prompt is encoded
         warnings.simplefilter("ignore")
         prepare_prompt(wav, sample_rate)
