@@ -1,5 +1,6 @@
 """Audio I/O: load any soundfile format, mix down, resample (soxr), trim, normalise loudness,
-check voice prompts, and save wav files atomically.
+check that voice prompts hold voiced speech, and save audio files (format from the
+extension) atomically.
 
 Waveforms here are 1-D float32 numpy arrays ``[S]`` in [-1, 1] plus a sample rate.
 """

@@ -144,7 +144,7 @@ def _read_voice_file(path: Path, limits: VoiceLimits) -> tuple[object, dict[str,
         raise
     except Exception as err:  # safetensors raises its own error types (and OSError, TypeError)
         detail = " ".join(str(err).split())[:200]
-        raise VoiceFileError(f"{path} is not a readable voice file (corrupt or truncated "
+        raise VoiceFileError(f"{path} is not a palette voice file (corrupt or truncated "
                              f"safetensors: {detail})") from None  # fmt: skip
     if meta is None:
         raise VoiceFileError(f"{path}: no {META_KEY!r} metadata; not a palette voice file")

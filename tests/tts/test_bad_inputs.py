@@ -283,9 +283,9 @@ def write_voice_file(path, tensors, meta):
 META = {"codec": "codec", "text": "hi", "phonemes": "haɪ"}
 CODES = torch.zeros(2, 40, dtype=torch.int64)
 BAD_VOICES = {
-    "empty_file": (None, None, "not a readable voice file"),
-    "random_bytes": (None, None, "not a readable voice file"),
-    "truncated": (None, None, "not a readable voice file"),
+    "empty_file": (None, None, "not a palette voice file (corrupt or truncated"),
+    "random_bytes": (None, None, "not a palette voice file (corrupt or truncated"),
+    "truncated": (None, None, "not a palette voice file (corrupt or truncated"),
     "no_metadata": ({"codes": CODES}, None, "no 'palette_voice' metadata"),
     "metadata_not_json": ({"codes": CODES}, "{nope", "not valid JSON"),
     "metadata_a_list": ({"codes": CODES}, [1, 2], "must be a JSON object, not list"),
