@@ -7,11 +7,14 @@ Waveforms here are 1-D float32 numpy arrays ``[S]`` in [-1, 1] plus a sample rat
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
+import struct
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -376,9 +379,58 @@ def _write_file(path: Path, data: bytes) -> Path:
 
 def write_stdout(data: bytes) -> None:
     """Write bytes to stdout; a reader that went away (``| head``) ends the program quietly
-    (see ``palette.tts.commands.pipes``)."""
+    (see ``palette.tts.commands.outputs``)."""
     out = getattr(sys.stdout, "buffer", None)
     if out is None:
         raise UserError("standard output does not accept binary data")
     out.write(data)
     out.flush()
+
+
+@contextlib.contextmanager
+def open_audio_output(
+    path: str | os.PathLike, sample_rate: int
+) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write audio piece by piece with flat memory: ``with open_audio_output(p, sr) as write:
+    write(chunk)`` for float chunks ``[s]``. The format follows the extension as in
+    ``save_audio``; the file appears under ``path`` only when the block ends without an
+    exception (a unique temporary name until then). ``-`` streams 16-bit wav to stdout with an
+    open-ended header. OS and libsndfile errors become one-line ``UserError``s."""
+    fmt, subtype = output_format(path)
+    if str(path) == STDOUT:
+        write_stdout(streaming_wav_header(sample_rate))
+        yield lambda chunk: write_stdout(_pcm16(chunk))
+        return
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+    with atomic_path(path) as tmp:
+        try:
+            fh = sf.SoundFile(str(tmp), "w", sample_rate, 1, subtype, format=fmt)
+        except (OSError, sf.LibsndfileError) as err:
+            raise UserError(f"cannot write {path}: {err}") from None
+        with fh:
+            yield _guarded_writer(fh, path)
+
+
+def _guarded_writer(fh: sf.SoundFile, path: Path) -> Callable[[np.ndarray], None]:
+    def write(chunk: np.ndarray) -> None:
+        try:
+            fh.write(np.clip(np.asarray(chunk, dtype=np.float32), -1.0, 1.0))
+        except (OSError, sf.LibsndfileError) as err:
+            raise UserError(f"cannot write {path}: {err}") from None
+
+    return write
+
+
+def _pcm16(chunk: np.ndarray) -> bytes:
+    return (np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def streaming_wav_header(sample_rate: int) -> bytes:
+    """A 16-bit mono wav header whose sizes say "until the end" (0xFFFFFFFF), as sox and ffmpeg
+    write to pipes; players read such a stream until it ends."""
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 0xFFFFFFFF, b"WAVE", b"fmt ", 16, 1, 1,
+                       sample_rate, 2 * sample_rate, 2, 16, b"data", 0xFFFFFFFF)  # fmt: skip

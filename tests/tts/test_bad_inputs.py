@@ -4,6 +4,7 @@ a hang, or a file of noise. Output paths, prompts and voice files are checked be
 is loaded."""
 
 import errno
+import io
 import json
 import os
 import re
@@ -384,3 +385,37 @@ def test_prompt_files_are_read_within_bounds(tmp_path):
     sf.write(many, np.zeros((100, 200), np.float32), SR)
     with pytest.raises(AudioError, match="200 channels"):
         load_audio(many)
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg"])
+def test_audio_written_piece_by_piece_equals_one_piece(tmp_path, ext):
+    from palette.tts.audio import open_audio_output
+
+    wav = 0.2 * speech_like(1.0)
+    with open_audio_output(tmp_path / f"p.{ext}", SR) as write:
+        for piece in np.array_split(wav, 7):
+            write(piece)
+    save_audio(tmp_path / f"o.{ext}", wav, SR)
+    a, b = sf.read(tmp_path / f"p.{ext}")[0], sf.read(tmp_path / f"o.{ext}")[0]
+    assert len(a) == len(b) == len(wav) and np.allclose(a, b, atol=2e-2 if ext == "ogg" else 1e-4)
+    assert sorted(os.listdir(tmp_path)) == [f"o.{ext}", f"p.{ext}"]
+
+
+def test_piecewise_output_leaves_nothing_on_error_and_maps_disk_full(tmp_path, capsysbinary):
+    from palette.tts.audio import open_audio_output
+
+    with pytest.raises(KeyboardInterrupt), open_audio_output(tmp_path / "o.wav", SR) as write:
+        write(np.zeros(100))
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == []
+    if Path("/dev/full").exists():
+        with pytest.raises(UserError, match="cannot write /dev/full"):
+            with open_audio_output("/dev/full", SR) as write:
+                for _ in range(100):
+                    write(np.zeros(SR))
+    with open_audio_output("-", SR) as write:
+        write(np.zeros(10))
+    out = capsysbinary.readouterr().out
+    assert out[:4] == b"RIFF" and len(out) == 44 + 20
+    data, sr = sf.read(io.BytesIO(out))
+    assert sr == SR
