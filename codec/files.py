@@ -49,7 +49,8 @@ def run_reporting_user_errors(prog: str, call: Callable[[], object], verbose: bo
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a unique temporary path beside ``path`` (same suffix, so format-by-extension writers
     work); when the block ends without an exception it is renamed onto ``path`` with mode 0644,
-    otherwise removed. Nothing is ever left half-written under ``path``.
+    otherwise removed. Nothing is ever left half-written under ``path``. Missing parent folders
+    are created.
 
     A symlink is written through (its target is replaced, the link stays); an existing
     non-regular file (a device, a FIFO) is written to directly, since it cannot be replaced.
@@ -60,6 +61,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if path.exists() and not stat.S_ISREG(path.stat().st_mode):
         yield path
         return
+    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes)  # keeps ".jsonl.gz": writers pick formats by extension
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)

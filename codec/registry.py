@@ -24,19 +24,23 @@ def available_codecs() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _load_encodec(source: str, **kwargs) -> Codec:
+def _load_encodec(source: str, allow_download: bool | None = None, **kwargs) -> Codec:
     from palette.codec.encodec import EncodecCodec
 
-    return EncodecCodec.from_pretrained(source, **kwargs)
+    return EncodecCodec.from_pretrained(source, allow_download=allow_download, **kwargs)
 
 
-def load_codec(name_or_path: str, **kwargs) -> Codec:
+def load_codec(name_or_path: str, allow_download: bool | None = None, **kwargs) -> Codec:
     """Load a codec by registered name, local directory or Hugging Face id (EnCodec only).
 
     ``kwargs`` go to the codec's loader (e.g. ``bandwidth=6.0`` for EnCodec).
+    ``allow_download`` lets EnCodec fetch a Hugging Face checkpoint that is not cached (default:
+    the ``PALETTE_ALLOW_DOWNLOAD`` environment variable; off); other codecs never download.
     """
     if name_or_path in _REGISTRY:
         loader, source = _REGISTRY[name_or_path]
+        if loader is _load_encodec:
+            kwargs["allow_download"] = allow_download
         return loader(source, **kwargs)
     path = Path(name_or_path)
     if path.is_dir():
@@ -46,12 +50,12 @@ def load_codec(name_or_path: str, **kwargs) -> Codec:
         config = json.loads(config_file.read_text())
         kind = config.get("codec") or config.get("model_type")
         if kind == "encodec":
-            return _load_encodec(str(path), **kwargs)
+            return _load_encodec(str(path), **kwargs)  # local: never downloads
         if kind in _DIRECTORY_LOADERS:
             return _DIRECTORY_LOADERS[kind](str(path), **kwargs)
         raise UserError(f"unknown codec type {kind!r} in {config_file}")
     if "/" in name_or_path and not path.exists():  # looks like a hub id
-        return _load_encodec(name_or_path, **kwargs)
+        return _load_encodec(name_or_path, allow_download=allow_download, **kwargs)
     raise UserError(
         f"unknown codec {name_or_path!r}: not a registered name ({', '.join(available_codecs())}) "
         "nor a directory"

@@ -14,7 +14,7 @@ own chunks.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,23 +57,55 @@ class Utterance:
     frames: int = 0  # frames decoded so far
 
 
-def speak(speaker: Speaker, sentences: Iterable[list[int]], options,
-          whole: bool) -> Iterator[np.ndarray]:  # fmt: skip
+RETRY_SEED_STEP = 1_000_003  # a retried take's seed moves by this, away from other sentences'
+
+
+def speak(speaker: Speaker, sentences: Iterable[list[int]], options, whole: bool,
+          check: Callable[[int, np.ndarray], object] | None = None) -> Iterator[np.ndarray]:
     """Yield float32 audio ``[s]`` for each sentence's phoneme ids: one piece per sentence when
     ``whole``, else one per ``options.chunk_frames`` frames; a pause of
     ``options.sentence_pause`` seconds between sentences. ``options`` is a resolved
-    ``SynthesisOptions``."""
+    ``SynthesisOptions``.
+
+    With ``check`` (whole sentences only), each take is scored by ``check(index, audio)`` (a
+    ``TakeScore``: ``errors``, ``wer``); a take above ``options.verify_max_wer`` is redone with
+    another seed, up to ``options.verify_retries`` times, and the take with the fewest errors
+    is kept."""
     pause = np.zeros(int(options.sentence_pause * speaker.codec.sample_rate), dtype=np.float32)
     prompt = speaker.request([]).prompt_frames(speaker.kind)
     for index, ids in enumerate(sentences):
         if index:
             yield pause
+        if whole and check is not None:
+            yield _best_take(speaker, ids, index, options, prompt, check)
+            continue
         utterance = Utterance(index, dataclasses.replace(options, seed=options.seed + index),
-                              _first_context(prompt, options.context_frames))  # fmt: skip
-        pieces = speaker.family.pieces(speaker.request(ids), speaker.models, utterance.options,
-                                       whole)  # fmt: skip
-        chunks = _whole(pieces) if whole else rechunk(pieces, options.chunk_frames)
-        yield from decode_chunks(speaker.codec, chunks, utterance, speaker.kind)
+                              _first_context(prompt, options.context_frames))
+        yield from _take(speaker, ids, utterance, options, whole)
+
+
+def _take(speaker: Speaker, ids: list[int], utterance: Utterance, options,
+          whole: bool) -> Iterator[np.ndarray]:
+    pieces = speaker.family.pieces(speaker.request(ids), speaker.models, utterance.options,
+                                   whole)
+    chunks = _whole(pieces) if whole else rechunk(pieces, options.chunk_frames)
+    return decode_chunks(speaker.codec, chunks, utterance, speaker.kind)
+
+
+def _best_take(speaker, ids, index, options, prompt, check) -> np.ndarray:
+    best = best_score = None
+    for attempt in range(1 + options.verify_retries):
+        seed = options.seed + index + attempt * RETRY_SEED_STEP
+        utterance = Utterance(index, dataclasses.replace(options, seed=seed),
+                              _first_context(prompt, options.context_frames))
+        pieces = list(_take(speaker, ids, utterance, options, whole=True))
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        score = check(index, audio)
+        if best is None or score.errors < best_score.errors:
+            best, best_score = audio, score
+        if score.wer <= options.verify_max_wer:
+            break
+    return best
 
 
 def _whole(pieces: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:

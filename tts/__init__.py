@@ -8,7 +8,15 @@ and the text tools start without loading torch.
 """
 
 from palette.codec.files import UserError
-from palette.tts.audio import AudioError, PromptLimits, load_audio, prepare_prompt, save_wav
+from palette.tts.audio import (
+    AudioError,
+    PromptLimits,
+    load_audio,
+    open_audio_output,
+    prepare_prompt,
+    save_audio,
+    save_wav,
+)
 from palette.tts.frontend import FrontendOutput, TextFrontend
 from palette.tts.phonemes import phonemize
 from palette.tts.symbols import SymbolTable
@@ -20,6 +28,7 @@ _LAZY = {
     "Synthesizer": "palette.tts.synthesizer",
     "SynthesisOptions": "palette.tts.options",
     "Voice": "palette.tts.voice",
+    "VoiceFileError": "palette.tts.voice",
     "Audio": "palette.tts.voice",
     "available_models": "palette.tts.registry",
 }
@@ -43,11 +52,14 @@ __all__ = [
     "TextFrontend",
     "UserError",
     "Voice",
+    "VoiceFileError",
     "available_models",
     "load_audio",
     "normalize",
     "phonemize",
+    "open_audio_output",
     "prepare_prompt",
+    "save_audio",
     "save_wav",
     "split_sentences",
 ]

@@ -1,14 +1,20 @@
 """Audio I/O: load any soundfile format, mix down, resample (soxr), trim, normalise loudness,
-check voice prompts, and save wav files atomically.
+check that voice prompts hold voiced speech, and save audio files (format from the
+extension) atomically.
 
 Waveforms here are 1-D float32 numpy arrays ``[S]`` in [-1, 1] plus a sample rate.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-import tempfile
+import stat
+import struct
+import sys
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +22,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from palette.codec.files import UserError
+from palette.codec.files import UserError, atomic_path
 
 
 class AudioError(UserError):
@@ -29,21 +35,42 @@ class PromptLimits:
 
     min_seconds: float = 1.0  # shorter prompts carry too little voice to clone
     max_seconds: float = 20.0  # longer prompts are cut to this with a warning
+    max_read_seconds: float = 120.0  # of a prompt file read at all (leading silence included)
     silence_db: float = -50.0  # RMS below this (dBFS) counts as silent
     clip_level: float = 0.999  # |sample| at or above this counts as clipped
     max_clipped_fraction: float = 0.01  # more clipped samples than this is an error
+    min_sample_rate: int = 8000  # telephone speech; below this no voice survives
+    max_sample_rate: int = 384000  # the highest rate audio hardware records at
+    min_voiced_seconds: float = 0.3  # periodic (pitched) frames needed in the prompt
+    min_voiced_fraction: float = 0.15  # of the frames that are not silence
+    max_tonality: float = 0.9  # energy share of the strongest partial; a sine is ~1.0
+    min_pitch_range: float = 1.0  # semitones (10th to 90th percentile) speech moves over
+    min_loudness_variation: float = 0.1  # std / mean of frame levels (syllables come and go)
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+MAX_CHANNELS = 64  # more is not a recording of a voice
+
+
+def load_audio(
+    path: str | os.PathLike, sample_rate: int | None = None, max_seconds: float | None = None
+) -> tuple[np.ndarray, int]:
     """Read wav/flac/ogg/mp3 (whatever libsndfile reads) -> mono float32 ``[S]`` and its rate.
 
-    With ``sample_rate`` given, the audio is resampled to it.
+    With ``sample_rate`` given, the audio is resampled to it; with ``max_seconds``, only that
+    much of the file's start is read (memory stays bounded for a prompt cut from an hour-long
+    file). The rate and channel count are checked before any samples are read.
     """
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"audio file not found: {path}")
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as fh:
+            check_sample_rate(fh.samplerate, f"audio file {path}")
+            if not 1 <= fh.channels <= MAX_CHANNELS:
+                raise AudioError(f"audio file {path} has {fh.channels} channels; "
+                                 f"palette-tts reads 1 to {MAX_CHANNELS}")  # fmt: skip
+            frames = -1 if max_seconds is None else int(max_seconds * fh.samplerate)
+            data, sr = fh.read(frames, dtype="float32", always_2d=True), fh.samplerate
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
         raise AudioError(f"cannot read audio file {path}: {err}") from None
     if data.shape[0] == 0:
@@ -52,6 +79,14 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> tuple
     if sample_rate is not None and sr != sample_rate:
         wav, sr = resample(wav, sr, sample_rate), sample_rate
     return wav, sr
+
+
+def check_sample_rate(sample_rate: int, what: str = "the audio",
+                      limits: PromptLimits = PromptLimits()) -> None:  # fmt: skip
+    """Raise ``AudioError`` for a sample rate no recording has (e.g. 1 Hz, 10 MHz)."""
+    if not limits.min_sample_rate <= sample_rate <= limits.max_sample_rate:
+        raise AudioError(f"{what} has a sample rate of {sample_rate} Hz; palette-tts reads "
+                         f"{limits.min_sample_rate} to {limits.max_sample_rate} Hz")  # fmt: skip
 
 
 def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -107,12 +142,17 @@ def prepare_prompt(
     Raises :class:`AudioError` for empty, silent, clipped or too short prompts; prompts longer
     than ``limits.max_seconds`` are cut with a warning.
     """
+    check_sample_rate(int(sample_rate), "the voice prompt", limits)
+    if wav.ndim != 1:
+        raise AudioError(f"the voice prompt must be mono samples [S], not shape {list(wav.shape)}")
     if wav.size == 0:
         raise AudioError("the voice prompt is empty")
     if not np.all(np.isfinite(wav)):
         raise AudioError("the voice prompt contains NaN or infinite samples")
     if rms_db(wav) < limits.silence_db:
         raise AudioError(f"the voice prompt is silent (level {rms_db(wav):.1f} dBFS)")
+    if rms_db(wav - np.mean(wav)) < limits.silence_db:
+        raise AudioError("the voice prompt is a constant (DC) signal, not speech")
     clipped = float(np.mean(np.abs(wav) >= limits.clip_level))
     if clipped > limits.max_clipped_fraction:
         raise AudioError(
@@ -132,28 +172,266 @@ def prepare_prompt(
             stacklevel=2,
         )
         wav = wav[: int(limits.max_seconds * sample_rate)]
+    check_voiced(wav, sample_rate, limits)
     return normalize_loudness(wav)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+# --- is it speech? ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Voicing:
+    """What ``analyse_voicing`` measures on 40 ms frames (10 ms hop) of a prompt."""
+
+    voiced_seconds: float  # frames with a clear pitch period (60-500 Hz)
+    voiced_fraction: float  # of the frames within 30 dB of the loudest
+    tonality: float  # median energy share of the strongest partial in voiced frames
+    pitch_range: float  # semitones between the 10th and 90th percentile of the pitch
+    loudness_variation: float  # std / mean of the frame amplitudes above silence
+
+
+ANALYSIS_RATE = 16000
+
+
+def _frames(x: np.ndarray, size: int, hop: int) -> np.ndarray:
+    """``[S]`` -> overlapping frames ``[N, size]`` (``N >= 1``; short input is zero-padded)."""
+    if len(x) < size:
+        x = np.pad(x, (0, size - len(x)))
+    count = 1 + (len(x) - size) // hop
+    return x[np.arange(size)[None] + hop * np.arange(count)[:, None]]
+
+
+def _pitch(power: np.ndarray, window: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: periodicity (normalised autocorrelation peak, 0-1) and its period in samples.
+
+    The peak must be a local maximum after the autocorrelation has dipped, so that low-pass
+    noise (whose autocorrelation only decays) is not taken for a pitch."""
+    nfft = power.shape[1] * 2 - 2
+    ac = np.fft.irfft(power, nfft)[:, :size]
+    win_ac = np.fft.irfft(np.abs(np.fft.rfft(window, nfft)) ** 2, nfft)[:size]
+    ac = ac / np.maximum(ac[:, :1], 1e-20) / np.maximum(win_ac / win_ac[0], 1e-3)
+    lo, hi = ANALYSIS_RATE // 500, ANALYSIS_RATE // 60
+    seg = ac[:, lo : hi + 1]
+    best = seg.max(axis=1)
+    local_max = (seg >= ac[:, lo - 1 : hi]) & (seg >= ac[:, lo + 1 : hi + 2])
+    strong = local_max & (seg >= 0.9 * best[:, None])
+    lag = np.argmax(strong, axis=1) + lo  # the shortest strong period (avoids octave errors)
+    rows = np.arange(len(ac))
+    dip = np.minimum.accumulate(ac[:, 1:], axis=1)[rows, lag - 2]  # lowest value before lag
+    periodic = np.where(strong.any(axis=1) & (dip < best - 0.5), ac[rows, lag], 0.0)
+    return periodic, lag
+
+
+def analyse_voicing(wav: np.ndarray, sample_rate: int) -> Voicing:
+    """Measure how speech-like ``wav [S]`` is: pitch periodicity, pitch movement, loudness
+    movement and how much of its energy one partial carries."""
+    x = np.asarray(wav, dtype=np.float64) - float(np.mean(wav))
+    if sample_rate != ANALYSIS_RATE:
+        x = soxr.resample(x, sample_rate, ANALYSIS_RATE, quality="HQ")
+    size, hop = int(0.04 * ANALYSIS_RATE), int(0.01 * ANALYSIS_RATE)
+    window = np.hanning(size)
+    frames = _frames(x, size, hop) * window
+    power = np.abs(np.fft.rfft(frames, 2 * size)) ** 2
+    energy = power.sum(axis=1) + 1e-20
+    active = energy > energy.max() * 1e-3  # within 30 dB of the loudest frame
+    periodic, lag = _pitch(power, window, size)
+    voiced = active & (periodic > 0.6)
+    peak = np.argmax(power, axis=1)
+    padded = np.pad(power, ((0, 0), (4, 4)))  # the strongest bin and 4 on each side (Hann lobe)
+    share = (
+        np.take_along_axis(padded, peak[:, None] + np.arange(9)[None], axis=1).sum(axis=1) / energy
+    )
+    semitones = 12 * np.log2(ANALYSIS_RATE / lag[voiced]) if voiced.any() else np.zeros(1)
+    level = np.sqrt(energy[active])
+    return Voicing(
+        voiced_seconds=float(voiced.sum() * hop / ANALYSIS_RATE),
+        voiced_fraction=float(voiced.sum() / max(1, active.sum())),
+        tonality=float(np.median(share[voiced])) if voiced.any() else 0.0,
+        pitch_range=float(np.percentile(semitones, 90) - np.percentile(semitones, 10)),
+        loudness_variation=float(level.std() / level.mean()),
+    )
+
+
+def check_voiced(
+    wav: np.ndarray, sample_rate: int, limits: PromptLimits = PromptLimits()
+) -> Voicing:
+    """Raise ``AudioError`` unless ``wav`` contains voiced speech: enough pitched frames (not
+    noise), more than one partial (not a pure tone or sweep), pitch and loudness that move
+    (not a steady hum, buzz or beep)."""
+    v = analyse_voicing(wav, sample_rate)
+    if (
+        v.voiced_seconds < limits.min_voiced_seconds
+        or v.voiced_fraction < limits.min_voiced_fraction
+    ):
+        raise AudioError(
+            f"the voice prompt has no voiced speech ({v.voiced_seconds:.2f} s with a pitch, "
+            f"{v.voiced_fraction:.0%} of the sound): it sounds like noise or whispering; "
+            "use a recording of someone speaking"
+        )
+    if v.tonality > limits.max_tonality:
+        raise AudioError(
+            f"the voice prompt is a pure tone ({v.tonality:.0%} of its energy in one frequency), "
+            "not speech"
+        )
+    if (
+        v.pitch_range < limits.min_pitch_range
+        or v.loudness_variation < limits.min_loudness_variation
+    ):
+        raise AudioError(
+            f"the voice prompt is a steady sound (pitch moves {v.pitch_range:.1f} semitones, "
+            f"loudness varies {v.loudness_variation:.0%}): a hum or buzz, not speech"
+        )
+    return v
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+# extension -> (libsndfile format, subtype); mp3 only where this libsndfile can write it
+_WRITERS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+            ".mp3": ("MP3", "MPEG_LAYER_III")}  # fmt: skip
+STDOUT = "-"  # the output path that means standard output (wav)
+
+
+def output_formats() -> list[str]:
+    """The extensions ``save_audio`` writes here, e.g. ``['flac', 'mp3', 'ogg', 'wav']``."""
+    formats = sf.available_formats()
+    return sorted(ext[1:] for ext, (fmt, _) in _WRITERS.items() if fmt in formats)
+
+
+def output_format(path: str | os.PathLike) -> tuple[str, str]:
+    """``(format, subtype)`` for writing ``path``, from its extension; stdout and existing
+    devices/FIFOs without an extension get wav. Raises ``UserError`` for other extensions."""
+    path_str = str(path)
+    suffix = Path(path_str).suffix.lower()
+    if path_str == STDOUT or (not suffix and _is_special(Path(path_str))):
+        return _WRITERS[".wav"]
+    if suffix[1:] not in output_formats():
+        shown = f"'{suffix}'" if suffix else "no extension"
+        raise UserError(f"cannot write audio to {path_str}: {shown} is not a supported format; "
+                        f"use one of {', '.join('.' + f for f in output_formats())}")  # fmt: skip
+    return _WRITERS[suffix]
+
+
+def _is_special(path: Path) -> bool:
+    """An existing target that is not a regular file (a device, a FIFO), links followed."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def check_output_path(path: str | os.PathLike, what: str = "output") -> None:
+    """Raise ``UserError`` (one line) unless ``path`` can be written: ``-`` (stdout), or a path
+    with a supported extension whose folder exists and is writable and that is not a folder.
+    Meant to run before any model is loaded."""
+    if str(path) == STDOUT:
+        return
+    path = Path(path)
+    output_format(path)
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a directory; give a file name, e.g. {path / 'out.wav'}")
+    if _is_special(path):
+        if not os.access(path, os.W_OK):
+            raise UserError(f"{what} {path}: permission denied")
+        return
+    parent = path.resolve().parent
+    if not parent.is_dir():
+        raise UserError(f"{what} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{what} {path}: cannot write in folder {parent} (permission denied "
+                        "or a read-only file system)")  # fmt: skip
+
+
+def encode_audio(wav: np.ndarray, sample_rate: int, fmt: str, subtype: str) -> bytes:
+    """Mono ``[S]`` (or ``[S, C]``) float audio -> the bytes of a file in ``fmt``."""
+    data = np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0)
+    buffer = io.BytesIO()
+    sf.write(buffer, data, sample_rate, subtype=subtype, format=fmt)
+    return buffer.getvalue()
+
+
+def save_audio(path: str | os.PathLike, wav: np.ndarray, sample_rate: int) -> Path:
+    """Write ``[S]`` float audio in the format of ``path``'s extension (wav and flac 16-bit
+    PCM, ogg Vorbis, mp3), atomically: a unique temporary file in the same folder is renamed
+    into place; a symlink is written through and a device written directly. ``-`` writes wav
+    to stdout. OS errors (disk full, read-only, permission) become one-line ``UserError``s."""
+    data = encode_audio(wav, sample_rate, *output_format(path))
+    if str(path) == STDOUT:
+        write_stdout(data)
+        return Path(STDOUT)
+    return _write_file(Path(path), data)
 
 
 def save_wav(path: str | os.PathLike, wav: np.ndarray, sample_rate: int) -> Path:
-    """Write mono ``[S]`` (or ``[S, C]``) float audio as 16-bit PCM wav, atomically: a temporary
-    file in the same folder is renamed into place, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write mono ``[S]`` float audio as 16-bit PCM wav atomically, whatever the extension."""
+    return _write_file(Path(path), encode_audio(wav, sample_rate, *_WRITERS[".wav"]))
+
+
+def _write_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through ``atomic_path``; OS errors -> one-line ``UserError``."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            sf.write(fh, data, sample_rate, subtype="PCM_16", format="WAV")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            fh.write(data)
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
     return path
+
+
+def write_stdout(data: bytes) -> None:
+    """Write bytes to stdout; a reader that went away (``| head``) ends the program quietly
+    (see ``palette.tts.commands.outputs``)."""
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:
+        raise UserError("standard output does not accept binary data")
+    out.write(data)
+    out.flush()
+
+
+@contextlib.contextmanager
+def open_audio_output(
+    path: str | os.PathLike, sample_rate: int
+) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write audio piece by piece with flat memory: ``with open_audio_output(p, sr) as write:
+    write(chunk)`` for float chunks ``[s]``. The format follows the extension as in
+    ``save_audio``; the file appears under ``path`` only when the block ends without an
+    exception (a unique temporary name until then). ``-`` streams 16-bit wav to stdout with an
+    open-ended header. OS and libsndfile errors become one-line ``UserError``s."""
+    fmt, subtype = output_format(path)
+    if str(path) == STDOUT:
+        write_stdout(streaming_wav_header(sample_rate))
+        yield lambda chunk: write_stdout(_pcm16(chunk))
+        return
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+    with atomic_path(path) as tmp:
+        try:
+            fh = sf.SoundFile(str(tmp), "w", sample_rate, 1, subtype, format=fmt)
+        except (OSError, sf.LibsndfileError) as err:
+            raise UserError(f"cannot write {path}: {err}") from None
+        with fh:
+            yield _guarded_writer(fh, path)
+
+
+def _guarded_writer(fh: sf.SoundFile, path: Path) -> Callable[[np.ndarray], None]:
+    def write(chunk: np.ndarray) -> None:
+        try:
+            fh.write(np.clip(np.asarray(chunk, dtype=np.float32), -1.0, 1.0))
+        except (OSError, sf.LibsndfileError) as err:
+            raise UserError(f"cannot write {path}: {err}") from None
+
+    return write
+
+
+def _pcm16(chunk: np.ndarray) -> bytes:
+    return (np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def streaming_wav_header(sample_rate: int) -> bytes:
+    """A 16-bit mono wav header whose sizes say "until the end" (0xFFFFFFFF), as sox and ffmpeg
+    write to pipes; players read such a stream until it ends."""
+    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 0xFFFFFFFF, b"WAVE", b"fmt ", 16, 1, 1,
+                       sample_rate, 2 * sample_rate, 2, 16, b"data", 0xFFFFFFFF)  # fmt: skip

@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run_reporting_user_errors(f"palette {args.command}", lambda: args._run(args),
                                          args.verbose)
+    except BrokenPipeError:  # `palette text ... | head`: the reader left; end quietly
+        from palette.tts.commands.outputs import _silence_stdout
+
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt:
         return 130
 

@@ -35,6 +35,8 @@ RANGES: dict[str, tuple[type, float | None, float | None]] = {
     "draft_tokens": (int, 1, 256),
     "tau_ctc": (float, 0.0, 20.0),
     "tau_lm": (float, 0.0, 1.0),
+    "verify_retries": (int, 0, 10),
+    "verify_max_wer": (float, 0.0, 10.0),
 }
 
 
@@ -63,8 +65,14 @@ class SynthesisOptions:
     draft_tokens: int = 8  # ar, speculative: codes drafted and verified per forward pass
     tau_ctc: float = 0.5  # ar, relaxed: keep a whole draft span below this CTC entropy (nats)
     tau_lm: float = 0.1  # ar, relaxed: else keep draft codes the model gives at least this
+    verify: bool = False  # offline: hear every sentence back (Whisper, the asr extra) and redo
+    # a take whose word error rate is above verify_max_wer; streaming cannot take back audio
+    verify_retries: int = 2  # verify: extra takes at most per sentence (the best one is kept)
+    verify_max_wer: float = 0.2  # verify: a take with at most this word error rate is kept
 
     def __post_init__(self):
+        if not isinstance(self.verify, bool):
+            raise UserError(f"option verify must be true or false, not {self.verify!r}")
         if self.family is not None and not (isinstance(self.family, str) and self.family):
             raise UserError(f"option family must be a family name, not {self.family!r}")
         if self.speculative is not None and self.speculative not in SPECULATIVE_MODES:

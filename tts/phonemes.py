@@ -3,21 +3,30 @@
 espeak-ng's library and data come from the ``espeakng-loader`` wheel, so no system package is
 needed. Output is IPA with stress marks and punctuation kept, split into single-character
 tokens (see ``tts.symbols``); words are separated by ``" "``.
+
+Thread safety: espeak-ng keeps its state in library globals, so concurrent calls into one
+backend return each other's phonemes (or bytes cut mid-character). Every call into espeak-ng,
+and the creation of backends, goes through one process-wide lock. One backend per thread works
+too (phonemizer loads a private copy of the library per backend), but measured with 8 threads
+on 2 cores it was slower (0.20 s vs 0.13 s for 320 calls, 0.10 s sequential) and leaves one
+library copy per thread; phonemizing is a small fraction of synthesis time, so the lock wins.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
+import threading
 
 from palette.codec.files import UserError
 
 logger = logging.getLogger(__name__)
 
+_LOCK = threading.RLock()  # guards espeak-ng: its state is process-wide
+_BACKENDS: dict[str, object] = {}  # language -> EspeakBackend (created under _LOCK)
 
-@functools.cache
-def _backend(language: str):
+
+def _create_backend(language: str):
     import espeakng_loader
     from phonemizer.backend import EspeakBackend
     from phonemizer.backend.espeak.wrapper import EspeakWrapper
@@ -40,11 +49,20 @@ def _backend(language: str):
     )
 
 
+def _backend(language: str):
+    """The espeak-ng backend for ``language``, created once (under the lock)."""
+    with _LOCK:
+        if language not in _BACKENDS:
+            _BACKENDS[language] = _create_backend(language)
+        return _BACKENDS[language]
+
+
 def phonemize_text(text: str, language: str = "en-us") -> str:
-    """Normalised text -> IPA string, e.g. ``'həlˈoʊ wˈɜːld.'``."""
+    """Normalised text -> IPA string, e.g. ``'həlˈoʊ wˈɜːld.'``. Safe to call from threads."""
     if not text.strip():
         return ""
-    ipa = _backend(language).phonemize([text], strip=True, njobs=1)[0]
+    with _LOCK:
+        ipa = _backend(language).phonemize([text], strip=True, njobs=1)[0]
     return re.sub(r"\s+", " ", ipa).strip()
 
 

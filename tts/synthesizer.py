@@ -23,7 +23,7 @@ from tqdm import tqdm
 from palette.codec import Codec, UserError, load_codec
 from palette.models.families import FAMILIES, get_family
 from palette.streaming.loop import Speaker, speak
-from palette.tts.audio import load_audio, prepare_prompt, resample
+from palette.tts.audio import PromptLimits, load_audio, prepare_prompt, resample
 from palette.tts.bundle import ModelBundle
 from palette.tts.frontend import TextFrontend
 from palette.tts.options import SynthesisOptions, resolve_options
@@ -45,12 +45,15 @@ class Synthesizer:
         self.frontend = TextFrontend(bundle.language, SymbolTable.from_dict(symbols))
 
     @classmethod
-    def from_pretrained(cls, name_or_dir: str | os.PathLike | None = None) -> Synthesizer:
-        """A shipped model name (``available_models()``) or a model directory."""
+    def from_pretrained(cls, name_or_dir: str | os.PathLike | None = None,
+                        allow_download: bool | None = None) -> Synthesizer:
+        """A shipped model name (``available_models()``) or a model directory. A codec named by
+        a Hugging Face id is fetched only with ``allow_download`` (or PALETTE_ALLOW_DOWNLOAD=1)."""
         from palette.tts.registry import resolve_model
 
         bundle = ModelBundle.read(resolve_model(name_or_dir))
-        return cls(load_codec(bundle.codec_ref).eval(), bundle.load_models(), bundle)
+        codec = load_codec(bundle.codec_ref, allow_download=allow_download).eval()
+        return cls(codec, bundle.load_models(), bundle)
 
     @property
     def sample_rate(self) -> int:
@@ -64,7 +67,7 @@ class Synthesizer:
     def encode_voice(self, prompt, prompt_text: str | None = None) -> Voice:
         """A path or ``(samples [S], sample_rate)`` plus its transcript -> ``Voice``."""
         if isinstance(prompt, (str, os.PathLike)):
-            wav, sr = load_audio(prompt)
+            wav, sr = load_audio(prompt, max_seconds=PromptLimits().max_read_seconds)
         else:
             wav, sr = np.asarray(prompt[0], dtype=np.float32), int(prompt[1])
         wav = resample(prepare_prompt(wav, sr), sr, self.sample_rate)
@@ -121,8 +124,34 @@ class Synthesizer:
         speaker = Speaker(family, self.models, self.codec, prompt_ids,
                           self.frontend.symbols.encode([" "]), voice.codes, voice.latents)  # fmt: skip
         ids = (s.ids for s in tqdm(sentences, desc="synthesise", unit="sentence",
-                                   disable=not whole or len(sentences) < PROGRESS_FROM))  # fmt: skip
-        return speak(speaker, ids, options, whole)
+                                   disable=not whole or len(sentences) < PROGRESS_FROM))
+        check = None
+        if options.verify and whole:
+            checker = self.checker
+            texts = [s.normalized for s in sentences]
+
+            def check(index: int, audio: np.ndarray):
+                score = checker(audio, self.sample_rate, texts[index])
+                if hasattr(checker, "log"):
+                    checker.log.append((index, score))
+                return score
+        elif options.verify:
+            warnings.warn("verify applies to offline synthesis only: streamed audio cannot be "
+                          "taken back", stacklevel=3)
+        return speak(speaker, ids, options, whole, check)
+
+    @property
+    def checker(self):
+        """What hears takes back for ``verify`` (``tts.verify.WhisperChecker`` unless set)."""
+        if getattr(self, "_checker", None) is None:
+            from palette.tts.verify import WhisperChecker
+
+            self._checker = WhisperChecker()
+        return self._checker
+
+    @checker.setter
+    def checker(self, value) -> None:
+        self._checker = value
 
     def resolve_family(self, options: SynthesisOptions):
         """-> (the family, the options with the model's recommendations filled in). Options
@@ -149,4 +178,5 @@ class Synthesizer:
         if prompt.codec != self.bundle.codec:
             raise UserError(f"the voice was encoded with codec {prompt.codec!r}, but this model "
                             f"uses {self.bundle.codec!r}: encode the prompt again")
+        prompt.check_codec(self.codec)
         return prompt

@@ -1,5 +1,15 @@
 """What synthesis produces and reuses: ``Audio`` (samples + rate) and ``Voice`` (a prompt encoded
-once: its codec frames and phonemes), savable to a small safetensors file."""
+once: its codec frames and phonemes), savable to a small safetensors file.
+
+A voice file is safetensors with up to two tensors and one metadata entry::
+
+    codes    [Q, T] int64    (1 <= Q <= 64 codebooks, 0 <= code < 2**20)
+    latents  [D, T] float32  (1 <= D <= 1024, finite, |x| <= 1000)
+    metadata {"palette_voice": '{"codec": str, "text": str, "phonemes": str}'}
+
+``Voice.load`` checks all of it (see ``VoiceLimits``) and raises ``VoiceFileError`` naming the
+file and the field; nothing in a voice file is executed.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +20,34 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 
-from palette.codec.files import UserError, UserFileNotFoundError
-from palette.tts.audio import save_wav
+from palette.codec.files import UserError, UserFileNotFoundError, atomic_path
+from palette.tts.audio import save_audio
+
+
+class VoiceFileError(UserError):
+    """A voice file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class VoiceLimits:
+    """What a voice file may hold. 30 s at 75 frames/s (EnCodec's rate, the highest of the
+    codecs palette-tts wraps) bounds the frames; prompts are cut at 20 s anyway."""
+
+    max_frames: int = 2250  # T: 30 s at 75 Hz
+    max_codebooks: int = 64  # Q
+    max_code: int = 2**20  # codes lie in [0, max_code)
+    max_latent_dim: int = 1024  # D
+    max_abs_latent: float = 1000.0  # posterior means are O(1); larger is a damaged file
+    max_text_chars: int = 5000  # transcript and phonemes
+    max_file_bytes: int = 64 * 2**20  # checked before anything is read
+
+
+TENSOR_KEYS = ("codes", "latents")
+META_KEY = "palette_voice"
+META_FIELDS = ("codec", "text", "phonemes")
+
+from palette.codec.files import UserError
 
 
 @dataclass
@@ -26,8 +60,9 @@ class Audio:
         return len(self.samples) / self.sample_rate
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write a 16-bit wav atomically."""
-        return save_wav(path, self.samples, self.sample_rate)
+        """Write the audio atomically in the format of the extension (wav: 16-bit PCM); ``-``
+        writes wav to stdout."""
+        return save_audio(path, self.samples, self.sample_rate)
 
 
 @dataclass
@@ -47,28 +82,160 @@ class Voice:
         return int(x.shape[-1])
 
     def save(self, path: str | os.PathLike) -> Path:
+        """Write the voice file atomically (a unique temporary name, then a rename)."""
+        from safetensors.torch import save_file
+
         path = Path(path)
         tensors = {k: v.contiguous() for k, v in (("codes", self.codes), ("latents", self.latents))
                    if v is not None}  # fmt: skip
         meta = {"codec": self.codec, "text": self.text, "phonemes": self.phonemes}
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_file(
-            tensors, str(tmp), metadata={"palette_voice": json.dumps(meta, ensure_ascii=False)}
-        )
-        os.replace(tmp, path)
+        try:
+            with atomic_path(path) as tmp:
+                save_file(
+                    tensors, str(tmp), metadata={META_KEY: json.dumps(meta, ensure_ascii=False)}
+                )
+        except OSError as err:
+            raise UserError(f"cannot write voice file {path}: {err.strerror or err}") from None
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Voice:
-        from safetensors import safe_open
-
+    def load(cls, path: str | os.PathLike, limits: VoiceLimits = VoiceLimits()) -> Voice:
+        """Read and check a voice file; raises ``VoiceFileError`` (or ``UserFileNotFoundError``)
+        naming the file and the field at fault."""
         path = Path(path)
-        if not path.is_file():
-            raise UserFileNotFoundError(f"voice file not found: {path}")
-        try:
-            with safe_open(str(path), "pt") as fh:
-                meta = json.loads((fh.metadata() or {})["palette_voice"])
-            tensors = load_file(str(path))
-        except Exception as err:  # safetensors raises its own error types
-            raise UserError(f"{path} is not a palette voice file ({err})") from None
-        return cls(codes=tensors.get("codes"), latents=tensors.get("latents"), **meta)
+        meta, tensors = _read_voice_file(path, limits)
+        fields = _check_meta(path, meta, limits)
+        checked = _check_tensors(path, tensors, limits)
+        return cls(**fields, **checked)
+
+    def check_codec(self, codec) -> None:
+        """Raise ``UserError`` unless the frames fit ``codec`` (a ``palette.codec.Codec``):
+        codebook count and code range, latent size."""
+        if self.codes is not None and codec.has_codes:
+            if self.codes.shape[0] != codec.num_codebooks:
+                raise UserError(f"the voice has {self.codes.shape[0]} codebooks, the codec "
+                                f"{self.codec!r} has {codec.num_codebooks}")  # fmt: skip
+            if int(self.codes.max()) >= codec.cardinality:
+                raise UserError(f"the voice has code {int(self.codes.max())}, the codec "
+                                f"{self.codec!r} has only {codec.cardinality} entries")  # fmt: skip
+        if self.latents is not None and codec.has_latents:
+            if self.latents.shape[0] != codec.latent_dim:
+                raise UserError(f"the voice has {self.latents.shape[0]}-dim latents, the codec "
+                                f"{self.codec!r} has {codec.latent_dim}")  # fmt: skip
+
+
+def _read_voice_file(path: Path, limits: VoiceLimits) -> tuple[object, dict[str, torch.Tensor]]:
+    """The raw metadata entry and tensors of a safetensors file, or a one-line error."""
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise UserFileNotFoundError(f"voice file not found: {path}")
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise VoiceFileError(f"{path}: {size} bytes is too large for a voice file "
+                             f"(at most {limits.max_file_bytes})")  # fmt: skip
+    try:
+        with safe_open(str(path), "pt") as fh:
+            meta = (fh.metadata() or {}).get(META_KEY)
+            keys = list(fh.keys())
+            unknown = sorted(set(keys) - set(TENSOR_KEYS))
+            if unknown:
+                raise VoiceFileError(f"{path}: unknown tensor {unknown[0]!r} in a voice file "
+                                     f"(expected {' and/or '.join(TENSOR_KEYS)})")  # fmt: skip
+            tensors = {k: fh.get_tensor(k) for k in keys}
+    except VoiceFileError:
+        raise
+    except Exception as err:  # safetensors raises its own error types (and OSError, TypeError)
+        detail = " ".join(str(err).split())[:200]
+        raise VoiceFileError(f"{path} is not a palette voice file (corrupt or truncated "
+                             f"safetensors: {detail})") from None  # fmt: skip
+    if meta is None:
+        raise VoiceFileError(f"{path}: no {META_KEY!r} metadata; not a palette voice file")
+    return meta, tensors
+
+
+def _check_meta(path: Path, raw: object, limits: VoiceLimits) -> dict[str, str]:
+    """The metadata JSON -> ``{"codec", "text", "phonemes"}``, each a bounded string."""
+    try:
+        meta = json.loads(raw)
+    except (TypeError, ValueError):
+        raise VoiceFileError(f"{path}: metadata {META_KEY!r} is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise VoiceFileError(f"{path}: metadata {META_KEY!r} must be a JSON object, "
+                             f"not {type(meta).__name__}")  # fmt: skip
+    missing = [k for k in META_FIELDS if k not in meta]
+    extra = sorted(set(meta) - set(META_FIELDS))
+    if missing or extra:
+        what = f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(extra)}"
+        raise VoiceFileError(
+            f"{path}: metadata field(s) {what} (expected {', '.join(META_FIELDS)})"
+        )
+    for key in META_FIELDS:
+        value = meta[key]
+        if not isinstance(value, str):
+            raise VoiceFileError(
+                f"{path}: field {key!r} must be a string, not {type(value).__name__}"
+            )
+        if len(value) > limits.max_text_chars:
+            raise VoiceFileError(f"{path}: field {key!r} has {len(value)} characters "
+                                 f"(at most {limits.max_text_chars})")  # fmt: skip
+        if "\x00" in value:
+            raise VoiceFileError(f"{path}: field {key!r} contains a NUL character")
+    if not meta["codec"].strip():
+        raise VoiceFileError(f"{path}: field 'codec' is empty")
+    return meta
+
+
+def _check_tensors(path: Path, tensors: dict[str, torch.Tensor], limits: VoiceLimits) -> dict:
+    """Check dtypes, shapes, values and frame counts -> ``{"codes": ..., "latents": ...}``."""
+    if not tensors:
+        raise VoiceFileError(f"{path}: a voice file needs 'codes' or 'latents'; it has neither")
+    out = {"codes": None, "latents": None}
+    if "codes" in tensors:
+        out["codes"] = _check_codes(path, tensors["codes"], limits)
+    if "latents" in tensors:
+        out["latents"] = _check_latents(path, tensors["latents"], limits)
+    lengths = {k: int(v.shape[-1]) for k, v in out.items() if v is not None}
+    if len(set(lengths.values())) > 1:
+        raise VoiceFileError(f"{path}: 'codes' has {lengths['codes']} frames but 'latents' has "
+                             f"{lengths['latents']}")  # fmt: skip
+    return out
+
+
+def _check_shape(path: Path, name: str, x: torch.Tensor, rows: str, max_rows: int,
+                 limits: VoiceLimits) -> None:  # fmt: skip
+    if x.ndim != 2:
+        raise VoiceFileError(f"{path}: field {name!r} must be 2-D [{rows}, T], "
+                             f"not shape {list(x.shape)}")  # fmt: skip
+    if not 1 <= x.shape[0] <= max_rows:
+        raise VoiceFileError(f"{path}: field {name!r} has {x.shape[0]} rows ({rows}); "
+                             f"allowed 1 to {max_rows}")  # fmt: skip
+    if not 1 <= x.shape[1] <= limits.max_frames:
+        raise VoiceFileError(f"{path}: field {name!r} has {x.shape[1]} frames; allowed 1 to "
+                             f"{limits.max_frames} (30 s of prompt)")  # fmt: skip
+
+
+def _check_codes(path: Path, codes: torch.Tensor, limits: VoiceLimits) -> torch.Tensor:
+    if codes.dtype.is_floating_point or codes.dtype.is_complex or codes.dtype == torch.bool:
+        raise VoiceFileError(f"{path}: field 'codes' must hold integers, not {codes.dtype}")
+    _check_shape(path, "codes", codes, "Q", limits.max_codebooks, limits)
+    codes = codes.to(torch.int64)
+    low, high = int(codes.min()), int(codes.max())
+    if low < 0 or high >= limits.max_code:
+        raise VoiceFileError(f"{path}: field 'codes' has values from {low} to {high}; "
+                             f"allowed 0 to {limits.max_code - 1}")  # fmt: skip
+    return codes.contiguous()
+
+
+def _check_latents(path: Path, latents: torch.Tensor, limits: VoiceLimits) -> torch.Tensor:
+    if not latents.dtype.is_floating_point:
+        raise VoiceFileError(f"{path}: field 'latents' must hold floats, not {latents.dtype}")
+    _check_shape(path, "latents", latents, "D", limits.max_latent_dim, limits)
+    latents = latents.to(torch.float32)
+    if not bool(torch.isfinite(latents).all()):
+        raise VoiceFileError(f"{path}: field 'latents' contains NaN or infinite values")
+    top = float(latents.abs().max())
+    if top > limits.max_abs_latent:
+        raise VoiceFileError(f"{path}: field 'latents' has a value of magnitude {top:.3g}; "
+                             f"allowed at most {limits.max_abs_latent:g}")  # fmt: skip
+    return latents.contiguous()

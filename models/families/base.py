@@ -95,7 +95,8 @@ def predicted_durations(model, request: "SentenceRequest", length: int) -> torch
 
 # options every family's sentences use; they are read by the streaming loop, not the family
 LOOP_OPTIONS = frozenset(
-    {"family", "seed", "sentence_pause", "max_sentence_chars", "chunk_frames", "context_frames"}
+    {"family", "seed", "sentence_pause", "max_sentence_chars", "chunk_frames", "context_frames",
+     "verify", "verify_retries", "verify_max_wer"}
 )
 
 

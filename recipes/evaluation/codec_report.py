@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from palette.codec import DEFAULT_CODEC, load_codec
-from palette.codec.files import run_reporting_user_errors
+from palette.codec.files import UserFileNotFoundError, run_reporting_user_errors
 from palette.recipes.evaluation.manifest import EvalItem, write_text_atomic
 from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
 from palette.recipes.flags import add_flags, from_args
@@ -40,7 +40,7 @@ def pick_utterances(split_dir: Path, per_speaker: int, seed: int) -> list[Path]:
         wavs = sorted(speaker.glob("*/*.wav"))
         picked += rng.sample(wavs, min(per_speaker, len(wavs)))
     if not picked:
-        raise FileNotFoundError(f"no LibriTTS-layout wavs under {split_dir}")
+        raise UserFileNotFoundError(f"no LibriTTS-layout wavs under {split_dir}")
     return picked
 
 

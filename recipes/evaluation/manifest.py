@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from palette.codec.files import UserError, UserFileNotFoundError
 from palette.codec.files import write_text_atomic as _write_text_atomic
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -80,13 +81,13 @@ def _item_from_record(record: dict, root: Path, where: str) -> EvalItem:
         try:
             record["synthesis_seconds"] = float(record["synthesis_seconds"])
         except (TypeError, ValueError):
-            raise ValueError(f"{where}: synthesis_seconds is not a number") from None
+            raise UserError(f"{where}: synthesis_seconds is not a number") from None
     for key in ("id", "text", "prompt_text", "speaker"):
         if key in record:
             record[key] = str(record[key])
     if "id" not in record:
         if "generated" not in record:
-            raise ValueError(f"{where}: an item needs an 'id' or a 'generated' path")
+            raise UserError(f"{where}: an item needs an 'id' or a 'generated' path")
         record["id"] = record["generated"].stem
     known = {k: v for k, v in record.items() if k in FIELDS}
     return EvalItem(**known, extra={k: v for k, v in record.items() if k not in FIELDS})
@@ -96,22 +97,22 @@ def read_manifest(path: str | os.PathLike) -> list[EvalItem]:
     """Read a ``.jsonl``/``.json`` or ``.tsv`` manifest (format in the module doc)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"manifest not found: {path}")
+        raise UserFileNotFoundError(f"manifest not found: {path}")
     root = path.parent
     lines = path.read_text(encoding="utf-8").splitlines()
     items = []
     if path.suffix.lower() == ".tsv":
         rows = [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
         if not rows:
-            raise ValueError(f"{path}: empty manifest")
+            raise UserError(f"{path}: empty manifest")
         header = rows[0][1].split("\t")
         unknown = [h for h in header if h not in FIELDS]
         if unknown:
-            raise ValueError(f"{path}: unknown TSV columns {unknown}; known: {list(FIELDS)}")
+            raise UserError(f"{path}: unknown TSV columns {unknown}; known: {list(FIELDS)}")
         for n, line in rows[1:]:
             cells = line.split("\t")
             if len(cells) != len(header):
-                raise ValueError(f"{path}:{n}: {len(cells)} cells, header has {len(header)}")
+                raise UserError(f"{path}:{n}: {len(cells)} cells, header has {len(header)}")
             items.append(
                 _item_from_record(dict(zip(header, cells, strict=True)), root, f"{path}:{n}")
             )
@@ -119,7 +120,7 @@ def read_manifest(path: str | os.PathLike) -> list[EvalItem]:
         records = json.loads("\n".join(lines))  # a JSON array of objects
         for n, record in enumerate(records, 1):
             if not isinstance(record, dict):
-                raise ValueError(f"{path}: entry {n} is not a JSON object")
+                raise UserError(f"{path}: entry {n} is not a JSON object")
             items.append(_item_from_record(record, root, f"{path}: entry {n}"))
     elif path.suffix.lower() in (".jsonl", ".json"):
         for n, line in enumerate(lines, 1):
@@ -128,16 +129,16 @@ def read_manifest(path: str | os.PathLike) -> list[EvalItem]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{n}: not JSON ({err.msg})") from None
+                raise UserError(f"{path}:{n}: not JSON ({err.msg})") from None
             if not isinstance(record, dict):
-                raise ValueError(f"{path}:{n}: expected a JSON object")
+                raise UserError(f"{path}:{n}: expected a JSON object")
             items.append(_item_from_record(record, root, f"{path}:{n}"))
     else:
-        raise ValueError(f"{path}: manifest must end in .jsonl, .json or .tsv")
+        raise UserError(f"{path}: manifest must end in .jsonl, .json or .tsv")
     ids = [it.id for it in items]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
-        raise ValueError(f"{path}: duplicate item ids {dup}")
+        raise UserError(f"{path}: duplicate item ids {dup}")
     return items
 
 
@@ -156,13 +157,13 @@ def write_manifest(path: str | os.PathLike, items: list[EvalItem]) -> Path:
         for r in records:
             bad = [k for k in columns if "\t" in str(r.get(k, "")) or "\n" in str(r.get(k, ""))]
             if bad:
-                raise ValueError(f"item {r['id']}: tab or newline in {bad}; use .jsonl")
+                raise UserError(f"item {r['id']}: tab or newline in {bad}; use .jsonl")
         lines = ["\t".join(columns)]
         lines += ["\t".join(str(r.get(c, "")) for c in columns) for r in records]
     elif path.suffix.lower() in (".jsonl", ".json"):
         lines = [json.dumps(r, ensure_ascii=False) for r in records]
     else:
-        raise ValueError(f"{path}: manifest must end in .jsonl, .json or .tsv")
+        raise UserError(f"{path}: manifest must end in .jsonl, .json or .tsv")
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
@@ -177,7 +178,7 @@ def _index(folder: Path | None, suffixes: tuple[str, ...]) -> dict[str, Path]:
     if folder is None:
         return {}
     if not folder.is_dir():
-        raise FileNotFoundError(f"folder not found: {folder}")
+        raise UserFileNotFoundError(f"folder not found: {folder}")
     found = {}
     for p in sorted(folder.rglob("*")):
         name = p.name
@@ -200,7 +201,7 @@ def items_from_directories(
     gen_dir = Path(generated)
     gens = _index(gen_dir, AUDIO_SUFFIXES)
     if not gens:
-        raise ValueError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {gen_dir}")
+        raise UserError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {gen_dir}")
     refs = _index(Path(reference) if reference else None, AUDIO_SUFFIXES)
     prompts = _index(Path(prompt) if prompt else None, AUDIO_SUFFIXES)
     texts: dict[str, Path] = {}

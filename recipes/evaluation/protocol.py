@@ -25,6 +25,7 @@ from pathlib import Path
 
 import soundfile as sf
 
+from palette.codec.files import UserError, UserFileNotFoundError
 from palette.recipes.evaluation.manifest import AUDIO_SUFFIXES, EvalItem, speaker_from_id
 
 
@@ -73,7 +74,7 @@ def scan_corpus(root: str | os.PathLike) -> list[Utterance]:
     any folder above the ``<spk>/<chapter>/`` level), sorted by id."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"corpus folder not found: {root}")
+        raise UserFileNotFoundError(f"corpus folder not found: {root}")
     chapters: dict[Path, dict[str, str]] = {}
     utterances = []
     for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES):
@@ -94,7 +95,7 @@ def scan_corpus(root: str | os.PathLike) -> list[Utterance]:
             Utterance(utt, speaker, path.resolve(), text, sf.info(str(path)).duration)
         )
     if not utterances:
-        raise ValueError(
+        raise UserError(
             f"no transcribed LibriTTS/LibriSpeech utterances under {root} "
             "(expected <spk>/<chapter>/<spk>_<chapter>_..._....wav with .normalized.txt)"
         )
@@ -134,7 +135,7 @@ def select_zero_shot_pairs(
     if options.limit is not None:
         chosen = chosen[: options.limit]
     if not chosen:
-        raise ValueError(
+        raise UserError(
             f"no target of {options.min_seconds:g}-{options.max_seconds:g} s has a prompt of "
             f"{options.prompt_min_seconds:g}-{options.prompt_max_seconds:g} s by the same speaker"
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from palette.codec.files import UserError, UserFileNotFoundError
 from palette.recipes.evaluation.manifest import EvalItem
 from palette.recipes.evaluation.metrics.asr import WhisperTranscriber
 from palette.recipes.evaluation.metrics.dnsmos import DNSMOSScorer
@@ -59,10 +60,10 @@ class EvalOptions:
     def __post_init__(self) -> None:
         unknown = set(self.metrics) - set(METRICS)
         if unknown:
-            raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {list(METRICS)}")
+            raise UserError(f"unknown metrics {sorted(unknown)}; choose from {list(METRICS)}")
         bad = set(self.enroll_from) - {"reference", "prompt"}
         if bad:
-            raise ValueError(f"enroll_from takes 'reference' and/or 'prompt', not {sorted(bad)}")
+            raise UserError(f"enroll_from takes 'reference' and/or 'prompt', not {sorted(bad)}")
 
 
 @dataclass
@@ -99,19 +100,19 @@ def check_items(items: list[EvalItem], options: EvalOptions) -> list[EvalItem]:
     """Items to score (references swapped in for ``score_reference``); fail early, before any
     model loads, on missing files."""
     if not items:
-        raise ValueError("nothing to evaluate: the item list is empty")
+        raise UserError("nothing to evaluate: the item list is empty")
     if options.score_reference:
         missing = [it.id for it in items if it.reference is None]
         if missing:
-            raise ValueError(f"--score-reference needs a reference for every item: {missing[:5]}")
+            raise UserError(f"--score-reference needs a reference for every item: {missing[:5]}")
         items = [replace(it, generated=it.reference, synthesis_seconds=None) for it in items]
     for it in items:
         if it.generated is None:
-            raise ValueError(f"item {it.id} has no generated audio")
+            raise UserError(f"item {it.id} has no generated audio")
         for name in ("generated", "reference", "prompt"):
             path = getattr(it, name)
             if path is not None and not Path(path).is_file():
-                raise FileNotFoundError(f"item {it.id}: {name} file not found: {path}")
+                raise UserFileNotFoundError(f"item {it.id}: {name} file not found: {path}")
     return items
 
 

@@ -2,6 +2,11 @@
 accumulation, mixed precision on GPU, time/step budgets, CSV log, progress bar, and checkpoints
 with exact resume (model, optimiser, scheduler, sampler, step, RNG state).
 
+Checkpoints hold only tensors and plain Python values (the numpy RNG state is stored as a
+tensor) and are read with ``torch.load(weights_only=True)``: resuming never unpickles arbitrary
+objects. Checkpoints written before that (numpy arrays inside) still load: numpy's array
+reconstruction is the one extra type allowed.
+
 A stage supplies a ``Task``: the model, a function from a batch to a dict of losses, and an
 iterable of batches whose sampler has ``state_dict``/``load_state_dict`` (lhotse's samplers do).
 """
@@ -22,6 +27,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from tqdm import tqdm
+
+from palette.codec.files import UserError, atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -75,17 +82,54 @@ def _lr_lambda(opts: LoopOptions):
 
 
 def _rng_state() -> dict:
-    return {
-        "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
-        "python": random.getstate(),
-    }
+    """The three global RNG states as tensors and plain values (``weights_only``-loadable)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    numpy_state = {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                   "has_gauss": int(has_gauss), "gauss": float(gauss)}  # fmt: skip
+    return {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
 
 
 def _set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    numpy_state = state["numpy"]
+    if isinstance(numpy_state, dict):
+        n = numpy_state
+        numpy_state = (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                       n["gauss"])  # fmt: skip
+    np.random.set_state(numpy_state)
     random.setstate(state["python"])
+
+
+def _numpy_array_types() -> list:
+    """What older checkpoints need to rebuild numpy arrays (no code runs but numpy's own)."""
+    multiarray = getattr(np, "_core", None) or np.core
+    return [multiarray.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict:
+    """Read a training checkpoint without unpickling arbitrary objects; a damaged or foreign
+    file is a ``UserError`` naming it."""
+    try:
+        with torch.serialization.safe_globals(_numpy_array_types()):
+            state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
+        detail = " ".join(str(err).split())[:200]
+        raise UserError(f"cannot resume from checkpoint {path} ({type(err).__name__}: {detail}); "
+                        "move it away to start over") from None  # fmt: skip
+    missing = {"model", "optim", "sched", "step", "epoch", "rng"} - set(
+        state if isinstance(state, dict) else ()
+    )
+    if missing:
+        raise UserError(
+            f"checkpoint {path} is not a training checkpoint (missing {', '.join(sorted(missing))})"
+        )
+    return state
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write ``state`` atomically (a unique temporary name beside ``path``, then a rename)."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
@@ -106,7 +150,7 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
     step, epoch, resumed_epoch = 0, 0, None
     ckpt = exp_dir / "checkpoint.pt"
     if ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
+        state = load_checkpoint(ckpt, device)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         sched.load_state_dict(state["sched"])
@@ -117,16 +161,14 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
         _set_rng_state(state["rng"])
         logger.info("resumed from %s at step %d", ckpt, step)
 
-    def save_checkpoint():
+    def checkpoint():
         if rank != 0:
             return
         state = {"model": model.state_dict(), "optim": optim.state_dict(),
                  "sched": sched.state_dict(), "step": step, "epoch": epoch, "rng": _rng_state(),
                  "sampler": task.sampler.state_dict() if task.sampler is not None else None,
                  "options": asdict(opts)}  # fmt: skip
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, ckpt)
+        save_checkpoint(ckpt, state)
 
     log_path = exp_dir / "log.csv"
     start, last_ckpt, row = time.monotonic(), time.monotonic(), {}
@@ -166,7 +208,7 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
                 done = True
                 break
             if time.monotonic() - last_ckpt > opts.ckpt_minutes * 60:
-                save_checkpoint()
+                checkpoint()
                 last_ckpt = time.monotonic()
         else:
             if batches_this_epoch == 0 and epoch != resumed_epoch:  # a resumed epoch may be spent
@@ -174,7 +216,7 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
                                    "empty or smaller than one batch")  # fmt: skip
             epoch += 1
     bar.close()
-    save_checkpoint()
+    checkpoint()
     if rank == 0 and task.save_final is not None:
         task.save_final(model, exp_dir / "final")
     if world > 1:

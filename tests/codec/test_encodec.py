@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from palette.codec import DecodeState, available_codecs, load_codec
+from palette.codec import DecodeState, UserError, available_codecs, load_codec
 from palette.codec.encodec import EncodecCodec
 
 
@@ -68,17 +68,66 @@ def test_decode_chunk_state_keeps_only_context_frames(tiny_encodec_dir, wav):
 
 def test_missing_weights_are_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("PALETTE_ALLOW_DOWNLOAD", raising=False)
     monkeypatch.setattr("palette.codec.encodec._hub_reachable", lambda: False)
-    with pytest.raises(FileNotFoundError, match="not available"):
+    with pytest.raises(FileNotFoundError, match="downloads are off"):
         load_codec("facebook/encodec_24khz")
+    with pytest.raises(FileNotFoundError, match="cannot be reached"):
+        load_codec("facebook/encodec_24khz", allow_download=True)
     (tmp_path / "config.json").write_text('{"model_type": "encodec"}')
-    with pytest.raises(FileNotFoundError, match="not available"):
+    with pytest.raises(FileNotFoundError, match="no model.safetensors"):
         load_codec(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no config.json"):
         load_codec(str(tmp_path / ".."))
 
 
+def test_pickled_weights_are_refused(tiny_encodec_dir, tmp_path):
+    """A directory with only pytorch_model.bin is never unpickled."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    torch.save(load_file(tiny_encodec_dir / "model.safetensors"), pickled / "pytorch_model.bin")
+    shutil.copy(tiny_encodec_dir / "config.json", pickled / "config.json")
+    with pytest.raises(FileNotFoundError, match="pickled pytorch_model.bin"):
+        load_codec(str(pickled))
+
+
+def test_corrupt_safetensors_is_one_line_error(tiny_encodec_dir, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_encodec_dir, bad)
+    data = (bad / "model.safetensors").read_bytes()
+    (bad / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cannot load EnCodec checkpoint") as err:
+        load_codec(str(bad))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("env,allowed", [("", False), ("1", True), ("0", False)])
+def test_the_hub_is_asked_only_when_downloads_are_allowed(monkeypatch, env, allowed):
+    from transformers import EncodecModel
+
+    calls = []
+
+    def fake(name, **kwargs):
+        calls.append(kwargs)
+        raise OSError("not cached")
+
+    monkeypatch.setenv("PALETTE_ALLOW_DOWNLOAD", env)
+    monkeypatch.setattr(EncodecModel, "from_pretrained", fake)
+    monkeypatch.setattr("palette.codec.encodec._hub_reachable", lambda: True)
+    with pytest.raises(FileNotFoundError):
+        load_codec("encodec_24khz")
+    assert all(c["use_safetensors"] for c in calls)
+    online = [c for c in calls if not c.get("local_files_only")]
+    assert len(online) == (1 if allowed else 0)
+
+
 def test_unknown_codec_name_lists_the_registered_ones():
     assert "encodec_24khz" in available_codecs()
-    with pytest.raises(KeyError, match="encodec_24khz"):
+    with pytest.raises(UserError, match="encodec_24khz"):
         load_codec("no-such-codec")

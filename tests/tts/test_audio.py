@@ -16,6 +16,8 @@ from palette.tts.audio import (
     trim_silence,
 )
 
+from .conftest import speech_like
+
 SR = 24000
 
 
@@ -85,11 +87,11 @@ def test_prompt_checks():
     with pytest.raises(AudioError, match="NaN"):
         prepare_prompt(np.full(SR * 2, np.nan, np.float32), SR)
     with pytest.warns(UserWarning, match="first 20 s"):
-        long = prepare_prompt(tone(25.0), SR)
+        long = prepare_prompt(speech_like(25.0), SR)
     assert len(long) == 20 * SR
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ok = prepare_prompt(tone(3.0, amp=0.05), SR)
+        ok = prepare_prompt(0.5 * speech_like(3.0), SR)
     assert abs(rms_db(ok) - -20.0) < 0.5
 
 

@@ -1,20 +1,22 @@
 """``palette stream``: speak as it is generated, raw 16-bit PCM on stdout.
 
 palette stream "Hello there." --prompt demos/prompt.wav --output-raw | aplay -r 24000 -f S16_LE -t raw -
+
+A reader that stops early (``| head -c 1000``) ends the stream quietly with status 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 
 import numpy as np
 
-from palette.codec.files import UserError
+from palette.tts.commands.outputs import quiet_on_broken_pipe, refuse_terminal, stdout_binary
 from palette.tts.commands.synthesis_args import (
     add_synthesis_arguments,
+    check_prompt,
     load_voice,
     options_from_args,
     read_text,
@@ -32,19 +34,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return quiet_on_broken_pipe(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     from palette.tts.synthesizer import Synthesizer
 
     text = read_text(args)
-    synth = Synthesizer.from_pretrained(args.model)
-    voice = load_voice(synth, args)
-    if sys.stdout.isatty():
-        raise UserError("refusing to write raw audio to a terminal: pipe it, e.g. | aplay -r "
-                         f"{synth.sample_rate} -f S16_LE -t raw -")  # fmt: skip
-    out = sys.stdout.buffer
+    refuse_terminal("refusing to write raw audio to a terminal: pipe it, e.g. | aplay -r 24000 "
+                    "-f S16_LE -t raw -")  # fmt: skip
+    prompt = check_prompt(args)
+    synth = Synthesizer.from_pretrained(args.model, allow_download=args.allow_download)
+    voice = load_voice(synth, prompt, args)
+    out = stdout_binary()
     start, first, samples = time.perf_counter(), None, 0
     for chunk in synth.stream(text, voice, options=options_from_args(args)):
         first = first or time.perf_counter() - start
-        out.write((np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes())
+        out.write(pcm16(chunk))
         out.flush()
         samples += len(chunk)
     elapsed = time.perf_counter() - start
@@ -52,3 +58,8 @@ def run(args: argparse.Namespace) -> int:
     log.info("streamed %.2f s at %d Hz; first chunk after %.0f ms, RTF %.2f", seconds,
              synth.sample_rate, 1000 * (first or 0), elapsed / max(seconds, 1e-9))  # fmt: skip
     return 0
+
+
+def pcm16(chunk: np.ndarray) -> bytes:
+    """float ``[s]`` in [-1, 1] -> signed 16-bit little-endian bytes."""
+    return (np.clip(chunk, -1, 1) * 32767).astype("<i2").tobytes()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import warnings
 from pathlib import Path
 
 from palette.codec.files import UserError, UserFileNotFoundError
 from palette.models.families import FAMILIES
+from palette.models.speculative import MODES as SPECULATIVE_MODES
+from palette.tts.commands.outputs import VOICE_SUFFIX
 from palette.tts.registry import DEFAULT_MODEL
 from palette.tts.synthesizer import SynthesisOptions
 
@@ -30,19 +33,55 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=defaults.top_p)
     parser.add_argument("--span", type=int, help="par: frames committed per step (default: the model's)")  # fmt: skip
     parser.add_argument("--refine-iterations", type=int, default=defaults.refine_iterations)
+    parser.add_argument("--speculative", choices=SPECULATIVE_MODES,
+                        help="ar: self-speculative decoding with the CTC draft head (exact = greedy, "
+                             "identical to greedy AR; sampling = same distribution as plain "
+                             "sampling; relaxed = thresholds)")
+    parser.add_argument("--draft-tokens", type=int, default=defaults.draft_tokens,
+                        help="ar, --speculative: codes drafted per forward pass")
+    parser.add_argument("--verify", action="store_true", default=None,
+                        help="hear every sentence back with Whisper (asr extra) and redo a take "
+                             "that skips, repeats or garbles words (synthesize only)")
+    parser.add_argument("--verify-retries", type=int, default=defaults.verify_retries,
+                        help="--verify: extra takes at most per sentence")
+    add_download_argument(parser)
+
+
+def add_download_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-download", action="store_true", default=None,
+                        help="let a Hugging Face codec id be downloaded (default: local files only; "
+                             "also PALETTE_ALLOW_DOWNLOAD=1)")
 
 
 def read_text(args: argparse.Namespace) -> str:
+    """The text to speak: the argument, ``--text-file`` (UTF-8) or stdin."""
     if args.text is not None:
         return args.text
     if args.text_file:
-        path = Path(args.text_file)
-        if not path.is_file():
-            raise UserFileNotFoundError(f"text file not found: {path}")
-        return path.read_text(encoding="utf-8")
-    if sys.stdin.isatty():
+        return _read_text_file(Path(args.text_file))
+    if sys.stdin is None or sys.stdin.isatty():
         raise UserError("no text: give it as an argument, with --text-file, or on stdin")
-    return sys.stdin.read()
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError as err:
+        raise UserError(f"the text on stdin is not UTF-8 ({_decode_detail(err)})") from None
+
+
+def _read_text_file(path: Path) -> str:
+    if not path.exists():
+        raise UserFileNotFoundError(f"text file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"--text-file {path} is a directory")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError(f"text file {path} is not UTF-8 ({_decode_detail(err)})") from None
+    except OSError as err:
+        raise UserError(f"cannot read text file {path}: {err.strerror or err}") from None
+
+
+def _decode_detail(err: UnicodeDecodeError) -> str:
+    return f"byte 0x{err.object[err.start]:02x} at position {err.start}"
 
 
 def options_from_args(args: argparse.Namespace) -> SynthesisOptions:
@@ -52,10 +91,27 @@ def options_from_args(args: argparse.Namespace) -> SynthesisOptions:
     )
 
 
-def load_voice(synth, args: argparse.Namespace):
-    """The prompt as a ``Voice``: a saved voice file, or an audio file encoded now."""
+def check_prompt(args: argparse.Namespace):
+    """Read and check ``--prompt`` before any model is loaded: a saved voice -> ``Voice``; an
+    audio file -> its ``(samples [S], sample_rate)`` once it passed the prompt checks."""
+    from palette.tts.audio import PromptLimits, load_audio, prepare_prompt
     from palette.tts.voice import Voice
 
-    if str(args.prompt).endswith(".safetensors"):
+    if str(args.prompt).endswith(VOICE_SUFFIX):
         return Voice.load(args.prompt)
-    return synth.encode_voice(args.prompt, args.prompt_text)
+    wav, sample_rate = load_audio(args.prompt, max_seconds=PromptLimits().max_read_seconds)
+    with warnings.catch_warnings():  # the same warnings come again when the prompt is encoded
+        warnings.simplefilter("ignore")
+        prepare_prompt(wav, sample_rate)
+    return wav, sample_rate
+
+
+def load_voice(synth, prompt, args: argparse.Namespace):
+    """The prompt (from ``check_prompt``) as a ``Voice`` of ``synth``'s codec."""
+    from palette.tts.voice import Voice
+
+    if not isinstance(prompt, Voice):
+        return synth.encode_voice(prompt, args.prompt_text)
+    if prompt.codec == synth.bundle.codec:
+        prompt.check_codec(synth.codec)
+    return prompt

@@ -1,40 +1,75 @@
-"""``palette synthesize``: speak a text in a prompt's voice into a wav file."""
+"""``palette synthesize``: speak a text in a prompt's voice into an audio file (or stdout)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import stat
 import time
+from pathlib import Path
 
+from palette.tts.audio import open_audio_output, output_formats, save_audio
+from palette.tts.commands.outputs import (
+    check_audio_output,
+    check_voice_output,
+    quiet_on_broken_pipe,
+)
 from palette.tts.commands.synthesis_args import (
     add_synthesis_arguments,
+    check_prompt,
     load_voice,
     options_from_args,
     read_text,
 )
 
-HELP = "speak a text in the voice of a prompt, into a wav file"
+HELP = "speak a text in the voice of a prompt, into an audio file"
 log = logging.getLogger("palette")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_synthesis_arguments(parser)
-    parser.add_argument("-o", "--output", default="out.wav", help="wav file to write (default out.wav)")  # fmt: skip
+    parser.add_argument("-o", "--output", default="out.wav",
+                        help=f"audio file to write, format from the extension ({', '.join(output_formats())}); "
+                             "- for wav on stdout (default out.wav)")  # fmt: skip
     parser.add_argument("--save-voice", help="also save the encoded prompt to this .safetensors file")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
+    return quiet_on_broken_pipe(lambda: _run(args))
+
+
+def _is_device(output: str) -> bool:
+    path = Path(output)
+    return output != "-" and path.exists() and not stat.S_ISREG(path.stat().st_mode)
+
+
+def _run(args: argparse.Namespace) -> int:
     from palette.tts.synthesizer import Synthesizer
 
     text = read_text(args)
-    synth = Synthesizer.from_pretrained(args.model)
-    voice = load_voice(synth, args)
+    check_audio_output(args.output)  # every check on what the user gave before any model loads
+    if args.save_voice:
+        check_voice_output(args.save_voice)
+    prompt = check_prompt(args)
+    synth = Synthesizer.from_pretrained(args.model, allow_download=args.allow_download)
+    voice = load_voice(synth, prompt, args)
     if args.save_voice:
         voice.save(args.save_voice)
-    start = time.perf_counter()
-    audio = synth.synthesize(text, voice, options=options_from_args(args))
+    start, samples = time.perf_counter(), 0
+    options = options_from_args(args)
+    if _is_device(args.output):  # /dev/null, a FIFO: written whole (libsndfile cannot seek it)
+        audio = synth.synthesize(text, voice, options=options)
+        save_audio(args.output, audio.samples, audio.sample_rate)
+        samples = len(audio.samples)
+    else:
+        # sentence by sentence into the file: memory stays flat however long the text is, and
+        # the file appears (renamed from a unique temporary name) only once it is complete
+        with open_audio_output(args.output, synth.sample_rate) as write:
+            for piece in synth.sentences(text, voice, options=options):
+                write(piece)
+                samples += len(piece)
     elapsed = time.perf_counter() - start
-    audio.save(args.output)
-    log.info("wrote %s: %.2f s of audio in %.2f s (RTF %.2f)", args.output, audio.duration,
-             elapsed, elapsed / max(audio.duration, 1e-9))  # fmt: skip
+    seconds = samples / synth.sample_rate
+    log.info("wrote %s: %.2f s of audio in %.2f s (RTF %.2f)", args.output, seconds, elapsed,
+             elapsed / max(seconds, 1e-9))
     return 0

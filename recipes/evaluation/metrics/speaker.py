@@ -22,6 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from palette.codec.files import UserError
 from palette.recipes.evaluation.metrics.deps import import_resemblyzer, require
 
 
@@ -102,12 +103,12 @@ def load_speaker_embedder(spec: str = "resemblyzer", device: str = "cpu") -> Spe
         try:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as err:
-            raise ValueError(f"cannot load speaker embedder {spec!r}: {err}") from None
+            raise UserError(f"cannot load speaker embedder {spec!r}: {err}") from None
         embedder = factory()
         if not isinstance(embedder, SpeakerEmbedder):
-            raise ValueError(f"{spec} did not return a speaker embedder (name, sample_rate, embed)")
+            raise UserError(f"{spec} did not return a speaker embedder (name, sample_rate, embed)")
         return embedder
-    raise ValueError(
+    raise UserError(
         f"unknown speaker model {spec!r}: use 'resemblyzer', a transformers x-vector "
         "checkpoint folder, or 'package.module:factory'"
     )

@@ -7,13 +7,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
+from palette.codec.files import UserError
+
 T = TypeVar("T")
 
 
 def real_time_factor(wall_seconds: float, audio_seconds: float) -> float:
     """Seconds of compute per second of audio; below 1 is faster than real time."""
     if audio_seconds <= 0:
-        raise ValueError(f"audio duration must be positive, got {audio_seconds}")
+        raise UserError(f"audio duration must be positive, got {audio_seconds}")
     return wall_seconds / audio_seconds
 
 

@@ -79,10 +79,10 @@ def test_resume_after_interruption_is_exact(corpus, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run(tiny_config(corpus, tmp_path / "resumed"))
     monkeypatch.setattr(train_codec, "codec_loss", real_loss)
-    assert torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["step"] == 2
+    assert torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)["step"] == 2
     run(tiny_config(corpus, tmp_path / "resumed"))
-    straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)["model"]
-    resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["model"]
+    straight = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=True)["model"]
+    resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)["model"]
     for name, value in straight.items():
         torch.testing.assert_close(resumed[name], value, msg=name)
 
