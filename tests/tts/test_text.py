@@ -6,7 +6,7 @@ CASES = [
     ("Dr. Smith paid $3.50 on March 5th, 2024.",
      "doctor smith paid three dollars and fifty cents on march fifth, twenty twenty-four."),
     ("I have 42 apples.", "i have forty-two apples."),
-    ("It weighs 1,234 kg.", "it weighs one thousand, two hundred and thirty-four kg."),
+    ("It weighs 1,234 kg.", "it weighs one thousand two hundred and thirty-four kilograms."),
     ("Pi is 3.14", "pi is three point one four"),
     ("It was -5 outside", "it was minus five outside"),
     ("She came 1st and he 22nd", "she came first and he twenty-second"),
