@@ -19,7 +19,12 @@ from dataclasses import dataclass
 
 
 class LibraryFailure(RuntimeError):
-    """The library could not read a text (not installed, raised, timed out, returned nothing)."""
+    """The library could not read a text (not installed, raised, timed out, returned nothing).
+    ``permanent``: it is off for the rest of the process (not installed, too many timeouts)."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,11 @@ class _Worker:
 class LibraryNormalizer:
     """``read(text) -> LibraryReading``; raises ``LibraryFailure`` (see module doc)."""
 
-    def __init__(self, timeout_s: float = 1.0, load_timeout_s: float = 30.0, max_timeouts: int = 3):
+    def __init__(self, timeout_s: float = 1.0, load_timeout_s: float = 30.0, max_timeouts: int = 3,
+                 factory=None):
+        """``factory``: makes the object whose ``normalize(text) -> str`` is called (default:
+        ``wetext.Normalizer`` for English text normalisation); tests pass their own."""
+        self.factory = factory
         self.timeout_s = timeout_s
         self.load_timeout_s = load_timeout_s
         self.max_timeouts = max_timeouts
@@ -109,6 +118,8 @@ class LibraryNormalizer:
 
     def _load(self) -> None:
         def load(_):
+            if self.factory is not None:
+                return self.factory()
             from wetext import Normalizer
 
             normalizer = Normalizer(lang="en", operator="tn")
@@ -119,7 +130,7 @@ class LibraryNormalizer:
             self._normalizer = self._call(load, None, self.load_timeout_s)
         except ImportError as e:
             self.disabled_reason = f"wetext is not installed ({e})"
-            raise LibraryFailure(self.disabled_reason) from None
+            raise LibraryFailure(self.disabled_reason, permanent=True) from None
 
     def _call(self, fn, arg, timeout_s: float):
         if self._worker is None:
@@ -140,7 +151,8 @@ class LibraryNormalizer:
     def read(self, text: str) -> LibraryReading:
         with self._lock:
             if self.disabled_reason:
-                raise LibraryFailure(f"the normaliser library is off: {self.disabled_reason}")
+                raise LibraryFailure(f"the normaliser library is off: {self.disabled_reason}",
+                                     permanent=True)
             try:
                 if self._normalizer is None:
                     self._load()
@@ -148,7 +160,8 @@ class LibraryNormalizer:
             except LibraryFailure:
                 raise
             except Exception as e:  # noqa: BLE001 - any failure of the library is a fallback
-                raise LibraryFailure(f"{type(e).__name__}: {e}".rstrip(": ")) from e
+                message = f"{type(e).__name__}: {e}".rstrip(": ")
+                raise LibraryFailure(message, permanent=bool(self.disabled_reason)) from e
             if text.strip() and not reading.text.strip():
                 raise LibraryFailure("it returned nothing")
             return reading

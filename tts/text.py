@@ -78,6 +78,7 @@ _COMPOUND = re.compile(rf"\b({_TENS}) ({_UNITS})\b", re.I)
 _LEADING_SCALE = re.compile(r"^(hundred|thousand|million|billion|trillion)\b", re.I)
 _ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
 _library_override: LibraryNormalizer | None = None  # set by tests and benchmarks
+_warned_off = False  # the library is off for good and we said so once
 
 
 def _library() -> LibraryNormalizer:
@@ -146,10 +147,13 @@ def _read_part(text: str, options: NormalizeOptions) -> list[Span]:
     try:
         reading = library.read(core)
     except LibraryFailure as e:
-        warnings.warn(
-            f"the normaliser library failed on {core!r} ({e}); read with our rules instead",
-            stacklevel=4,
-        )
+        global _warned_off
+        if not (e.permanent and _warned_off):  # "it is off for good" is said once
+            warnings.warn(
+                f"the normaliser library failed on {core!r} ({e}); read with our rules instead",
+                stacklevel=4,
+            )
+        _warned_off = _warned_off or e.permanent
         return [Span(text, text_rules.apply_rules(text), FALLBACK)]
     spans = [Span(lead, lead, PLAIN)] if lead else []
     if not reading.spans:  # no mapping: the whole piece as the library read it

@@ -1,0 +1,137 @@
+"""The crash-safe path of normalisation and the clean-up of raw text."""
+
+import threading
+import time
+import warnings
+
+import pytest
+from palette.codec.files import UserError
+from palette.tts import text as text_module
+from palette.tts.library_normalizer import LibraryFailure, LibraryNormalizer
+from palette.tts.text import FALLBACK, LIBRARY, PLAIN, RULES, NormalizeOptions, normalize
+from palette.tts.text import read_spans, split_sentences
+
+
+class _Raises:
+    def normalize(self, text):
+        raise AssertionError("boom")
+
+
+class _Hangs:
+    def __init__(self):
+        self.release = threading.Event()
+
+    def normalize(self, text):
+        self.release.wait(10)
+        return text
+
+
+class _Empty:
+    def normalize(self, text):
+        return ""
+
+
+@pytest.fixture
+def library(monkeypatch):
+    def use(factory, **kw):
+        lib = LibraryNormalizer(factory=factory, **kw)
+        monkeypatch.setattr(text_module, "_library_override", lib)
+        monkeypatch.setattr(text_module, "_warned_off", False)
+        return lib
+
+    return use
+
+
+@pytest.mark.parametrize("factory", [_Raises, _Empty])
+def test_library_failure_falls_back_to_our_rules_with_warning(library, factory):
+    library(factory)
+    with pytest.warns(UserWarning, match="normaliser library failed"):
+        assert normalize("I have 42 apples.") == "i have forty-two apples."
+
+
+def test_library_hang_is_cut_off_and_the_sentence_kept(library):
+    hangs = _Hangs()
+    lib = library(lambda: hangs, max_timeouts=2)
+    start = time.perf_counter()
+    with pytest.warns(UserWarning, match="TimeoutError"):
+        out = normalize("It took 3 days.", NormalizeOptions(timeout_s=0.2))
+    assert out == "it took three days."
+    assert time.perf_counter() - start < 2
+    with pytest.warns(UserWarning):
+        normalize("It took 4 days.", NormalizeOptions(timeout_s=0.2))
+    assert lib.disabled_reason  # two timeouts: off for the process
+    with pytest.raises(LibraryFailure):
+        lib.read("5")
+    hangs.release.set()
+
+
+def test_library_off_for_good_is_said_once(library):
+    library(_Raises)
+    library_obj = text_module._library_override
+    library_obj.disabled_reason = "wetext is not installed"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert normalize("1 and 2") == "one and two"
+        assert normalize("3 and 4") == "three and four"
+    assert len(caught) == 1
+
+
+def test_a_text_the_real_library_fails_on_is_still_read():
+    # wetext 0.1.8 has no path for "#1" and raises; our rules read the sentence
+    with pytest.warns(UserWarning, match="normaliser library failed"):
+        assert normalize("He is my #1 fan.") == "he is my number one fan."
+
+
+def test_spans_say_which_path_read_them():
+    spans = read_spans("Dr. Smith paid $3.50 for 12kg of rice.")
+    by_text = {s.written: (s.path, s.cls) for s in spans}
+    assert by_text["Dr."] == (RULES, "abbreviation")
+    assert by_text["$3.50"] == (RULES, "money")
+    assert by_text["12kg"][0] == LIBRARY
+    assert by_text[" Smith paid "] == (PLAIN, "")
+    assert "".join(s.written for s in spans).replace(" ", "") == \
+        "Dr. Smith paid $3.50 for 12kg of rice.".replace(" ", "")  # fmt: skip
+
+
+def test_rules_only_option_never_calls_the_library(library):
+    library(_Raises)
+    spans = read_spans("I have 42 apples.", NormalizeOptions(library=False))
+    assert {s.path for s in spans} <= {PLAIN, RULES} and FALLBACK not in {s.path for s in spans}
+
+
+def test_plain_sentence_is_left_alone(library):
+    library(_Raises)  # plain text never reaches the library
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert normalize("Mon, come here, Will!") == "mon, come here, will!"
+
+
+def test_number_beyond_num2words_range_is_read_digit_by_digit():
+    out = normalize("9" * 400)
+    assert out.split() == ["nine"] * 400
+
+
+def test_control_characters_and_nul_are_cleaned():
+    assert normalize("he\x00llo\x07 there\u200b now") == "hello there now"
+    assert split_sentences("One.\x00 Two.\x1b Three.") == ["One.", "Two.", "Three."]
+
+
+def test_foreign_letters_dropped_with_a_warning_naming_them():
+    with pytest.warns(UserWarning, match=r"cjk.*'你'"):
+        assert normalize("Hello 你好 world") == "hello world"
+    with pytest.warns(UserWarning, match="arabic"):
+        assert normalize("Peace سلام now") == "peace now"
+
+
+def test_nothing_left_after_dropping_is_a_user_error():
+    with pytest.raises(UserError, match="nothing speakable"):
+        normalize("你好")
+
+
+def test_accented_latin_letters_are_kept():
+    assert normalize("Café déjà vu") == "café déjà vu"
+
+
+def test_acronyms_are_spelled_but_shouting_is_not():
+    assert normalize("The USA and NASA") == "the u s a and nasa"
+    assert normalize("STOP THAT RIGHT NOW") == "stop that right now"
