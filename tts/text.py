@@ -239,7 +239,7 @@ def normalize(text: str, options: NormalizeOptions | None = None) -> str:
     return _tidy(joined)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Za-z0-9$€£¥₹₩])")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?=[\"'(\[]?[\w$€£¥₹₩])")
 _PROTECT = re.compile(text_rules._ABBR_RE, re.I)
 
 

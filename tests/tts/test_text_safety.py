@@ -78,8 +78,15 @@ def test_library_off_for_good_is_said_once(library):
 
 def test_a_text_the_real_library_fails_on_is_still_read():
     # wetext 0.1.8 has no path for "#1" and raises; our rules read the sentence
+    text = "He is my #1 fan."
+    try:
+        LibraryNormalizer().read(text)
+    except LibraryFailure:
+        pass
+    else:
+        pytest.skip("this wetext reads the text; the fake libraries above cover the fallback")
     with pytest.warns(UserWarning, match="normaliser library failed"):
-        assert normalize("He is my #1 fan.") == "he is my number one fan."
+        assert normalize(text) == "he is my number one fan."
 
 
 def test_spans_say_which_path_read_them():
@@ -135,3 +142,14 @@ def test_accented_latin_letters_are_kept():
 def test_acronyms_are_spelled_but_shouting_is_not():
     assert normalize("The USA and NASA") == "the u s a and nasa"
     assert normalize("STOP THAT RIGHT NOW") == "stop that right now"
+
+
+def test_frontend_skips_a_sentence_of_another_script_but_not_the_text():
+    from palette.tts.frontend import TextFrontend
+
+    frontend = TextFrontend("en-us")
+    with pytest.warns(UserWarning, match="skipped a sentence"):
+        outs = frontend.sentences("Hello there. 你好。 Good bye.")
+    assert [o.normalized for o in outs] == ["hello there.", "good bye."]
+    with pytest.raises(UserError, match="nothing speakable"):
+        frontend.sentences("你好。 再见。")
