@@ -162,7 +162,8 @@ def main() -> None:
         "# English text normalisation",
         "",
         "Command: `python benchmarks/normalization.py"
-        + (" --nemo-python PATH" if args.nemo_python else "") + "`",
+        + (" --nemo-python PATH" if args.nemo_python else "")
+        + "`",
         "",
         f"Suite: {n_cases} cases in {len(classes)} classes, written for palette-tts: "
         f"{len(tuned)} in `tests/tts/data/normalization_cases.tsv` (the normaliser was tuned "

@@ -155,7 +155,11 @@ class _Reader:
         block, self.block = self.block, None
         if block is None or not block.lines:
             return
-        if block.kind == PARAGRAPH and len(block.lines) == 1 and self._plain_heading(block.lines[0]):
+        if (
+            block.kind == PARAGRAPH
+            and len(block.lines) == 1
+            and self._plain_heading(block.lines[0])
+        ):
             block.kind = HEADING
         yield from self._sentences(block, final=True)
 

@@ -56,7 +56,9 @@ def align(written: str, spoken: str) -> list[LibrarySpan]:
             if not i1:
                 continue
             i1 -= 1
-            spans.append(LibrarySpan(ins[i1][0], ins[i1][1], " ".join([ins[i1][2]] + outs[j1:j2]), ""))
+            spans.append(
+                LibrarySpan(ins[i1][0], ins[i1][1], " ".join([ins[i1][2]] + outs[j1:j2]), "")
+            )
             continue
         spans.append(LibrarySpan(ins[i1][0], ins[i2 - 1][1], " ".join(outs[j1:j2]), ""))
     return spans
@@ -94,8 +96,13 @@ class _Worker:
 class LibraryNormalizer:
     """``read(text) -> LibraryReading``; raises ``LibraryFailure`` (see module doc)."""
 
-    def __init__(self, timeout_s: float = 1.0, load_timeout_s: float = 30.0, max_timeouts: int = 3,
-                 factory=None):
+    def __init__(
+        self,
+        timeout_s: float = 1.0,
+        load_timeout_s: float = 30.0,
+        max_timeouts: int = 3,
+        factory=None,
+    ):
         """``factory``: makes the object whose ``normalize(text) -> str`` is called (default:
         ``wetext.Normalizer`` for English text normalisation); tests pass their own."""
         self.factory = factory
@@ -151,8 +158,9 @@ class LibraryNormalizer:
     def read(self, text: str) -> LibraryReading:
         with self._lock:
             if self.disabled_reason:
-                raise LibraryFailure(f"the normaliser library is off: {self.disabled_reason}",
-                                     permanent=True)
+                raise LibraryFailure(
+                    f"the normaliser library is off: {self.disabled_reason}", permanent=True
+                )
             try:
                 if self._normalizer is None:
                     self._load()

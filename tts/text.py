@@ -60,18 +60,24 @@ class Span:
 
     written: str  # the input piece
     spoken: str  # what is said for it (before lower-casing and final clean-up)
-    path: str  # PLAIN (kept as written), RULES, LIBRARY, or FALLBACK (rules after a library failure)
+    path: (
+        str  # PLAIN (kept as written), RULES, LIBRARY, or FALLBACK (rules after a library failure)
+    )
     cls: str = ""  # class that read it: money, date, cardinal, ... ("" for plain text)
 
 
 _NEEDS_LIBRARY = re.compile(r"\d|[½¼¾⅓⅔⅛⅜⅝⅞¹²³%&@/+=#°×~^$€£¥₹₩‰]|,\s[A-Z]{2}\b")
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
-_UNITS = ("one|two|three|four|five|six|seven|eight|nine|"
-          "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth")
-_SMALL = (_UNITS + "|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
-          "nineteen|" + _TENS + "|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|"
-          "sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|fortieth|fiftieth|"
-          "sixtieth|seventieth|eightieth|ninetieth")
+_UNITS = (
+    "one|two|three|four|five|six|seven|eight|nine|"
+    "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+)
+_SMALL = (
+    _UNITS + "|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
+    "nineteen|" + _TENS + "|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|"
+    "sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|fortieth|fiftieth|"
+    "sixtieth|seventieth|eightieth|ninetieth"
+)
 _HUNDRED = re.compile(rf"\bhundred (?=(?:{_SMALL})\b)", re.I)
 _THOUSAND = re.compile(rf"\bthousand (?=(?:{_SMALL})\b(?!\s+hundred))", re.I)
 _COMPOUND = re.compile(rf"\b({_TENS}) ({_UNITS})\b", re.I)
@@ -90,9 +96,7 @@ def _spell_acronyms(text: str) -> str:
     tokens = re.findall(r"[A-Za-z]{2,}", text)
     if tokens and sum(t.isupper() for t in tokens) * 2 > len(tokens) and len(tokens) > 2:
         return text
-    return _ACRONYM.sub(
-        lambda m: m[0] if m[0] in SAID_AS_WORDS else " ".join(m[0].lower()), text
-    )
+    return _ACRONYM.sub(lambda m: m[0] if m[0] in SAID_AS_WORDS else " ".join(m[0].lower()), text)
 
 
 def _fix_library_span(written: str, spoken: str, cls: str = "") -> str:
@@ -226,7 +230,9 @@ def finished_spans(text: str, options: NormalizeOptions | None = None) -> list[S
         for s in read_spans(text, options)
     ]  # fmt: skip
     if dropped:
-        warnings.warn(f"dropped characters that cannot be spoken: {describe(dropped)}", stacklevel=3)
+        warnings.warn(
+            f"dropped characters that cannot be spoken: {describe(dropped)}", stacklevel=3
+        )
     return spans
 
 

@@ -42,7 +42,9 @@ def _script(ch: str) -> str:
 
 
 def describe(chars) -> str:
-    return ", ".join(f"{c!r} ({unicodedata.name(c, f'U+{ord(c):04X}')})" for c in sorted(set(chars)))
+    return ", ".join(
+        f"{c!r} ({unicodedata.name(c, f'U+{ord(c):04X}')})" for c in sorted(set(chars))
+    )
 
 
 def drop_foreign_letters(text: str, max_named: int = 8) -> str:

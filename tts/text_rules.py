@@ -289,7 +289,7 @@ SPAN_RULES: list[SpanRule] = [
         r"|\b(?:https?://|ftp://|www\.)[^\s\"'<>()]+[^\s\"'<>().,;:!?]"
         r"|\b[a-z][\w-]*(?:\.[\w-]+)*\." + _TLD + r"\b(?:/[^\s\"'<>()]*[^\s\"'<>().,;:!?])?"),
         _electronic),
-    SpanRule("cardinal", re.compile(r"\d{%d,}" % (MAX_NUMBER_DIGITS + 1)), lambda m: digits(m[0])),
+    SpanRule("cardinal", re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}"), lambda m: digits(m[0])),
     SpanRule("range", re.compile(
         rf"(?P<sym>{_SYM})\s?(?P<a>{_AMOUNT})\s?[-–]\s?(?:{_SYM})?\s?(?P<b>{_AMOUNT})"),
         _money_range),

@@ -4,7 +4,13 @@ import itertools
 import tracemalloc
 
 from palette.tts.document import (
-    HEADING, LIST_ITEM, PARAGRAPH, QUOTE, TABLE_ROW, ReadingOptions, iter_segments,
+    HEADING,
+    LIST_ITEM,
+    PARAGRAPH,
+    QUOTE,
+    TABLE_ROW,
+    ReadingOptions,
+    iter_segments,
     strip_inline_markdown,
 )  # fmt: skip
 
@@ -13,7 +19,9 @@ OPTS = ReadingOptions(sentence_pause_s=0.3, paragraph_pause_s=0.8, heading_pause
 
 
 def read(text, options=OPTS):
-    return [(s.text, s.pause_after_s, s.kind) for s in iter_segments(text.splitlines(True), options)]
+    return [
+        (s.text, s.pause_after_s, s.kind) for s in iter_segments(text.splitlines(True), options)
+    ]
 
 
 def test_paragraphs_and_sentences_get_their_pauses():
@@ -23,8 +31,10 @@ def test_paragraphs_and_sentences_get_their_pauses():
 
 
 def test_markdown_headings_lists_quotes_and_tables():
-    md = ("# Chapter *One*\n\nText.\n\nSub\n---\n\n- first\n- second\n  more\n\n"
-          "> quoted\n> twice.\n\n| A | B |\n|---|:-:|\n| 1 | 2 |\n")
+    md = (
+        "# Chapter *One*\n\nText.\n\nSub\n---\n\n- first\n- second\n  more\n\n"
+        "> quoted\n> twice.\n\n| A | B |\n|---|:-:|\n| 1 | 2 |\n"
+    )
     out = read(md)
     assert out == [
         ("Chapter One", 1.2, HEADING), ("Text.", 0.8, PARAGRAPH), ("Sub", 1.2, HEADING),
@@ -34,10 +44,12 @@ def test_markdown_headings_lists_quotes_and_tables():
 
 
 def test_markdown_syntax_is_not_read():
-    md = ("---\ntitle: x\n---\nSee **this** and _that_, a [link](https://e.org/a_b) and "
-          "![a cat](cat.png), `code`, ~~old~~ <b>bold</b> text[^1].\n\n```\nx = 1\n```\n"
-          "[1]: https://e.org\n")
-    (text, _, _), = read(md)
+    md = (
+        "---\ntitle: x\n---\nSee **this** and _that_, a [link](https://e.org/a_b) and "
+        "![a cat](cat.png), `code`, ~~old~~ <b>bold</b> text[^1].\n\n```\nx = 1\n```\n"
+        "[1]: https://e.org\n"
+    )
+    ((text, _, _),) = read(md)
     assert text == "See this and that, a link and a cat, code, old bold text."
 
 

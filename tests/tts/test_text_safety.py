@@ -8,8 +8,16 @@ import pytest
 from palette.codec.files import UserError
 from palette.tts import text as text_module
 from palette.tts.library_normalizer import LibraryFailure, LibraryNormalizer
-from palette.tts.text import FALLBACK, LIBRARY, PLAIN, RULES, NormalizeOptions, normalize
-from palette.tts.text import read_spans, split_sentences
+from palette.tts.text import (
+    FALLBACK,
+    LIBRARY,
+    PLAIN,
+    RULES,
+    NormalizeOptions,
+    normalize,
+    read_spans,
+    split_sentences,
+)
 
 
 class _Raises:
