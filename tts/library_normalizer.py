@@ -41,24 +41,29 @@ class LibraryReading:
     spans: tuple[LibrarySpan, ...]  # rewritten spans, in order; the rest is kept as written
 
 
+# a word with its inner dots, commas and colons ("3.50", "1,234", "a@b.com"); else one character
+_TOKEN = re.compile(r"[^\s.,;:!?\"()\[\]]+(?:[.,:][^\s.,;:!?\"()\[\]]+)*|\S")
+
+
 def align(written: str, spoken: str) -> list[LibrarySpan]:
     """The spans the library rewrote, found by aligning input and output word by word
     (``normalize_with_mapping`` of the library gives them too, but reads worse and 5-10x
     slower)."""
-    ins = [(m.start(), m.end(), m[0]) for m in re.finditer(r"\S+", written)]
-    outs = spoken.split()
+    ins = [(m.start(), m.end(), m[0]) for m in _TOKEN.finditer(written)]
+    outs = _TOKEN.findall(spoken)
     matcher = difflib.SequenceMatcher(None, [w for _, _, w in ins], outs, autojunk=False)
     spans = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             continue
-        if i1 == i2:  # words added between two kept ones: attach them to the word before
-            if not i1:
-                continue
-            i1 -= 1
-            spans.append(
-                LibrarySpan(ins[i1][0], ins[i1][1], " ".join([ins[i1][2]] + outs[j1:j2]), "")
-            )
+        if i1 == i2:  # words added next to kept ones: attach them to the word before (after)
+            if i1:
+                start, end, word = ins[i1 - 1]
+                said = [word] + outs[j1:j2]
+            else:
+                start, end, word = ins[0]
+                said = outs[j1:j2] + [word]
+            spans.append(LibrarySpan(start, end, " ".join(said), ""))
             continue
         spans.append(LibrarySpan(ins[i1][0], ins[i2 - 1][1], " ".join(outs[j1:j2]), ""))
     return spans

@@ -161,3 +161,13 @@ def test_frontend_skips_a_sentence_of_another_script_but_not_the_text():
     assert [o.normalized for o in outs] == ["hello there.", "good bye."]
     with pytest.raises(UserError, match="nothing speakable"):
         frontend.sentences("你好。 再见。")
+
+
+def test_alignment_finds_rewritten_spans_and_keeps_added_words():
+    from palette.tts.library_normalizer import align
+
+    spans = align("It is 12kg. Call 5.", "It is twelve kilograms. Call five.")
+    assert [(s.start, s.end, s.spoken) for s in spans] == [(6, 10, "twelve kilograms"),
+                                                          (17, 18, "five")]  # fmt: skip
+    (added,) = align("a b", "so a b")
+    assert added.spoken == "so a"
