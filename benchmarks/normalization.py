@@ -6,13 +6,19 @@ Compares, on our own case suite (tests/tts/data/normalization_cases.tsv):
   before the library came in), loaded from git;
 - ``wetext``: the WeTextProcessing runtime alone (``wetext.Normalizer``);
 - ``nemo``: NeMo's normaliser (``nemo-text-processing`` + ``pynini``), when ``--nemo-python``
-  names an interpreter that has it (it is run there through normalization_nemo_worker.py);
+  names an interpreter that has it (it is run there through normalization_nemo_worker.py;
+  install it in a venv of its own: ``python -m venv V && V/bin/pip install nemo-text-processing``);
+  its outputs and timings are kept in ``--nemo-json`` (default
+  benchmarks/results/normalization_nemo.json) and reused from there when the sentences are the
+  same and ``--nemo-python`` is not given (NeMo builds its grammars for minutes on first use);
 - ``palette``: our normaliser now (``palette.tts.text.normalize``: our rules, wetext, our rules).
 
 Plain sentences (for "changed", over-normalisation) are the suite's ``plain`` class plus prose
 sentences without digits from Python's own language reference (``pydoc_data.topics``).
 
     python benchmarks/normalization.py [--nemo-python /path/to/venv/bin/python]
+
+Speeds are wall-clock on whatever else the machine is doing: compare columns of one run.
 
 writes benchmarks/results/normalization.md.
 """
@@ -93,6 +99,13 @@ def run_nemo(python: str, sentences: list[str]) -> tuple[float, list]:
     return data["load_s"], [tuple(o) for o in data["outputs"]]
 
 
+def cold_start(code: str) -> float:
+    """Seconds to import and make a first call, in a fresh interpreter."""
+    timed = f"import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", timed], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
 def dist_size_mb(names) -> float:
     total = 0
     for name in names:
@@ -117,6 +130,8 @@ def nemo_size_mb(python: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nemo-python", help="interpreter with nemo-text-processing installed")
+    parser.add_argument("--nemo-json", type=Path, default=OUT.with_name("normalization_nemo.json"),
+                        help="where NeMo's outputs are kept / reused from")  # fmt: skip
     parser.add_argument("--old-ref", default="1024d38", help="git revision of the old rules")
     parser.add_argument("--plain", type=int, default=300, help="plain sentences from pydoc")
     parser.add_argument("--out", type=Path, default=OUT)
@@ -134,26 +149,43 @@ def main() -> None:
     systems["old rules"] = run_local(load_old(args.old_ref), sentences)
     sizes["old rules"] = f"{dist_size_mb(['num2words', 'docopt']):.1f} MB (num2words)"
 
-    start = time.perf_counter()
     from wetext import Normalizer
 
+    load_s["wetext"] = cold_start(
+        "from wetext import Normalizer; Normalizer(lang='en', operator='tn').normalize('It is 5.')"
+    )
     wetext = Normalizer(lang="en", operator="tn")
     wetext.normalize("1")
-    load_s["wetext"] = time.perf_counter() - start
     systems["wetext"] = run_local(wetext.normalize, sentences)
     sizes["wetext"] = f"{dist_size_mb(WETEXT_DISTS):.1f} MB ({', '.join(WETEXT_DISTS)})"
 
+    nemo_note = ""
     if args.nemo_python:
         load_s["nemo"], systems["nemo"] = run_nemo(args.nemo_python, sentences)
         sizes["nemo"] = (f"{nemo_size_mb(args.nemo_python):.0f} MB (a fresh venv with "
                          "nemo-text-processing: pynini, transformers, pandas, ...)")  # fmt: skip
+        version = subprocess.run([args.nemo_python, "-c", "import importlib.metadata as m; "
+                                  "print(m.version('nemo-text-processing'), m.version('pynini'))"],
+                                 capture_output=True, text=True).stdout.split()  # fmt: skip
+        args.nemo_json.write_text(json.dumps({
+            "versions": version, "load_s": load_s["nemo"], "size": sizes["nemo"],
+            "sentences": sentences, "outputs": systems["nemo"]}, ensure_ascii=False))  # fmt: skip
+    elif args.nemo_json.exists():
+        kept = json.loads(args.nemo_json.read_text())
+        if kept["sentences"] == sentences:
+            load_s["nemo"], sizes["nemo"] = kept["load_s"], kept["size"]
+            systems["nemo"] = [tuple(o) for o in kept["outputs"]]
+            nemo_note = (f"NeMo ({' + pynini '.join(kept['versions'])}) outputs and timings "
+                         f"are from an earlier run, kept in `{args.nemo_json.name}`.")  # fmt: skip
 
-    start = time.perf_counter()
-    from palette.tts.text import normalize
+    from palette.tts.text import FALLBACK, LIBRARY, normalize, read_spans
 
+    load_s["palette"] = cold_start("from palette.tts.text import normalize; normalize('It is 5.')")
     normalize("It is 5.")
-    load_s["palette"] = time.perf_counter() - start
     systems["palette"] = run_local(normalize, sentences)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        paths = [{s.path for s in read_spans(sentence)} for sentence in sentences]
     sizes["palette"] = "wetext + num2words (above)"
 
     classes = list(dict.fromkeys(c.cls for c in cases))
@@ -169,9 +201,11 @@ def main() -> None:
         f"{len(tuned)} in `tests/tts/data/normalization_cases.tsv` (the normaliser was tuned "
         f"on them) and {len(heldout)} held out in `normalization_cases_heldout.tsv` (written "
         "after tuning, not tuned on; per-class rows count both). Readings compared by "
-        "`palette.tts.readings.same_reading`). Plain sentences: "
+        "`palette.tts.readings.same_reading`. Plain sentences: "
         f"{len(plain)} (the suite's plain class + prose from Python's language reference).",
-        f"`old rules` = tts/text.py at `{args.old_ref}`.",
+        f"`old rules` = tts/text.py at `{args.old_ref}`. {nemo_note}",
+        "Speeds: wall-clock on a shared 2-core CPU, one sentence at a time, warm (after the "
+        "first call); compare the columns of one run.",
         "",
         "## Accuracy per class (correct / cases)",
         "",
@@ -196,7 +230,8 @@ def main() -> None:
               "| | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]  # fmt: skip
     rows: dict[str, list[str]] = {k: [] for k in
                                   ("crashes (all sentences)", "plain sentences changed",
-                                   "ms per sentence, mean", "ms per sentence, p95",
+                                   "ms per sentence, mean", "ms per sentence, median",
+                                   "ms per sentence, p95",
                                    "import + first call, s", "install size")}  # fmt: skip
     for name, results in systems.items():
         crashes = sum(err is not None for _, err, _ in results)
@@ -206,10 +241,18 @@ def main() -> None:
         rows["crashes (all sentences)"].append(f"{crashes} / {len(results)}")
         rows["plain sentences changed"].append(f"{100 * changed / len(plain):.1f} % ({changed})")
         rows["ms per sentence, mean"].append(f"{statistics.mean(ms):.2f}")
+        rows["ms per sentence, median"].append(f"{statistics.median(ms):.2f}")
         rows["ms per sentence, p95"].append(f"{ms[int(0.95 * (len(ms) - 1))]:.2f}")
         rows["import + first call, s"].append(f"{load_s[name]:.2f}" if name in load_s else "-")
         rows["install size"].append(sizes[name])
     lines += [f"| {k} | " + " | ".join(v) + " |" for k, v in rows.items()]
+    n_lib = sum(LIBRARY in p for p in paths)
+    n_fall = sum(FALLBACK in p for p in paths)
+    lines += ["", f"palette: {n_lib} of {len(sentences)} sentences had a span read by wetext; "
+              f"in {n_fall} wetext failed on a piece and our rules read it (no sentence lost). "
+              "`import + first call`: a fresh interpreter. NeMo's is a start with its grammar "
+              "cache already built; building the grammars on first use took 53 s on a quiet "
+              "machine and 178 s on a busy one here."]  # fmt: skip
 
     lines += ["", "## Cases the palette normaliser reads differently from the suite", ""]
     misses = [(c, out) for c, (out, _, _) in zip(cases, systems["palette"][:n_cases], strict=True)

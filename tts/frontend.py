@@ -9,6 +9,7 @@ from palette.codec.files import UserError
 from palette.tts.phonemes import phonemize
 from palette.tts.symbols import SymbolTable
 from palette.tts.text import normalize, split_sentences
+from palette.tts.text_clean import foreign_scripts
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,9 @@ class TextFrontend:
             raise UserError("the text is empty")
         normalized = self.normalize(text)
         if not any(ch.isalpha() for ch in normalized):
-            raise UserError(f"nothing speakable in the text {text!r}")
+            scripts = foreign_scripts(text)
+            hint = f" (its {'/'.join(scripts)} letters are not {self.language})" if scripts else ""
+            raise UserError(f"nothing speakable in the text {text!r}{hint}")
         phonemes = phonemize(normalized, self.language)
         return FrontendOutput(text, normalized, phonemes, self.symbols.encode(phonemes))
 

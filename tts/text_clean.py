@@ -5,7 +5,8 @@
   and tabs stay, they are white space.
 - ``drop_foreign_letters``: letters of scripts English cannot speak (Chinese, Arabic, Cyrillic,
   ...) are dropped with one warning that names them, instead of espeak-ng spelling them out as
-  "chinese letter"; a text with nothing left raises ``UserError``.
+  "chinese letter" (the front end raises ``UserError`` for a text with nothing left, naming the
+  scripts with ``foreign_scripts``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
-
-from palette.codec.files import UserError
 
 _TRANSLATE = str.maketrans({
     "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": " - ", "−": "-", "…": "...",
@@ -41,6 +40,15 @@ def _script(ch: str) -> str:
     return unicodedata.name(ch, "UNKNOWN").split()[0]
 
 
+def _foreign(ch: str) -> bool:
+    return ch.isalpha() and _script(ch) != "LATIN" and ch not in _SPEAKABLE_OTHER
+
+
+def foreign_scripts(text: str) -> list[str]:
+    """Scripts of the letters ``drop_foreign_letters`` would drop: ['arabic', 'cjk', ...]."""
+    return sorted({_script(ch).lower() for ch in text if _foreign(ch)})
+
+
 def describe(chars) -> str:
     return ", ".join(
         f"{c!r} ({unicodedata.name(c, f'U+{ord(c):04X}')})" for c in sorted(set(chars))
@@ -51,8 +59,7 @@ def drop_foreign_letters(text: str, max_named: int = 8) -> str:
     """Drop letters (and marks on them) that are not Latin script (see module doc)."""
     kept, dropped = [], []
     for ch in text:
-        if (ch.isalpha() or unicodedata.category(ch) == "Lo") and _script(ch) != "LATIN" \
-                and ch not in _SPEAKABLE_OTHER:  # fmt: skip
+        if _foreign(ch):
             dropped.append(ch)
             kept.append(" ")
         else:
@@ -65,11 +72,6 @@ def drop_foreign_letters(text: str, max_named: int = 8) -> str:
         f" and {len(distinct) - max_named} more" if len(distinct) > max_named else ""
     )
     out = "".join(kept)
-    if not any(ch.isalnum() for ch in out):
-        raise UserError(
-            f"nothing speakable in the text: English cannot read its {'/'.join(scripts)} "
-            f"letters ({named}); choose a voice language for that script"
-        )
     warnings.warn(
         f"dropped {len(dropped)} letters of scripts English cannot speak "
         f"({'/'.join(scripts)}): {named}",

@@ -138,9 +138,13 @@ def test_foreign_letters_dropped_with_a_warning_naming_them():
         assert normalize("Peace سلام now") == "peace now"
 
 
-def test_nothing_left_after_dropping_is_a_user_error():
-    with pytest.raises(UserError, match="nothing speakable"):
-        normalize("你好")
+def test_nothing_left_after_dropping_is_a_user_error_naming_the_script():
+    from palette.tts.frontend import TextFrontend
+
+    with pytest.warns(UserWarning, match="cjk"):
+        assert normalize("你好") == ""  # normalize itself never raises for it (WER scoring)
+    with pytest.raises(UserError, match=r"nothing speakable.*cjk letters are not en-us"):
+        TextFrontend("en-us")("你好")
 
 
 def test_accented_latin_letters_are_kept():
