@@ -38,6 +38,10 @@ ABBREVIATIONS = {
     "sen": "senator", "rep": "representative", "hwy": "highway", "ln": "lane", "apt": "apartment",
     "fig": "figure", "vol": "volume", "ch": "chapter", "pp": "pages", "est": "established",
 }  # fmt: skip
+# abbreviations that are also words ("no.", "apt.", "co."): expanded only when capitalised,
+# and "No." only before a number ("No. 5" -> "number five", "I said no." stays)
+CAPITALISED_ONLY = {"apt", "gen", "col", "rep", "sen", "est", "ch", "vol", "fig", "co", "ln",
+                    "rev", "no", "mt", "inc", "ltd", "pp"}  # fmt: skip
 # multi-dot abbreviations, matched case-insensitively
 DOTTED = {"e.g.": "for example", "i.e.": "that is", "a.m.": "a m", "p.m.": "p m",
           "ph.d.": "p h d"}  # fmt: skip
@@ -339,6 +343,15 @@ def _match_case_sensitive_parts(rule: SpanRule, m: re.Match) -> bool:
         return False
     if rule.cls == "abbreviation" and m["init"] and not m["init"].replace(".", "").isupper():
         return False
+    if rule.cls == "abbreviation" and m["a"] and m["a"].lower() in CAPITALISED_ONLY:
+        if not m["a"][0].isupper():
+            return False
+        if m["a"].lower() == "no" and not re.match(r"\s*\d", m.string[m.end() :]):
+            return False
+    if rule.cls == "roman" and "name" in m.groupdict() and m["r"] == "I":
+        # "Henry I of England", "Henry I." but not "Thanks Paul I appreciate it"
+        if not re.match(r"\s*(?:[,.;:!?)]|$|of\b|and\b)", m.string[m.end() :]):
+            return False
     if rule.cls == "time" and m["ampm"] is None and m["tz"] is None:
         return False  # plain H:MM(:SS) is the library's
     if rule.cls == "time" and m["tz"] and not m["tz"].isupper():

@@ -175,3 +175,18 @@ def test_alignment_finds_rewritten_spans_and_keeps_added_words():
                                                           (17, 18, "five")]  # fmt: skip
     (added,) = align("a b", "so a b")
     assert added.spoken == "so a"
+
+
+@pytest.mark.parametrize(
+    "written,spoken",
+    [
+        ("I said no.", "i said no."),
+        ("No. 5 is here.", "number five is here."),
+        ("The name is apt.", "the name is apt."),
+        ("Thanks Paul I appreciate it.", "thanks paul i appreciate it."),
+        ("Henry I of England", "henry the first of england"),
+        ("They went to Mt. Fuji.", "they went to mount fuji."),
+    ],
+)
+def test_abbreviations_and_numerals_that_are_also_words(written, spoken):
+    assert normalize(written) == spoken
