@@ -181,6 +181,7 @@ def main() -> None:
     from palette.tts.text import FALLBACK, LIBRARY, normalize, read_spans
 
     load_s["palette"] = cold_start("from palette.tts.text import normalize; normalize('It is 5.')")
+    package_s = cold_start("import palette.tts")
     normalize("It is 5.")
     systems["palette"] = run_local(normalize, sentences)
     with warnings.catch_warnings():
@@ -195,7 +196,13 @@ def main() -> None:
         "",
         "Command: `python benchmarks/normalization.py"
         + (" --nemo-python PATH" if args.nemo_python else "")
-        + "`",
+        + "`"
+        + (
+            ""
+            if args.nemo_python
+            else " (NeMo's columns: an earlier run with "
+            "`--nemo-python V/bin/python`, V a venv with `pip install nemo-text-processing`)"
+        ),
         "",
         f"Suite: {n_cases} cases in {len(classes)} classes, written for palette-tts: "
         f"{len(tuned)} in `tests/tts/data/normalization_cases.tsv` (the normaliser was tuned "
@@ -250,7 +257,8 @@ def main() -> None:
     n_fall = sum(FALLBACK in p for p in paths)
     lines += ["", f"palette: {n_lib} of {len(sentences)} sentences had a span read by wetext; "
               f"in {n_fall} wetext failed on a piece and our rules read it (no sentence lost). "
-              "`import + first call`: a fresh interpreter. NeMo's is a start with its grammar "
+              f"`import + first call`: a fresh interpreter; palette's includes importing the "
+              f"`palette.tts` package (torch and all), {package_s:.2f} s on its own. NeMo's is a start with its grammar "
               "cache already built; building the grammars on first use took 53 s on a quiet "
               "machine and 178 s on a busy one here."]  # fmt: skip
 

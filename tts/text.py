@@ -52,6 +52,7 @@ class NormalizeOptions:
     library: bool = True  # read with the FST library where our rules do not (False: rules only)
     timeout_s: float = 1.0  # time limit of one library call; past it, our rules read the piece
     max_library_chars: int = 400  # longer pieces go to the library in parts of at most this
+    library_context_words: int = 4  # words either side of a number or symbol the library sees
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,38 @@ def _read_with_library(text: str, options: NormalizeOptions) -> list[Span]:
     if not options.library:
         return [Span(text, text_rules.apply_rules(text), RULES)]
     spans: list[Span] = []
-    for part in _parts(text, options.max_library_chars):
-        spans += _read_part(part, options)
+    pos = 0
+    for start, end in _windows(text, options.library_context_words):
+        if start > pos:
+            spans.append(Span(text[pos:start], text[pos:start], PLAIN))
+        for part in _parts(text[start:end], options.max_library_chars):
+            spans += _read_part(part, options)
+        pos = end
+    if pos < len(text):
+        spans.append(Span(text[pos:], text[pos:], PLAIN))
     return spans
+
+
+def _windows(text: str, context: int) -> list[tuple[int, int]]:
+    """Character ranges the library reads: each word with a digit or a symbol (or a state code
+    after a comma) with ``context`` words either side, overlapping ranges merged. The library's
+    time grows with the length of what it reads, so ordinary words far from any number are left
+    out."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    merged: list[list[int]] = []
+    for i, (start, end) in enumerate(words):
+        word = text[start:end]
+        hot = _NEEDS_LIBRARY.search(word) or (
+            i and re.fullmatch(r"[A-Z]{2}\W*", word) and text[:start].rstrip().endswith(",")
+        )
+        if not hot:
+            continue
+        lo, hi = max(0, i - context), min(len(words) - 1, i + context)
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = hi
+        else:
+            merged.append([lo, hi])
+    return [(words[lo][0], words[hi][1]) for lo, hi in merged]
 
 
 def _read_part(text: str, options: NormalizeOptions) -> list[Span]:
