@@ -269,10 +269,15 @@ def finished_spans(text: str, options: NormalizeOptions | None = None) -> list[S
 def normalize(text: str, options: NormalizeOptions | None = None) -> str:
     """Written English -> lower-case spoken words with punctuation kept (see module doc)."""
     spans = finished_spans(text, options)
-    joined = "".join(
-        f" {s.spoken} " if s.path != PLAIN else s.spoken for s in spans
-    )  # fmt: skip
-    return _tidy(joined)
+    out: list[str] = []
+    for i, s in enumerate(spans):
+        spoken = s.spoken
+        if s.path != PLAIN and spoken:  # keep a read span apart from letters glued to it
+            after = spans[i + 1].spoken[:1] if i + 1 < len(spans) else ""
+            before = out[-1][-1:] if out and out[-1] else ""
+            spoken = (" " if before.isalnum() else "") + spoken + (" " if after.isalnum() else "")
+        out.append(spoken)
+    return _tidy("".join(out))
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?=[\"'(\[]?[\w$€£¥₹₩])")

@@ -20,6 +20,8 @@ _TRANSLATE = str.maketrans({
     "\u00a0": " ", "\u2009": " ", "\u202f": " ", "℃": "°C", "℉": "°F",
 })  # fmt: skip
 _GLUED_FRACTION = re.compile(r"(\d)([½¼¾⅓⅔⅛⅜⅝⅞])")
+_FEET_INCHES = re.compile(r"(?<![\w'])(\d+)'\s?(\d{1,2})\"")
+_INCHES = re.compile(r"(?<![\w\"])(\d+(?:/\d+)?)\"(?=[\s,.;:!?)-]|$)")
 _KEPT_CONTROLS = set("\n\t\r")
 # letters English readers say although they are not Latin
 _SPEAKABLE_OTHER = {"µ", "μ", "π", "Ω", "ª", "º"}
@@ -29,6 +31,8 @@ def clean_control(text: str) -> str:
     """NFC, plain quotes/dashes, control and format characters removed (see module doc)."""
     text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
     text = _GLUED_FRACTION.sub(r"\1 \2", text)  # 5½ -> 5 ½ (a mixed number)
+    text = _FEET_INCHES.sub(r"\1 feet \2 inches", text)  # 5'11"
+    text = _INCHES.sub(r"\1 inch", text)  # a 1/4" bit, a 12" screen
     return "".join(
         ch for ch in text
         if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")

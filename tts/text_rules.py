@@ -36,7 +36,7 @@ ABBREVIATIONS = {
     "dept": "department", "inc": "incorporated", "ltd": "limited", "co": "company",
     "ave": "avenue", "blvd": "boulevard", "rd": "road", "no": "number", "tel": "telephone",
     "sen": "senator", "rep": "representative", "hwy": "highway", "ln": "lane", "apt": "apartment",
-    "fig": "figure", "vol": "volume", "ch": "chapter", "pp": "pages", "est": "established",
+    "fig": "figure", "ext": "extension", "vol": "volume", "ch": "chapter", "pp": "pages", "est": "established",
 }  # fmt: skip
 # abbreviations that are also words ("no.", "apt.", "co."): expanded only when capitalised,
 # and "No." only before a number ("No. 5" -> "number five", "I said no." stays)
@@ -64,6 +64,8 @@ CURRENCIES = {
 ISO_CURRENCIES = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩",
                   "CNY": "CNY", "CHF": "CHF", "CAD": "CAD", "AUD": "AUD"}  # fmt: skip
 SCALES = ("thousand", "million", "billion", "trillion")
+SCALE_ABBREVIATIONS = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion",
+                       "b": "billion", "tn": "trillion"}  # fmt: skip
 TIME_ZONES = ("EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "UTC", "GMT", "CET",
               "CEST", "BST", "IST", "JST", "AEST", "AEDT", "HST", "AKST")  # fmt: skip
 # words after which a roman numeral is a number ("Chapter IV" -> "chapter four")
@@ -122,7 +124,8 @@ def _money_amount(amount: str, cur: str, scale: str | None = None) -> str:
     unit, units, sub, subs = CURRENCIES[cur]
     amount = amount.replace(",", "")
     whole, _, cents = amount.partition(".")
-    if scale:  # $1.5 million -> one point five million dollars
+    scale = SCALE_ABBREVIATIONS.get(scale.lower(), scale) if scale else None
+    if scale:  # $1.5 million, $4.5bn -> one point five million dollars
         return f"{cardinal(amount)} {scale} {units}"
     if cents and (sub is None or len(cents) > 2):  # $20.506, ¥250.75: a decimal amount
         return f"{cardinal(amount)} {units}"
@@ -138,7 +141,7 @@ def _money_amount(amount: str, cur: str, scale: str | None = None) -> str:
 def _money(m: re.Match) -> str:
     groups = m.groupdict()
     cur = groups["sym"] or ISO_CURRENCIES[(groups["iso"] or groups.get("iso2")).upper()]
-    return _money_amount(m["amt"], cur, groups.get("scale"))
+    return _money_amount(m["amt"], cur, groups.get("scale") or groups.get("scale_abbr"))
 
 
 def _money_range(m: re.Match) -> str:
@@ -283,7 +286,7 @@ _TZ = "|".join(TIME_ZONES)
 _AMPM = r"(?P<ampm>[ap]\.m\.|[ap]m\b|[AP]M\b)"
 _TLD = r"(?:com|org|net|io|edu|gov|co|uk|de|fr|ai|dev|info|biz|us|eu|ca|au)"
 _ABBR_RE = (r"(?P<dotted>" + "|".join(re.escape(k) for k in DOTTED) + r")"
-            r"|(?<=[a-z] )(?P<street>St\.)(?=\s+[a-z]|\s*[,.;!?]|\s*$)"
+            r"|(?-i:(?<=[a-z] )(?P<street>St\.)(?=\s+[a-z]|\s*[,.;!?]|\s*$))"
             r"|\b(?P<init>(?:[A-Z]\.){2,})"
             r"|\b(?P<a>" + "|".join(ABBREVIATIONS) + r")\.")  # fmt: skip
 
@@ -299,7 +302,7 @@ SPAN_RULES: list[SpanRule] = [
         _money_range),
     SpanRule("money", re.compile(
         rf"(?:(?P<sym>{_SYM})|\b(?P<iso>{_ISO})\s?)(?P<amt>{_AMOUNT})"
-        rf"(?:\s+(?P<scale>{'|'.join(SCALES)})\b)?"), _money),
+        rf"(?:\s+(?P<scale>{'|'.join(SCALES)})\b|(?P<scale_abbr>bn|mn|tn|[kmb])\b)?"), _money),
     SpanRule("money", re.compile(
         rf"(?P<sym>)(?P<iso>)(?P<amt>\b{_AMOUNT})\s?(?P<iso2>{_ISO})\b"), _money),
     SpanRule("date", re.compile(
@@ -325,6 +328,11 @@ SPAN_RULES: list[SpanRule] = [
     SpanRule("time", re.compile(
         rf"\b(?P<h>1[0-2]|0?[1-9])(?P<m>)(?P<s>)\s*{_AMPM}(?:\s+(?P<tz>{_TZ})\b)?"), _time),
     SpanRule("telephone", re.compile(r"\+\d{1,3}(?:[\s.-]\(?\d{1,4}\)?){2,5}\b"), _phone),
+    SpanRule("telephone", re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}\b"),
+             lambda m: ", ".join(digits(g) for g in re.findall(r"\d+", m[0]))),
+    SpanRule("cardinal", re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.]|\.\d)"),
+             lambda m: (" dot " if m[0].count(".") == 3 else " point ").join(
+                 words(int(p)) for p in m[0].split("."))),
     SpanRule("roman", re.compile(
         rf"\b(?P<ctx>{'|'.join(ROMAN_CONTEXT)})\s+(?P<r>[IVXLCDM]+)\b(?!['’]\w)", re.I),
         _roman_context),

@@ -190,3 +190,20 @@ def test_alignment_finds_rewritten_spans_and_keeps_added_words():
 )
 def test_abbreviations_and_numerals_that_are_also_words(written, spoken):
     assert normalize(written) == spoken
+
+
+@pytest.mark.parametrize(
+    "written,spoken",
+    [
+        ("born in St. Louis, MO.", "born in saint louis, missouri."),
+        ("Revenue hit $4.5bn.", "revenue hit four point five billion dollars."),
+        ("It's 5'11\" tall.", "it's five feet eleven inches tall."),
+        ("Use a 1/4\" bit.", "use a one quarter inch bit."),
+        ("Version 2.0.1 is out.", "version two point zero point one is out."),
+        ("Call (800) 555-1234 ext. 12.",
+         "call eight zero zero, five five five, one two three four extension twelve."),
+        ('He said "5" twice.', 'he said "five" twice.'),
+    ],
+)  # fmt: skip
+def test_readings_found_by_probing_real_sentences(written, spoken):
+    assert normalize(written) == spoken
