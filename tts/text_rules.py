@@ -248,7 +248,9 @@ def roman_value(numeral: str) -> int | None:
 
 def _roman_context(m: re.Match) -> str:
     value = roman_value(m["r"])
-    return m[0] if value is None else f"{m['ctx'].lower()} {words(value)}"
+    if value is None or len(m["r"]) == 1 and m["r"] not in "IVX":  # "Class C", "Grade D"
+        return m[0]
+    return f"{m['ctx'].lower()} {words(value)}"
 
 
 def _roman_regnal(m: re.Match) -> str:
@@ -261,12 +263,15 @@ def _roman_regnal(m: re.Match) -> str:
 
 def _abbreviation(m: re.Match) -> str:
     if m["dotted"]:
-        return DOTTED[m["dotted"].lower()]
-    if m["street"]:
-        return "street"
-    if m["init"]:
-        return " ".join(m["init"].replace(".", "").lower())
-    return ABBREVIATIONS[m["a"].lower()]
+        spoken = DOTTED[m["dotted"].lower()]
+    elif m["street"]:
+        spoken = "street"
+    elif m["init"]:
+        spoken = " ".join(m["init"].replace(".", "").lower())
+    else:
+        spoken = ABBREVIATIONS[m["a"].lower()]
+    # its period also ends the sentence: keep one ("on Baker St." -> "on baker street.")
+    return spoken + "." if not m.string[m.end() :].strip() else spoken
 
 
 @dataclass(frozen=True)
@@ -330,6 +335,8 @@ SPAN_RULES: list[SpanRule] = [
     SpanRule("telephone", re.compile(r"\+\d{1,3}(?:[\s.-]\(?\d{1,4}\)?){2,5}\b"), _phone),
     SpanRule("telephone", re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}\b"),
              lambda m: ", ".join(digits(g) for g in re.findall(r"\d+", m[0]))),
+    SpanRule("telephone", re.compile(r"(?<![\d-])\d{3}-\d{4}(?![\d-])"),
+             lambda m: ", ".join(digits(g) for g in m[0].split("-"))),
     SpanRule("cardinal", re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.]|\.\d)"),
              lambda m: (" dot " if m[0].count(".") == 3 else " point ").join(
                  words(int(p)) for p in m[0].split("."))),

@@ -29,7 +29,7 @@ CASES = [
     ("on 2024-03-05", "on march fifth, twenty twenty-four"),
     ("on 12/25/2023", "on december twenty-fifth, twenty twenty-three"),
     ("Mr. and Mrs. Jones", "mister and missus jones"),
-    ("St. Paul lives on Baker St.", "saint paul lives on baker street"),
+    ("St. Paul lives on Baker St.", "saint paul lives on baker street."),
     ("apples, pears, etc", "apples, pears, etc"),
     ("red, blue etc. and", "red, blue et cetera and"),
     ("fruit, e.g. apples, i.e. food", "fruit, for example apples, that is food"),

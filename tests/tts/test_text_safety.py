@@ -207,3 +207,13 @@ def test_abbreviations_and_numerals_that_are_also_words(written, spoken):
 )  # fmt: skip
 def test_readings_found_by_probing_real_sentences(written, spoken):
     assert normalize(written) == spoken
+
+
+def test_letter_grades_are_not_roman_numerals():
+    assert normalize("Class C shares and Grade D") == "class c shares and grade d"
+    assert normalize("Part V and Book X") == "part five and book ten"
+
+
+def test_local_phone_number_and_sentence_final_abbreviation():
+    assert normalize("Call 555-0199.") == "call five five five, zero one nine nine."
+    assert normalize("We met on 5th Ave.") == "we met on fifth avenue."
