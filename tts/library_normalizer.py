@@ -3,17 +3,26 @@
 We use the WeTextProcessing runtime (``wetext`` on PyPI: prebuilt English FSTs read by
 ``kaldifst``, no pynini). ``LibraryNormalizer.read(text)`` returns what the library says, with the
 spans it rewrote, or raises ``LibraryFailure`` when the library is missing, raises, returns
-nothing for a non-empty text, or runs past its time limit. Calls run on a worker thread, so that a
-hang is cut off after ``timeout_s``; a worker that timed out is abandoned (it cannot be killed) and
-after ``max_timeouts`` of them the library is switched off for the process. The caller reads the
-text with our own rules instead (see ``palette.tts.text``).
+nothing for a non-empty text, or runs past its time limit.
+
+By default wetext runs in a child process of its own (it imports wetext only, and answers one
+JSON line per text): a call past ``timeout_s`` kills it wherever it hangs (kaldifst keeps the GIL,
+so a thread could not be cut off) and the next call starts a new one, about 0.7 s. After
+``max_timeouts`` timeouts the library is switched off for the process. ``isolation="thread"``
+keeps it in this process instead. The caller reads a failed text with our own rules (see
+``palette.tts.text``).
 """
 
 from __future__ import annotations
 
+import atexit
 import difflib
+import importlib.util
+import json
 import queue
 import re
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -69,13 +78,19 @@ def align(written: str, spoken: str) -> list[LibrarySpan]:
     return spans
 
 
-class _Worker:
-    """One daemon thread that runs calls one at a time."""
+class LibraryRaised(RuntimeError):
+    """The library raised on a text (its worker is fine)."""
 
-    def __init__(self):
+
+class _ThreadBackend:
+    """The library in this process, called on one daemon thread. A hang in Python code is cut
+    off; one inside the library's C++ (which keeps the GIL) only when the call returns."""
+
+    def __init__(self, factory):
+        self.factory = factory
         self.requests: queue.Queue = queue.Queue()
-        self.thread = threading.Thread(target=self._loop, name="palette-text-library", daemon=True)
-        self.thread.start()
+        self.normalizer = None
+        threading.Thread(target=self._loop, name="palette-text-library", daemon=True).start()
 
     def _loop(self) -> None:
         while True:
@@ -86,7 +101,7 @@ class _Worker:
                 box.append((False, e))
             done.set()
 
-    def call(self, fn, arg, timeout_s: float):
+    def _call(self, fn, arg, timeout_s: float):
         box: list = []
         done = threading.Event()
         self.requests.put((fn, arg, box, done))
@@ -96,6 +111,86 @@ class _Worker:
         if not ok:
             raise value
         return value
+
+    def start(self, timeout_s: float) -> None:
+        self.normalizer = self._call(lambda _: self.factory(), None, timeout_s)
+
+    def normalize(self, text: str, timeout_s: float) -> str:
+        return self._call(self.normalizer.normalize, text, timeout_s)
+
+    def close(self) -> None:  # a stuck thread cannot be stopped; it is a daemon
+        pass
+
+
+# the library's side of _ProcessBackend: one JSON text per line in, one JSON answer per line out
+_CHILD = """
+import json, sys
+from wetext import Normalizer
+normalizer = Normalizer(lang="en", operator="tn")
+normalizer.normalize("1")
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    try:
+        answer = {"text": normalizer.normalize(json.loads(line))}
+    except Exception as e:
+        answer = {"error": f"{type(e).__name__}: {e}"}
+    print(json.dumps(answer), flush=True)
+"""
+
+
+class _ProcessBackend:
+    """The library in a child process (imports wetext only) that reads texts on its standard
+    input: a call past its time limit kills the child, wherever it hangs; the next call starts
+    a new one."""
+
+    child = _CHILD  # the child's program (tests swap it)
+
+    def __init__(self):
+        self.proc: subprocess.Popen | None = None
+        self.answers: queue.Queue = queue.Queue()
+
+    def start(self, timeout_s: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", self.child],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
+        answers, stdout = self.answers, self.proc.stdout
+
+        def pump():  # a thread per child: blocking reads, handed over through a queue
+            for line in stdout:
+                answers.put(line)
+            answers.put(None)
+
+        threading.Thread(target=pump, name="palette-text-library", daemon=True).start()
+        atexit.register(self.close)
+        self._answer(timeout_s)
+
+    def _answer(self, timeout_s: float) -> dict:
+        try:
+            line = self.answers.get(timeout=timeout_s)
+        except queue.Empty:
+            raise TimeoutError(f"no answer within {timeout_s:g} s") from None
+        if line is None:
+            raise RuntimeError("the library's process ended")
+        return json.loads(line)
+
+    def normalize(self, text: str, timeout_s: float) -> str:
+        self.proc.stdin.write(json.dumps(text) + "\n")
+        self.proc.stdin.flush()
+        answer = self._answer(timeout_s)
+        if "error" in answer:
+            raise LibraryRaised(answer["error"])
+        return answer["text"]
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 class LibraryNormalizer:
@@ -107,58 +202,67 @@ class LibraryNormalizer:
         load_timeout_s: float = 30.0,
         max_timeouts: int = 3,
         factory=None,
+        isolation: str = "process",
     ):
-        """``factory``: makes the object whose ``normalize(text) -> str`` is called (default:
-        ``wetext.Normalizer`` for English text normalisation); tests pass their own."""
+        """``isolation``: "process" runs wetext in a child process (a hang anywhere is cut
+        off), "thread" in this one (no second process; a hang inside its C++ is cut off only
+        when it returns). ``factory``: makes an object with ``normalize(text) -> str`` to use
+        instead of wetext, on a thread (tests pass their own)."""
+        if isolation not in ("process", "thread"):
+            raise ValueError(f"isolation must be 'process' or 'thread', not {isolation!r}")
         self.factory = factory
+        self.isolation = "thread" if factory is not None else isolation
         self.timeout_s = timeout_s
         self.load_timeout_s = load_timeout_s
         self.max_timeouts = max_timeouts
-        self._normalizer = None
-        self._worker: _Worker | None = None
+        self._backend = None
         self._timeouts = 0
         self._lock = threading.Lock()
         self.disabled_reason: str | None = None
 
     @staticmethod
     def installed() -> bool:
+        return importlib.util.find_spec("wetext") is not None
+
+    def _wetext(self):
+        from wetext import Normalizer
+
+        normalizer = Normalizer(lang="en", operator="tn")
+        normalizer.normalize("1")  # reads the FSTs
+        return normalizer
+
+    def _start(self) -> None:
+        if self.factory is None and not self.installed():
+            self.disabled_reason = "wetext is not installed"
+            raise LibraryFailure(self.disabled_reason, permanent=True)
+        if self.isolation == "process":
+            backend = _ProcessBackend()
+        else:
+            backend = _ThreadBackend(self.factory or self._wetext)
         try:
-            import wetext  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
-    def _load(self) -> None:
-        def load(_):
-            if self.factory is not None:
-                return self.factory()
-            from wetext import Normalizer
-
-            normalizer = Normalizer(lang="en", operator="tn")
-            normalizer.normalize("1")  # reads the FSTs
-            return normalizer
-
-        try:
-            self._normalizer = self._call(load, None, self.load_timeout_s)
-        except ImportError as e:
-            self.disabled_reason = f"wetext is not installed ({e})"
-            raise LibraryFailure(self.disabled_reason, permanent=True) from None
-
-    def _call(self, fn, arg, timeout_s: float):
-        if self._worker is None:
-            self._worker = _Worker()
-        try:
-            return self._worker.call(fn, arg, timeout_s)
-        except TimeoutError:
-            self._worker = None  # abandon the stuck thread; the next call gets a new one
-            self._timeouts += 1
-            if self._timeouts >= self.max_timeouts:
-                self.disabled_reason = f"it timed out {self._timeouts} times"
+            backend.start(self.load_timeout_s)
+        except Exception:
+            backend.close()
             raise
+        self._backend = backend
 
-    def _read_now(self, text: str) -> LibraryReading:
-        output = self._normalizer.normalize(text)
-        return LibraryReading(output, tuple(align(text, output)))
+    def _normalize(self, text: str) -> str:
+        if self._backend is None:
+            self._start()
+        try:
+            return self._backend.normalize(text, self.timeout_s)
+        except LibraryRaised:
+            raise
+        except Exception as e:
+            stuck = isinstance(e, TimeoutError)
+            if stuck:
+                self._timeouts += 1
+                if self._timeouts >= self.max_timeouts:
+                    self.disabled_reason = f"it timed out {self._timeouts} times"
+            if stuck or self.isolation == "process":  # a stuck or dead worker is replaced
+                self._backend.close()
+                self._backend = None
+            raise
 
     def read(self, text: str) -> LibraryReading:
         with self._lock:
@@ -167,17 +271,20 @@ class LibraryNormalizer:
                     f"the normaliser library is off: {self.disabled_reason}", permanent=True
                 )
             try:
-                if self._normalizer is None:
-                    self._load()
-                reading = self._call(self._read_now, text, self.timeout_s)
+                output = self._normalize(text)
             except LibraryFailure:
                 raise
             except Exception as e:  # noqa: BLE001 - any failure of the library is a fallback
                 message = f"{type(e).__name__}: {e}".rstrip(": ")
                 raise LibraryFailure(message, permanent=bool(self.disabled_reason)) from e
-            if text.strip() and not reading.text.strip():
+            if text.strip() and not output.strip():
                 raise LibraryFailure("it returned nothing")
-            return reading
+            return LibraryReading(output, tuple(align(text, output)))
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
 
 
 _DEFAULT: LibraryNormalizer | None = None

@@ -217,3 +217,49 @@ def test_letter_grades_are_not_roman_numerals():
 def test_local_phone_number_and_sentence_final_abbreviation():
     assert normalize("Call 555-0199.") == "call five five five, zero one nine nine."
     assert normalize("We met on 5th Ave.") == "we met on fifth avenue."
+
+
+_FAKE_CHILD = """
+import json, sys, time
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    text = json.loads(line)
+    if "hang" in text:
+        time.sleep(60)
+    if "die" in text:
+        sys.exit(3)
+    print(json.dumps({"text": text.replace("7", "seven")}), flush=True)
+"""
+
+
+def test_process_isolation_kills_a_hung_library_and_restarts_it(monkeypatch):
+    from palette.tts import library_normalizer as ln
+
+    monkeypatch.setattr(ln._ProcessBackend, "child", _FAKE_CHILD)
+    lib = LibraryNormalizer(timeout_s=0.5, max_timeouts=5)
+    assert lib.read("a 7").text == "a seven"
+    first = lib._backend.proc
+    start = time.perf_counter()
+    with pytest.raises(LibraryFailure, match="TimeoutError"):
+        lib.read("hang 7")
+    assert time.perf_counter() - start < 2
+    assert first.poll() is not None  # killed
+    assert lib.read("b 7").text == "b seven"  # a new child
+    with pytest.raises(LibraryFailure, match="ended"):
+        lib.read("die 7")
+    assert lib.read("c 7").text == "c seven"
+    lib.close()
+
+
+def test_real_library_in_its_process_reads_and_survives_its_own_errors():
+    lib = LibraryNormalizer()
+    assert lib.read("It weighs 12kg.").text == "It weighs twelve kilograms."
+    proc = lib._backend.proc
+    try:
+        lib.read("He is my #1 fan.")  # wetext 0.1.8 raises on it
+    except LibraryFailure:
+        assert lib._backend.proc is proc  # the child lives on
+    else:
+        pytest.skip("this wetext reads the text")
+    finally:
+        lib.close()
