@@ -42,6 +42,13 @@ SAID_AS_WORDS = {"NASA", "NATO", "UNESCO", "UNICEF", "LASER", "RADAR", "SCUBA", 
                  "FIFA", "OPEC", "NASDAQ", "GIF", "JPEG", "PIN", "SIM", "LED", "OK", "IKEA",
                  "ASCII", "SARS", "UEFA", "INTERPOL", "WIFI", "YAML", "JSON", "SQL", "LOL",
                  "ASAP", "RAM", "ROM", "DOS", "SIMD", "PEP", "NOAA", "CERN"}  # fmt: skip
+# short words written in capitals for emphasis, said as words
+EMPHASIS_WORDS = set(
+    "NOT YES ALL AND THE BUT FOR YOU ARE WAS HAS HAD CAN DID BIG BAD NEW OLD ONE TWO NOW HOW WHY "
+    "WHO OUT OFF OUR HIS HER SHE HIM ITS GET GOT LET WOW YAY HEY BOO OH NO GO SO DO UP IT IS IN "
+    "ON AT TO OF OR BE WE HE ME MY BY AN AS IF AH HA HI YO OK WAY TOO ANY END SEE SAY RUN TRY "
+    "YET NOR".split()
+)
 PLAIN, RULES, LIBRARY, FALLBACK = "plain", "rules", "library", "fallback"
 
 
@@ -92,12 +99,21 @@ def _library() -> LibraryNormalizer:
     return _library_override or default_library()
 
 
+def _is_spelled(word: str) -> bool:
+    """Whether a word in capitals is said letter by letter: it has no vowel (HTTPS, NW, PST), or
+    it is two or three letters long (USA, EST, TV) and not a common word in capitals for
+    emphasis (NOT, YES, ALL); longer ones with vowels are words (WELL, NASA, STOP)."""
+    if word in SAID_AS_WORDS or word in EMPHASIS_WORDS:
+        return False
+    return not re.search("[AEIOUY]", word) or len(word) <= 3
+
+
 def _spell_acronyms(text: str) -> str:
     """'at 9 PM EST' -> 'at 9 p m e s t'; a text mostly in capitals (shouting) is left alone."""
     tokens = re.findall(r"[A-Za-z]{2,}", text)
     if tokens and sum(t.isupper() for t in tokens) * 2 > len(tokens) and len(tokens) > 2:
         return text
-    return _ACRONYM.sub(lambda m: m[0] if m[0] in SAID_AS_WORDS else " ".join(m[0].lower()), text)
+    return _ACRONYM.sub(lambda m: " ".join(m[0].lower()) if _is_spelled(m[0]) else m[0], text)
 
 
 def _fix_library_span(written: str, spoken: str, cls: str = "") -> str:
