@@ -9,7 +9,7 @@ from palette.codec.files import UserError
 from palette.tts.phonemes import phonemize
 from palette.tts.symbols import SymbolTable
 from palette.tts.text import normalize, split_sentences
-from palette.tts.text_clean import foreign_scripts
+from palette.tts.text_clean import clean_control, foreign_scripts
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class TextFrontend:
     def normalize(self, text: str) -> str:
         if self.language.startswith("en"):
             return normalize(text)
-        return " ".join(text.split())
+        return " ".join(clean_control(text).split())
 
     def __call__(self, text: str) -> FrontendOutput:
         if not text or not text.strip():
