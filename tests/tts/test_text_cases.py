@@ -4,6 +4,7 @@ palette.tts.readings for the format and how readings are compared)."""
 from pathlib import Path
 
 import pytest
+
 from palette.tts.readings import Case, canonical, load_cases, same_reading
 from palette.tts.text import normalize
 

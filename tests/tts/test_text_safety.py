@@ -5,6 +5,7 @@ import time
 import warnings
 
 import pytest
+
 from palette.codec.files import UserError
 from palette.tts import text as text_module
 from palette.tts.library_normalizer import LibraryFailure, LibraryNormalizer
