@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 
 
@@ -237,8 +238,19 @@ class LibraryNormalizer:
             raise LibraryFailure(self.disabled_reason, permanent=True)
         if self.isolation == "process":
             backend = _ProcessBackend()
-        else:
-            backend = _ThreadBackend(self.factory or self._wetext)
+            try:
+                backend.start(self.load_timeout_s)
+                self._backend = backend
+                return
+            except (OSError, RuntimeError, ValueError) as e:  # no child (frozen app, ...)
+                backend.close()
+                warnings.warn(
+                    f"could not run the normaliser library in a process of its own ({e}); "
+                    "running it in this one",
+                    stacklevel=5,
+                )
+                self.isolation = "thread"
+        backend = _ThreadBackend(self.factory or self._wetext)
         try:
             backend.start(self.load_timeout_s)
         except Exception:

@@ -264,3 +264,13 @@ def test_real_library_in_its_process_reads_and_survives_its_own_errors():
         pytest.skip("this wetext reads the text")
     finally:
         lib.close()
+
+
+def test_no_child_process_falls_back_to_a_thread(monkeypatch):
+    from palette.tts import library_normalizer as ln
+
+    monkeypatch.setattr(ln._ProcessBackend, "child", "import sys; sys.exit(1)")
+    lib = LibraryNormalizer()
+    with pytest.warns(UserWarning, match="process of its own"):
+        assert lib.read("It is 7.").text == "It is seven."
+    assert lib.isolation == "thread"
