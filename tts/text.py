@@ -108,11 +108,14 @@ def _is_spelled(word: str) -> bool:
     return not re.search("[AEIOUY]", word) or len(word) <= 3
 
 
-def _spell_acronyms(text: str) -> str:
-    """'at 9 PM EST' -> 'at 9 p m e s t'; a text mostly in capitals (shouting) is left alone."""
+def _shouting(text: str) -> bool:
+    """A text mostly in capitals: its capitalised words are not acronyms."""
     tokens = re.findall(r"[A-Za-z]{2,}", text)
-    if tokens and sum(t.isupper() for t in tokens) * 2 > len(tokens) and len(tokens) > 2:
-        return text
+    return len(tokens) > 2 and sum(t.isupper() for t in tokens) * 2 > len(tokens)
+
+
+def _spell_acronyms(text: str) -> str:
+    """'at 9 PM EST' -> 'at 9 p m e s t'."""
     return _ACRONYM.sub(lambda m: " ".join(m[0].lower()) if _is_spelled(m[0]) else m[0], text)
 
 
@@ -242,10 +245,10 @@ def read_spans(text: str, options: NormalizeOptions | None = None) -> list[Span]
     return [s for s in spans if s.written]
 
 
-def _finish(spoken: str, dropped: list[str]) -> str:
-    """Our rules after the library: acronyms spelled, symbols said, unspeakable characters
-    dropped (collected in ``dropped``)."""
-    spoken = _spell_acronyms(spoken)
+def _finish(spoken: str, dropped: list[str], shouting: bool = False) -> str:
+    """Our rules after the library: acronyms spelled (unless the whole text is ``shouting``),
+    symbols said, unspeakable characters dropped (collected in ``dropped``)."""
+    spoken = spoken if shouting else _spell_acronyms(spoken)
     for sym, said in text_rules.SYMBOLS.items():
         spoken = spoken.replace(sym, said)
     kept = []
@@ -270,11 +273,12 @@ def finished_spans(text: str, options: NormalizeOptions | None = None) -> list[S
     """``read_spans`` with each span's spoken form finished as ``normalize`` says it (lower
     case, symbols said); a warning names characters that cannot be spoken."""
     dropped: list[str] = []
-    spans = [
-        Span(s.written, " ".join(_finish(s.spoken, dropped).lower().split()) if s.path != PLAIN
-             else _finish(s.spoken, dropped).lower(), s.path, s.cls)
-        for s in read_spans(text, options)
-    ]  # fmt: skip
+    shouting = _shouting(text)
+    spans = []
+    for s in read_spans(text, options):
+        spoken = _finish(s.spoken, dropped, shouting).lower()
+        spans.append(Span(s.written, spoken if s.path == PLAIN else " ".join(spoken.split()),
+                          s.path, s.cls))  # fmt: skip
     if dropped:
         warnings.warn(
             f"dropped characters that cannot be spoken: {describe(dropped)}", stacklevel=3

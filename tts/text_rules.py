@@ -207,6 +207,17 @@ def _time(m: re.Match) -> str:
     return spoken
 
 
+# units the library reads wrongly or not at all ("100m" is not minutes; "10 hrs")
+_UNITS = {"m": ("meter", "meters"), "hr": ("hour", "hours"), "hrs": ("hour", "hours"),
+          "mins": ("minute", "minutes"), "sec": ("second", "seconds"),
+          "secs": ("second", "seconds")}  # fmt: skip
+
+
+def _measure(m: re.Match) -> str:
+    one, many = _UNITS[m["u"]]
+    return f"{cardinal(m['n'])} {one if m['n'] == '1' else many}"
+
+
 def _phone(m: re.Match) -> str:
     groups = re.findall(r"\d+", m[0])
     return "plus " + ", ".join(digits(g) for g in groups)
@@ -307,7 +318,7 @@ SPAN_RULES: list[SpanRule] = [
         _money_range),
     SpanRule("money", re.compile(
         rf"(?:(?P<sym>{_SYM})|\b(?P<iso>{_ISO})\s?)(?P<amt>{_AMOUNT})"
-        rf"(?:\s+(?P<scale>{'|'.join(SCALES)})\b|(?P<scale_abbr>bn|mn|tn|[kmb])\b)?"), _money),
+        rf"(?:\s+(?P<scale>{'|'.join(SCALES)})\b|(?P<scale_abbr>(?i:bn|mn|tn|[kmb]))\b)?"), _money),
     SpanRule("money", re.compile(
         rf"(?P<sym>)(?P<iso>)(?P<amt>\b{_AMOUNT})\s?(?P<iso2>{_ISO})\b"), _money),
     SpanRule("date", re.compile(
@@ -320,6 +331,9 @@ SPAN_RULES: list[SpanRule] = [
     SpanRule("date", re.compile(
         rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\b\.?"
         r"(?:,?\s+(?P<y>1\d{3}|20\d{2})\b)?", re.I), _day_month),
+    SpanRule("measure", re.compile(
+        r"(?<![\w.])(?P<n>\d[\d,]*(?:\.\d+)?)\s?(?P<u>m|hrs?|mins|secs?)\b(?![²³/.]\w)"),
+        _measure),
     SpanRule("date", re.compile(r"\b(?P<n>1\d{2}0|20\d0)s\b"),
              lambda m: _plural(year(int(m["n"])))),
     SpanRule("date", re.compile(r"(?<!\w)'(?P<n>\d0)s\b"), lambda m: _plural(words(int(m["n"])))),
@@ -385,6 +399,8 @@ def find_spans(text: str) -> list[tuple[int, int, str, str]]:
             if any(s < m.end() and m.start() < e for s, e, _, _ in taken):
                 continue
             spoken = rule.read(m)
+            if m[0].endswith(".") and not text[m.end() :].strip() and not spoken.endswith("."):
+                spoken += "."  # its period also ends the text ("... at 3 p.m.")
             if spoken != m[0]:
                 taken.append((m.start(), m.end(), spoken, rule.cls))
     return sorted(taken)

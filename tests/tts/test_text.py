@@ -22,7 +22,7 @@ CASES = [
     ("$1.5 million", "one point five million dollars"),
     ("a 50% rise", "a fifty percent rise"),
     ("at 10:30", "at ten thirty"),
-    ("at 7:05 a.m.", "at seven oh five a m"),
+    ("at 7:05 a.m.", "at seven oh five a m."),
     ("at 7 pm", "at seven p m"),
     ("at 12:00", "at twelve o'clock"),
     ("on 4 July", "on the fourth of july"),

@@ -274,3 +274,17 @@ def test_no_child_process_falls_back_to_a_thread(monkeypatch):
     with pytest.warns(UserWarning, match="process of its own"):
         assert lib.read("It is 7.").text == "It is seven."
     assert lib.isolation == "thread"
+
+
+@pytest.mark.parametrize(
+    "written,spoken",
+    [
+        ("He ran the 100m in 9.58s.", "he ran the one hundred meters in nine point five eight seconds."),
+        ("It lasts 10 hrs.", "it lasts ten hours."),
+        ("A house for $450K.", "a house for four hundred and fifty thousand dollars."),
+        ("Ave. NW, Washington, DC", "avenue n w, washington, d c"),
+        ("We met at 3:30 p.m.", "we met at three thirty p m."),
+    ],
+)  # fmt: skip
+def test_more_readings_found_by_probing(written, spoken):
+    assert normalize(written) == spoken
