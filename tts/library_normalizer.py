@@ -8,7 +8,7 @@ nothing for a non-empty text, or runs past its time limit.
 By default wetext runs in a child process of its own (it imports wetext only, and answers one
 JSON line per text): a call past ``timeout_s`` kills it wherever it hangs (kaldifst keeps the GIL,
 so a thread could not be cut off) and the next call starts a new one, about 0.7 s. After
-``max_timeouts`` timeouts the library is switched off for the process. ``isolation="thread"``
+``max_timeouts`` timeouts in a row the library is switched off for the process. ``isolation="thread"``
 keeps it in this process instead. The caller reads a failed text with our own rules (see
 ``palette.tts.text``).
 """
@@ -262,7 +262,9 @@ class LibraryNormalizer:
         if self._backend is None:
             self._start()
         try:
-            return self._backend.normalize(text, self.timeout_s)
+            output = self._backend.normalize(text, self.timeout_s)
+            self._timeouts = 0  # max_timeouts counts timeouts in a row
+            return output
         except LibraryRaised:
             raise
         except Exception as e:
