@@ -1,9 +1,21 @@
 """English text normalisation and sentence splitting.
 
-``normalize`` turns written text into the words a reader would say: numbers, ordinals, years,
-decimals, currency, percentages, times, dates, common abbreviations and symbols are spelled out
-(number words come from ``num2words``). Characters that cannot be spoken are dropped with a
-warning that names them. The result is lower case.
+``normalize`` turns written text into the words a reader would say. It reads in three passes:
+
+1. **our rules first** (``palette.tts.text_rules``) for the classes where they measurably read
+   better than the library: money with any decimals and ISO codes, numeric dates in every order,
+   month names, decades, times with a.m./p.m. and time zones, international phone numbers, URLs
+   and e-mail addresses, roman numerals in context, very long numbers, abbreviations;
+2. **the FST library** (``wetext``, see ``palette.tts.library_normalizer``) for what is left
+   where it holds a digit or a symbol: cardinals, ordinals, decimals, units, phone numbers,
+   fractions, ranges, serials, states, plain times; ordinary words never reach it. If it
+   raises, hangs past its time limit or returns nothing, that piece is read with our rules
+   instead, with a warning — no sentence is lost;
+3. **our rules after it**: digits it left, capitalised acronyms spelled (``EST`` -> "e s t"),
+   symbols, characters that cannot be spoken dropped (with a warning naming them), lower case.
+
+``read_spans`` returns the same reading as spans, each saying which path read it (``palette
+text`` shows them).
 
     >>> normalize("Dr. Smith paid $3.50 on March 5th, 2024.")
     'doctor smith paid three dollars and fifty cents on march fifth, twenty twenty-four.'
@@ -14,183 +26,282 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
+from dataclasses import dataclass
 
-from num2words import num2words
+from palette.tts import text_rules
+from palette.tts.library_normalizer import LibraryFailure, LibraryNormalizer, default_library
+from palette.tts.text_clean import clean_control, describe, drop_foreign_letters
 
-MONTHS = [
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
-]  # fmt: skip
-_MONTH_ABBR = {m[:3]: m for m in MONTHS} | {"sept": "september"}
-
-# abbreviation (lower case, without its final period) -> spoken form
-ABBREVIATIONS = {
-    "dr": "doctor", "mr": "mister", "mrs": "missus", "ms": "miz", "prof": "professor",
-    "jr": "junior", "sr": "senior", "st": "saint", "mt": "mount", "capt": "captain",
-    "gen": "general", "col": "colonel", "lt": "lieutenant", "sgt": "sergeant", "gov": "governor",
-    "rev": "reverend", "vs": "versus", "etc": "et cetera", "approx": "approximately",
-    "dept": "department", "inc": "incorporated", "ltd": "limited", "co": "company",
-    "ave": "avenue", "blvd": "boulevard", "rd": "road", "no": "number",
-}  # fmt: skip
-# multi-dot abbreviations, matched case-insensitively
-DOTTED = {"e.g.": "for example", "i.e.": "that is", "a.m.": "a m", "p.m.": "p m"}
-SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "@": " at ", "=": " equals ",
-           "#": " number ", "°": " degrees ", "×": " times ", "/": " slash "}  # fmt: skip
-CURRENCIES = {  # symbol -> (unit, units, subunit, subunits)
-    "$": ("dollar", "dollars", "cent", "cents"),
-    "€": ("euro", "euros", "cent", "cents"),
-    "£": ("pound", "pounds", "penny", "pence"),
-}
-SCALES = {"thousand", "million", "billion", "trillion"}
+# kept for callers of the old module
+ABBREVIATIONS = text_rules.ABBREVIATIONS
+MONTHS = text_rules.MONTHS
 # characters kept after normalisation besides letters (any script) and spaces
 SPOKEN_PUNCTUATION = set(".,!?;:'\"-()")
-_TRANSLATE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": " - ",
-                            "…": "...", "\u00a0": " "})  # fmt: skip
+# capitalised acronyms said as words, not spelled
+SAID_AS_WORDS = {"NASA", "NATO", "UNESCO", "UNICEF", "LASER", "RADAR", "SCUBA", "AIDS", "COVID",
+                 "FIFA", "OPEC", "NASDAQ", "GIF", "JPEG", "PIN", "SIM", "LED", "OK", "IKEA",
+                 "ASCII", "SARS", "UEFA", "INTERPOL", "WIFI", "YAML", "JSON", "SQL", "LOL",
+                 "ASAP", "RAM", "ROM", "DOS", "SIMD", "PEP", "NOAA", "CERN"}  # fmt: skip
+# short words written in capitals for emphasis, said as words
+EMPHASIS_WORDS = set(
+    "NOT YES ALL AND THE BUT FOR YOU ARE WAS HAS HAD CAN DID BIG BAD NEW OLD ONE TWO NOW HOW WHY "
+    "WHO OUT OFF OUR HIS HER SHE HIM ITS GET GOT LET WOW YAY HEY BOO OH NO GO SO DO UP IT IS IN "
+    "ON AT TO OF OR BE WE HE ME MY BY AN AS IF AH HA HI YO OK WAY TOO ANY END SEE SAY RUN TRY "
+    "YET NOR".split()
+)
+PLAIN, RULES, LIBRARY, FALLBACK = "plain", "rules", "library", "fallback"
 
 
-def _words(n: int | float, **kw) -> str:
-    return num2words(n, lang="en", **kw)
+@dataclass(frozen=True)
+class NormalizeOptions:
+    """How ``normalize`` reads a text."""
+
+    library: bool = True  # read with the FST library where our rules do not (False: rules only)
+    timeout_s: float = 1.0  # time limit of one library call; past it, our rules read the piece
+    max_library_chars: int = 400  # longer pieces go to the library in parts of at most this
+    library_context_words: int = 4  # words either side of a number or symbol the library sees
 
 
-def _cardinal(text: str) -> str:
-    """'1,234' -> 'one thousand, two hundred and thirty-four' style words, '3.14' -> 'three
-    point one four'."""
-    text = text.replace(",", "")
-    if "." in text:
-        whole, frac = text.split(".", 1)
-        head = _words(int(whole)) if whole else "zero"
-        return f"{head} point " + " ".join(_words(int(d)) for d in frac)
-    return _words(int(text))
+@dataclass(frozen=True)
+class Span:
+    """A piece of the input and how it is read."""
+
+    written: str  # the input piece
+    spoken: str  # what is said for it (before lower-casing and final clean-up)
+    path: (
+        str  # PLAIN (kept as written), RULES, LIBRARY, or FALLBACK (rules after a library failure)
+    )
+    cls: str = ""  # class that read it: money, date, cardinal, ... ("" for plain text)
 
 
-def _year(n: int) -> str:
-    return _words(n, to="year") if 1000 <= n <= 2999 and n % 1000 >= 10 or n >= 2010 else _words(n)
+_NEEDS_LIBRARY = re.compile(r"\d|[½¼¾⅓⅔⅛⅜⅝⅞¹²³%&@/+=#°×~^$€£¥₹₩‰]|,\s[A-Z]{2}\b")
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_UNITS = (
+    "one|two|three|four|five|six|seven|eight|nine|"
+    "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+)
+_SMALL = (
+    _UNITS + "|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|"
+    "nineteen|" + _TENS + "|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|"
+    "sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|fortieth|fiftieth|"
+    "sixtieth|seventieth|eightieth|ninetieth"
+)
+_HUNDRED = re.compile(rf"\bhundred (?=(?:{_SMALL})\b)", re.I)
+_THOUSAND = re.compile(rf"\bthousand (?=(?:{_SMALL})\b(?!\s+hundred))", re.I)
+_COMPOUND = re.compile(rf"\b({_TENS}) ({_UNITS})\b", re.I)
+_LEADING_SCALE = re.compile(r"^(hundred|thousand|million|billion|trillion)\b", re.I)
+_ACRONYM = re.compile(r"\b[A-Z]{2,5}\b")
+_library_override: LibraryNormalizer | None = None  # set by tests and benchmarks
+_warned_off = False  # the library is off for good and we said so once
 
 
-def _currency(match: re.Match) -> str:
-    unit, units, sub, subs = CURRENCIES[match["sym"]]
-    whole, cents, scale = match["whole"].replace(",", ""), match["cents"], match["scale"]
-    if scale:  # $1.5 million -> one point five million dollars
-        return f"{_cardinal(whole + ('.' + cents if cents else ''))} {scale} {units}"
-    amount = int(whole or 0)
-    parts = [f"{_words(amount)} {unit if amount == 1 else units}"] if amount or not cents else []
-    if cents:
-        c = int(cents.ljust(2, "0")[:2])
-        if c or not parts:
-            parts.append(f"{_words(c)} {sub if c == 1 else subs}")
-    return " and ".join(parts)
+def _library() -> LibraryNormalizer:
+    return _library_override or default_library()
 
 
-def _time(match: re.Match) -> str:
-    hour, minute = int(match["h"]), int(match["m"] or 0)
-    spoken = _words(hour)
-    if minute == 0:
-        spoken += "" if match["ampm"] else " o'clock"
-    elif minute < 10:
-        spoken += f" oh {_words(minute)}"
-    else:
-        spoken += f" {_words(minute)}"
-    if match["ampm"]:
-        spoken += " " + " ".join(match["ampm"].lower().replace(".", ""))
-    return spoken
+def _is_spelled(word: str) -> bool:
+    """Whether a word in capitals is said letter by letter: it has no vowel (HTTPS, NW, PST), or
+    it is two or three letters long (USA, EST, TV) and not a common word in capitals for
+    emphasis (NOT, YES, ALL); longer ones with vowels are words (WELL, NASA, STOP)."""
+    if word in SAID_AS_WORDS or word in EMPHASIS_WORDS:
+        return False
+    return not re.search("[AEIOUY]", word) or len(word) <= 3
 
 
-def _month(name: str) -> str:
-    """'Mar' / 'march' / 'Sept' -> 'march' / 'march' / 'september'."""
-    name = name.lower()
-    return name if name in MONTHS else _MONTH_ABBR[name]
+def _shouting(text: str) -> bool:
+    """A text mostly in capitals: its capitalised words are not acronyms."""
+    tokens = re.findall(r"[A-Za-z]{2,}", text)
+    return len(tokens) > 2 and sum(t.isupper() for t in tokens) * 2 > len(tokens)
 
 
-def _month_day(month: str, day: str) -> str:
-    return f"{month} {_words(int(day), to='ordinal')}"
+def _spell_acronyms(text: str) -> str:
+    """'at 9 PM EST' -> 'at 9 p m e s t'."""
+    return _ACRONYM.sub(lambda m: " ".join(m[0].lower()) if _is_spelled(m[0]) else m[0], text)
 
 
-def _date_numeric(match: re.Match) -> str:
-    """US order 03/05/2024 and ISO 2024-03-05 -> 'march fifth, twenty twenty-four'."""
-    if match["iy"]:
-        y, m, d = int(match["iy"]), int(match["im"]), int(match["id"])
-    else:
-        m, d, y = int(match["um"]), int(match["ud"]), int(match["uy"])
-    if not (1 <= m <= 12 and 1 <= d <= 31):
-        return match[0].replace("/", " slash ").replace("-", " ")
-    return f"{_month_day(MONTHS[m - 1], str(d))}, {_year(y)}"
+def _fix_library_span(written: str, spoken: str, cls: str = "") -> str:
+    """Our corrections after the library, each one a measured difference: 'thousand two
+    hundred' for 1,234 gets its 'one'; number words follow num2words' style, the convention of
+    the rest of the project ('negative' -> 'minus', 'forty two' -> 'forty-two', 'hundred one'
+    -> 'hundred and one', 'thousand five' -> 'thousand and five'); escaped quotes lose their
+    backslash."""
+    spoken = spoken.replace('\\"', '"')
+    if _LEADING_SCALE.match(spoken) and re.match(r"\D*1\D", written + " "):
+        spoken = "one " + spoken
+    if written.lstrip().startswith("-"):
+        spoken = re.sub(r"^negative\b", "minus", spoken)
+    spoken = _HUNDRED.sub("hundred and ", spoken)
+    spoken = _THOUSAND.sub("thousand and ", spoken)
+    return _COMPOUND.sub(r"\1-\2", spoken)
 
 
-_MONTH_RE = "|".join(sorted(MONTHS + list(_MONTH_ABBR), key=len, reverse=True))
-_RULES: list[tuple[re.Pattern, object]] = [
-    # dates: ISO 2024-03-05, US 3/5/2024
-    (re.compile(r"\b(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})\b|"
-                r"\b(?P<um>\d{1,2})/(?P<ud>\d{1,2})/(?P<uy>\d{4})\b"), _date_numeric),
-    # March 5th / Mar. 5 / 5 March
-    (re.compile(rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b", re.I),
-     lambda m: _month_day(_month(m["mon"]), m["day"])),
-    (re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\b", re.I),
-     lambda m: f"the {_words(int(m['day']), to='ordinal')} of {_month(m['mon'])}"),
-    # times: 10:30, 7:05 pm, 7 pm
-    (re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?:\s*(?P<ampm>[ap]\.m\.|[ap]m\b))?(?![\w:])", re.I), _time),
-    (re.compile(r"\b(?P<h>1[0-2]|0?[1-9])(?P<m>)\s*(?P<ampm>[ap]\.m\.|[ap]m\b)", re.I), _time),
-    # currency: $3.50, €20, £1,000, $1.5 million
-    (re.compile(r"(?P<sym>[$€£])\s?(?P<whole>\d[\d,]*|)(?:\.(?P<cents>\d+))?"
-                r"(?:\s+(?P<scale>" + "|".join(SCALES) + r"))?\b"), _currency),
-    # percentages: 50%, 3.5 %
-    (re.compile(r"(?P<n>\d[\d,]*(?:\.\d+)?)\s?%"), lambda m: f"{_cardinal(m['n'])} percent"),
-    # ordinals: 1st, 22nd, 103rd
-    (re.compile(r"\b(?P<n>\d[\d,]*)(?:st|nd|rd|th)\b", re.I),
-     lambda m: _words(int(m["n"].replace(",", "")), to="ordinal")),
-    # decades: 1990s, '90s
-    (re.compile(r"\b(?P<n>1\d{2}0|20[0-9]0)s\b"),
-     lambda m: re.sub(r"y$", "ies", _year(int(m["n"])))),
-    # years: four digits 1100-2099 standing alone (not 1,000 and not decimals)
-    (re.compile(r"(?<![\d,.])(?P<n>1[1-9]\d\d|20\d\d)(?!\d|,\d|\.\d)"), lambda m: _year(int(m["n"]))),
-    # a number glued to letters: 221B -> 221 B
-    (re.compile(r"(?<=\d)(?=[A-Za-z])"), " "),
-    # negative numbers and plain cardinals / decimals
-    (re.compile(r"(?<![\w.])-(?P<n>\d[\d,]*(?:\.\d+)?)\b"), lambda m: "minus " + _cardinal(m["n"])),
-    (re.compile(r"(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"), lambda m: _cardinal(m["n"])),
-]  # fmt: skip
-_DOTTED_RE = re.compile("|".join(re.escape(k) for k in DOTTED), re.I)
-_ABBR_RE = re.compile(r"\b(?P<a>" + "|".join(ABBREVIATIONS) + r")\.", re.I)
-_INITIALISM_RE = re.compile(r"\b(?:[A-Z]\.){2,}")
-_ST_STREET_RE = re.compile(r"(?<=[a-z] )St\.(?=\s+[a-z]|\s*[,.;!?]|\s*$)")
+def _parts(text: str, limit: int) -> list[str]:
+    """Cut text longer than ``limit`` at white space into parts of at most ``limit``."""
+    if len(text) <= limit:
+        return [text]
+    parts, current = [], ""
+    for word in re.split(r"(?<=\s)", text):
+        if current and len(current) + len(word) > limit:
+            parts.append(current)
+            current = ""
+        current += word
+    return parts + [current] if current else parts
 
 
-def _expand_abbreviations(text: str) -> str:
-    text = _DOTTED_RE.sub(lambda m: DOTTED[m[0].lower()], text)
-    text = _ST_STREET_RE.sub("street", text)  # "Baker St." is a street, "St. Paul" a saint
-    text = _INITIALISM_RE.sub(lambda m: " ".join(m[0].replace(".", "")) + " ", text)
-    return _ABBR_RE.sub(lambda m: ABBREVIATIONS[m["a"].lower()], text)
+def _read_with_library(text: str, options: NormalizeOptions) -> list[Span]:
+    """Read a piece none of our span rules took: plain, or the library (our rules if it fails)."""
+    if not text.strip():
+        return [Span(text, text, PLAIN)]
+    if not _NEEDS_LIBRARY.search(text):
+        return [Span(text, text, PLAIN)]
+    if not options.library:
+        return [Span(text, text_rules.apply_rules(text), RULES)]
+    spans: list[Span] = []
+    pos = 0
+    for start, end in _windows(text, options.library_context_words):
+        if start > pos:
+            spans.append(Span(text[pos:start], text[pos:start], PLAIN))
+        for part in _parts(text[start:end], options.max_library_chars):
+            spans += _read_part(part, options)
+        pos = end
+    if pos < len(text):
+        spans.append(Span(text[pos:], text[pos:], PLAIN))
+    return spans
 
 
-def _drop_unspeakable(text: str) -> str:
-    kept, dropped = [], []
-    for ch in text:
+def _windows(text: str, context: int) -> list[tuple[int, int]]:
+    """Character ranges the library reads: each word with a digit or a symbol (or a state code
+    after a comma) with ``context`` words either side, overlapping ranges merged. The library's
+    time grows with the length of what it reads, so ordinary words far from any number are left
+    out."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    merged: list[list[int]] = []
+    for i, (start, end) in enumerate(words):
+        word = text[start:end]
+        hot = _NEEDS_LIBRARY.search(word) or (
+            i and re.fullmatch(r"[A-Z]{2}\W*", word) and text[:start].rstrip().endswith(",")
+        )
+        if not hot:
+            continue
+        lo, hi = max(0, i - context), min(len(words) - 1, i + context)
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = hi
+        else:
+            merged.append([lo, hi])
+    return [(words[lo][0], words[hi][1]) for lo, hi in merged]
+
+
+def _read_part(text: str, options: NormalizeOptions) -> list[Span]:
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()) :]
+    core = " ".join(text.split())  # the library trips over runs of spaces
+    library = _library()
+    library.timeout_s = options.timeout_s
+    try:
+        reading = library.read(core)
+    except LibraryFailure as e:
+        global _warned_off
+        if not (e.permanent and _warned_off):  # "it is off for good" is said once
+            warnings.warn(
+                f"the normaliser library failed on {core!r} ({e}); read with our rules instead",
+                stacklevel=4,
+            )
+        _warned_off = _warned_off or e.permanent
+        return [Span(text, text_rules.apply_rules(text), FALLBACK)]
+    spans = [Span(lead, lead, PLAIN)] if lead else []
+    if not reading.spans:  # no mapping: the whole piece as the library read it
+        spoken = _fix_library_span(core, reading.text)
+        spans.append(Span(core, spoken, LIBRARY if spoken != core else PLAIN))
+    pos = 0
+    for s in reading.spans:
+        if s.start > pos:
+            spans.append(Span(core[pos : s.start], core[pos : s.start], PLAIN))
+        written = core[s.start : s.end]
+        spans.append(Span(written, _fix_library_span(written, s.spoken, s.cls), LIBRARY, s.cls))
+        pos = s.end
+    if reading.spans and pos < len(core):
+        spans.append(Span(core[pos:], core[pos:], PLAIN))
+    if trail:
+        spans.append(Span(trail, trail, PLAIN))
+    # digits the library left unread: our rules read them
+    return [
+        Span(s.written, text_rules.apply_rules(s.spoken), RULES, s.cls or "cardinal")
+        if s.path == PLAIN and re.search(r"\d", s.spoken) else s
+        for s in spans
+    ]  # fmt: skip
+
+
+def read_spans(text: str, options: NormalizeOptions | None = None) -> list[Span]:
+    """The reading of ``text`` as spans that cover it in order (see module doc)."""
+    options = options or NormalizeOptions()
+    text = drop_foreign_letters(clean_control(text))
+    spans: list[Span] = []
+    pos = 0
+    for start, end, spoken, cls in text_rules.find_spans(text):
+        spans += _read_with_library(text[pos:start], options)
+        spans.append(Span(text[start:end], spoken, RULES, cls))
+        pos = end
+    spans += _read_with_library(text[pos:], options)
+    return [s for s in spans if s.written]
+
+
+def _finish(spoken: str, dropped: list[str], shouting: bool = False) -> str:
+    """Our rules after the library: acronyms spelled (unless the whole text is ``shouting``),
+    symbols said, unspeakable characters dropped (collected in ``dropped``)."""
+    spoken = spoken if shouting else _spell_acronyms(spoken)
+    for sym, said in text_rules.SYMBOLS.items():
+        spoken = spoken.replace(sym, said)
+    kept = []
+    for ch in spoken:
         if ch.isalpha() or ch.isspace() or ch in SPOKEN_PUNCTUATION:
             kept.append(ch)
         elif unicodedata.category(ch)[0] == "M" and kept and kept[-1].isalpha():
             kept.append(ch)  # combining accent on a letter
         else:
             dropped.append(ch)
-    if dropped:
-        names = ", ".join(f"{c!r} ({unicodedata.name(c, f'U+{ord(c):04X}')})"
-                          for c in sorted(set(dropped)))  # fmt: skip
-        warnings.warn(f"dropped characters that cannot be spoken: {names}", stacklevel=3)
+            kept.append(" ")
     return "".join(kept)
 
 
-def normalize(text: str) -> str:
-    """Written English -> lower-case spoken words with punctuation kept (see module doc)."""
-    text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
-    text = _expand_abbreviations(text)
-    for pattern, repl in _RULES:
-        text = pattern.sub(repl, text)
-    for sym, spoken in SYMBOLS.items():
-        text = text.replace(sym, spoken)
-    text = _drop_unspeakable(text)
-    text = re.sub(r"\s+([,.!?;:])", r"\1", text)
+def _tidy(text: str) -> str:
+    text = re.sub(r"\s+([,.!?;:)\]])", r"\1", text)
+    text = re.sub(r"([(\[])\s+", r"\1", text)
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Za-z0-9$€£])")
+def finished_spans(text: str, options: NormalizeOptions | None = None) -> list[Span]:
+    """``read_spans`` with each span's spoken form finished as ``normalize`` says it (lower
+    case, symbols said); a warning names characters that cannot be spoken."""
+    dropped: list[str] = []
+    shouting = _shouting(text)
+    spans = []
+    for s in read_spans(text, options):
+        spoken = _finish(s.spoken, dropped, shouting).lower()
+        spans.append(Span(s.written, spoken if s.path == PLAIN else " ".join(spoken.split()),
+                          s.path, s.cls))  # fmt: skip
+    if dropped:
+        warnings.warn(
+            f"dropped characters that cannot be spoken: {describe(dropped)}", stacklevel=3
+        )
+    return spans
+
+
+def normalize(text: str, options: NormalizeOptions | None = None) -> str:
+    """Written English -> lower-case spoken words with punctuation kept (see module doc)."""
+    spans = finished_spans(text, options)
+    out: list[str] = []
+    for i, s in enumerate(spans):
+        spoken = s.spoken
+        if s.path != PLAIN and spoken:  # keep a read span apart from letters glued to it
+            after = spans[i + 1].spoken[:1] if i + 1 < len(spans) else ""
+            before = out[-1][-1:] if out and out[-1] else ""
+            spoken = (" " if before.isalnum() else "") + spoken + (" " if after.isalnum() else "")
+        out.append(spoken)
+    return _tidy("".join(out))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?=[\"'(\[]?[\w$€£¥₹₩])")
+_PROTECT = re.compile(text_rules._ABBR_RE, re.I)
 
 
 def split_sentences(text: str, max_chars: int = 250) -> list[str]:
@@ -198,11 +309,10 @@ def split_sentences(text: str, max_chars: int = 250) -> list[str]:
     clause punctuation (, ; :) and, failing that, between words.
 
     Works on raw text (known abbreviations like "Dr." and decimals do not end a sentence) and
-    on normalised text.
+    on normalised text. Control characters are removed first.
     """
-    protected = _DOTTED_RE.sub(lambda m: m[0].replace(".", "\0"), text)
-    protected = _ABBR_RE.sub(lambda m: m[0][:-1] + "\0", protected)
-    protected = _INITIALISM_RE.sub(lambda m: m[0].replace(".", "\0"), protected)
+    text = clean_control(text)
+    protected = _PROTECT.sub(lambda m: m[0].replace(".", "\0"), text)
     pieces = []
     for sentence in _SENTENCE_END.split(protected):
         sentence = sentence.replace("\0", ".").strip()
