@@ -60,22 +60,27 @@ class Utterance:
 RETRY_SEED_STEP = 1_000_003  # a retried take's seed moves by this, away from other sentences'
 
 
-def speak(speaker: Speaker, sentences: Iterable[list[int]], options, whole: bool,
+def speak(speaker: Speaker, sentences: Iterable, options, whole: bool,
           check: Callable[[int, np.ndarray], object] | None = None) -> Iterator[np.ndarray]:
     """Yield float32 audio ``[s]`` for each sentence's phoneme ids: one piece per sentence when
     ``whole``, else one per ``options.chunk_frames`` frames; a pause of
-    ``options.sentence_pause`` seconds between sentences. ``options`` is a resolved
-    ``SynthesisOptions``.
+    ``options.sentence_pause`` seconds between sentences, or the pause a sentence given as
+    ``(ids, pause_after_seconds)`` asks for after it (long-form reading: paragraphs, headings).
+    ``options`` is a resolved ``SynthesisOptions``.
 
     With ``check`` (whole sentences only), each take is scored by ``check(index, audio)`` (a
     ``TakeScore``: ``errors``, ``wer``); a take above ``options.verify_max_wer`` is redone with
     another seed, up to ``options.verify_retries`` times, and the take with the fewest errors
     is kept."""
-    pause = np.zeros(int(options.sentence_pause * speaker.codec.sample_rate), dtype=np.float32)
+    sr = speaker.codec.sample_rate
     prompt = speaker.request([]).prompt_frames(speaker.kind)
-    for index, ids in enumerate(sentences):
+    pause_after = None
+    for index, item in enumerate(sentences):
+        ids, pause = item if isinstance(item, tuple) else (item, None)
         if index:
-            yield pause
+            seconds = options.sentence_pause if pause_after is None else pause_after
+            yield np.zeros(int(seconds * sr), dtype=np.float32)
+        pause_after = pause
         if whole and check is not None:
             yield _best_take(speaker, ids, index, options, prompt, check)
             continue

@@ -256,3 +256,9 @@ def iter_segments(lines: Iterable[str], options: ReadingOptions | None = None) -
         else:
             yield from reader.add(PARAGRAPH, line)
     yield from reader.finish()
+
+
+def count_segments(lines: Iterable[str], options: ReadingOptions | None = None) -> int:
+    """How many segments ``iter_segments`` makes of ``lines`` (a cheap text-only pass, for a
+    progress bar's total)."""
+    return sum(1 for _ in iter_segments(lines, options))

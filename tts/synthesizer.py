@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from palette.models.families import FAMILIES, get_family
 from palette.streaming.loop import Speaker, speak
 from palette.tts.audio import PromptLimits, load_audio, prepare_prompt, resample
 from palette.tts.bundle import ModelBundle
+from palette.tts.document import ReadingOptions, iter_segments
 from palette.tts.frontend import TextFrontend
 from palette.tts.options import SynthesisOptions, resolve_options
 from palette.tts.symbols import SymbolTable
@@ -116,29 +117,68 @@ class Synthesizer:
         voice = self._voice(prompt, prompt_text)
         return self._speak(text, voice, options, whole=False)
 
+    def read(self, lines: Iterable[str], prompt, prompt_text: str | None = None,
+             options: SynthesisOptions = DEFAULT_OPTIONS, reading: ReadingOptions | None = None,
+             total: int | None = None) -> Iterator[np.ndarray]:
+        """Long-form: a chapter or a book (plain text or Markdown lines, read lazily) spoken one
+        finished sentence at a time, with the document's pauses (paragraphs, headings, list
+        items) between sentences. Memory stays flat however long the input; ``total`` (the
+        number of segments, ``count_segments``) gives the progress bar its ETA."""
+        voice = self._voice(prompt, prompt_text)
+        family, options = self.resolve_family(options)
+        reading = reading or ReadingOptions(max_chars=options.max_sentence_chars)
+        bar = tqdm(iter_segments(lines, reading), total=total, desc="read", unit="segment",
+                   disable=total is not None and total < PROGRESS_FROM)
+        texts: list[str] = []
+        items = self._segment_items(bar, options, texts)
+        return speak(self._speaker(family, voice), items, options, True,
+                     self._check(options, True, texts))
+
+    def _segment_items(self, segments, options, texts: list[str]):
+        """Segments -> ``(phoneme ids, pause after)`` of their sentences (their texts appended
+        to ``texts``); a segment with nothing speakable is skipped with a warning."""
+        for segment in segments:
+            try:
+                sentences = self.frontend.sentences(segment.text, options.max_sentence_chars)
+            except UserError as err:
+                warnings.warn(f"skipped {segment.text[:40]!r}: {err}", stacklevel=2)
+                continue
+            for i, sentence in enumerate(sentences):
+                texts.append(sentence.normalized)
+                yield sentence.ids, (segment.pause_after_s if i == len(sentences) - 1 else None)
+
+    def _speaker(self, family, voice: Voice) -> Speaker:
+        prompt_ids = self.frontend.symbols.encode(list(voice.phonemes))
+        return Speaker(family, self.models, self.codec, prompt_ids,
+                       self.frontend.symbols.encode([" "]), voice.codes, voice.latents)
+
     def _speak(self, text: str, voice: Voice, options: SynthesisOptions,
-               whole: bool) -> Iterator[np.ndarray]:  # fmt: skip
+               whole: bool) -> Iterator[np.ndarray]:
         family, options = self.resolve_family(options)
         sentences = self.frontend.sentences(text, options.max_sentence_chars)
-        prompt_ids = self.frontend.symbols.encode(list(voice.phonemes))
-        speaker = Speaker(family, self.models, self.codec, prompt_ids,
-                          self.frontend.symbols.encode([" "]), voice.codes, voice.latents)  # fmt: skip
         ids = (s.ids for s in tqdm(sentences, desc="synthesise", unit="sentence",
                                    disable=not whole or len(sentences) < PROGRESS_FROM))
-        check = None
-        if options.verify and whole:
-            checker = self.checker
-            texts = [s.normalized for s in sentences]
+        texts = [s.normalized for s in sentences]
+        return speak(self._speaker(family, voice), ids, options, whole,
+                     self._check(options, whole, texts))
 
-            def check(index: int, audio: np.ndarray):
-                score = checker(audio, self.sample_rate, texts[index])
-                if hasattr(checker, "log"):
-                    checker.log.append((index, score))
-                return score
-        elif options.verify:
+    def _check(self, options: SynthesisOptions, whole: bool, texts: list[str]):
+        """The loop's take check for ``verify`` (``None`` when off)."""
+        if not options.verify:
+            return None
+        if not whole:
             warnings.warn("verify applies to offline synthesis only: streamed audio cannot be "
-                          "taken back", stacklevel=3)
-        return speak(speaker, ids, options, whole, check)
+                          "taken back", stacklevel=4)
+            return None
+        checker = self.checker
+
+        def check(index: int, audio: np.ndarray):
+            score = checker(audio, self.sample_rate, texts[index])
+            if hasattr(checker, "log"):
+                checker.log.append((index, score))
+            return score
+
+        return check
 
     @property
     def checker(self):

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from palette.codec.files import UserError, UserFileNotFoundError
@@ -65,6 +66,26 @@ def read_text(args: argparse.Namespace) -> str:
         return sys.stdin.read()
     except UnicodeDecodeError as err:
         raise UserError(f"the text on stdin is not UTF-8 ({_decode_detail(err)})") from None
+
+
+def text_file_lines(path: str | Path) -> Iterator[str]:
+    """The lines of a UTF-8 text file, read lazily (a book never sits in memory whole)."""
+    path = Path(path)
+    _read_text_file_checks(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            yield from fh
+    except UnicodeDecodeError as err:
+        raise UserError(f"text file {path} is not UTF-8 ({_decode_detail(err)})") from None
+    except OSError as err:
+        raise UserError(f"cannot read text file {path}: {err.strerror or err}") from None
+
+
+def _read_text_file_checks(path: Path) -> None:
+    if not path.exists():
+        raise UserFileNotFoundError(f"text file not found: {path}")
+    if path.is_dir():
+        raise UserError(f"--text-file {path} is a directory")
 
 
 def _read_text_file(path: Path) -> str:

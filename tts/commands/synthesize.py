@@ -8,6 +8,9 @@ import stat
 import time
 from pathlib import Path
 
+import numpy as np
+
+from palette.codec.files import UserError
 from palette.tts.audio import open_audio_output, output_formats, save_audio
 from palette.tts.commands.outputs import (
     check_audio_output,
@@ -20,7 +23,9 @@ from palette.tts.commands.synthesis_args import (
     load_voice,
     options_from_args,
     read_text,
+    text_file_lines,
 )
+from palette.tts.document import count_segments
 
 HELP = "speak a text in the voice of a prompt, into an audio file"
 log = logging.getLogger("palette")
@@ -46,7 +51,14 @@ def _is_device(output: str) -> bool:
 def _run(args: argparse.Namespace) -> int:
     from palette.tts.synthesizer import Synthesizer
 
-    text = read_text(args)
+    total = None
+    if args.text_file:  # a chapter or a book: checked (and counted) now, read lazily later
+        total = count_segments(text_file_lines(args.text_file))
+        if total == 0:
+            raise UserError(f"nothing to read in {args.text_file}")
+        text = None
+    else:
+        text = read_text(args)
     check_audio_output(args.output)  # every check on what the user gave before any model loads
     if args.save_voice:
         check_voice_output(args.save_voice)
@@ -57,15 +69,20 @@ def _run(args: argparse.Namespace) -> int:
         voice.save(args.save_voice)
     start, samples = time.perf_counter(), 0
     options = options_from_args(args)
+    if args.text_file:  # with the document's pauses (paragraphs, headings, list items)
+        pieces = synth.read(text_file_lines(args.text_file), voice, options=options, total=total)
+    else:
+        pieces = synth.sentences(text, voice, options=options)
     if _is_device(args.output):  # /dev/null, a FIFO: written whole (libsndfile cannot seek it)
-        audio = synth.synthesize(text, voice, options=options)
-        save_audio(args.output, audio.samples, audio.sample_rate)
-        samples = len(audio.samples)
+        audio = list(pieces)
+        samples = sum(len(p) for p in audio)
+        save_audio(args.output, np.concatenate(audio) if audio else np.zeros(0, np.float32),
+                   synth.sample_rate)
     else:
         # sentence by sentence into the file: memory stays flat however long the text is, and
         # the file appears (renamed from a unique temporary name) only once it is complete
         with open_audio_output(args.output, synth.sample_rate) as write:
-            for piece in synth.sentences(text, voice, options=options):
+            for piece in pieces:
                 write(piece)
                 samples += len(piece)
     elapsed = time.perf_counter() - start
