@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import sys
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -82,5 +84,9 @@ def create_app(options: ServerOptions = ServerOptions(), synth=None) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (``--workers N``): options from $PALETTE_SERVER_OPTIONS."""
+    """Factory for ``uvicorn --factory`` (``--workers N``): options from $PALETTE_SERVER_OPTIONS.
+    A worker process starts without the parent's logging set up, so it sets up its own."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format=f"%(levelname)s %(name)s [{os.getpid()}]: %(message)s")  # fmt: skip
     return create_app(ServerOptions.from_json(os.environ.get(OPTIONS_ENV, "{}")))
