@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-active", type=int, default=d.max_active, help=f"streams generated at once per worker, taking turns (default {d.max_active})")  # fmt: skip
     parser.add_argument("--queue-size", type=int, default=d.queue_size, help=f"requests that may wait per worker; more get 429 (default {d.queue_size})")  # fmt: skip
     parser.add_argument("--max-wait", type=float, default=d.max_wait, help=f"seconds a request may wait for its turn; then 503 (default {d.max_wait:g})")  # fmt: skip
+    parser.add_argument("--torch-threads", type=int, help="torch threads per worker (default: torch's; use cores // workers)")  # fmt: skip
     parser.add_argument("--no-web", dest="web", action="store_false", help="do not serve the demo page at /")  # fmt: skip
 
 

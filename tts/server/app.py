@@ -18,7 +18,6 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-
 from palette.tts.server import library, speech
 from palette.tts.server.errors import install_error_handlers
 from palette.tts.server.middleware import RequestMiddleware
@@ -30,14 +29,18 @@ from palette.tts.server.voices import VoiceStore
 STATIC = Path(__file__).parent / "static"
 
 
-def create_app(options: ServerOptions = ServerOptions(), synth=None) -> FastAPI:
+def create_app(options: ServerOptions | None = None, synth=None) -> FastAPI:
     """The application; ``synth`` (a loaded ``Synthesizer``) skips loading ``options.model``."""
-    options = options.with_env()
+    options = (options or ServerOptions()).with_env()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         from palette.tts.synthesizer import Synthesizer
 
+        if options.torch_threads:
+            import torch
+
+            torch.set_num_threads(options.torch_threads)
         model = synth or await asyncio.to_thread(Synthesizer.from_pretrained, options.model)
         scheduler = Scheduler(options.max_active, options.queue_size)
         app.state.palette = ServerState(options, model, VoiceStore(options.voice_dir), scheduler)

@@ -8,11 +8,11 @@ encoded once on the model thread, and stored; synthesis then loads the stored ``
 from __future__ import annotations
 
 import io
+from typing import Annotated
 
 import numpy as np
 import soundfile as sf
 from fastapi import APIRouter, File, Form, Request, UploadFile
-
 from palette.tts.server.errors import APIError, input_error
 from palette.tts.server.scheduler import QueueFull
 from palette.tts.server.state import ServerState
@@ -38,8 +38,12 @@ def decode_upload(data: bytes, max_seconds: float) -> tuple[np.ndarray, int]:
 
 
 @router.post("/v1/voices")
-async def add_voice(request: Request, file: UploadFile = File(...),
-                    transcript: str | None = Form(None), name: str | None = Form(None)):  # fmt: skip
+async def add_voice(
+    request: Request,
+    file: Annotated[UploadFile, File()],
+    transcript: Annotated[str | None, Form()] = None,
+    name: Annotated[str | None, Form()] = None,
+):
     state: ServerState = request.app.state.palette
     limit = state.options.max_upload_bytes
     data = await file.read(limit + 1)

@@ -53,7 +53,11 @@ class RequestMiddleware:
                 why = "invalid API key" if token else "missing API key (Authorization: Bearer KEY)"
                 return error_response(401, why, code="invalid_api_key")
         length = headers.get("content-length", "")
-        if path == "/v1/voices" and length.isdigit() and int(length) > self.max_upload + UPLOAD_SLACK:
+        if (
+            path == "/v1/voices"
+            and length.isdigit()
+            and int(length) > self.max_upload + UPLOAD_SLACK
+        ):
             return error_response(413, f"the upload is larger than {self.max_upload} bytes",
                                   param="file")  # fmt: skip
         return None

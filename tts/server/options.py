@@ -30,6 +30,8 @@ class ServerOptions:
     queue_size: int = 8  # requests that may wait for a turn; beyond this: 429
     max_wait: float = 30.0  # seconds a request may wait for its first chunk; beyond this: 503
     retry_after: int = 2  # seconds suggested in Retry-After on 429/503
+    torch_threads: int | None = None  # torch threads per worker (None = torch's default);
+    # with N workers on C cores, C // N avoids oversubscription
     web: bool = True  # serve the demo page at /
 
     @property

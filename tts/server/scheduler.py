@@ -41,17 +41,28 @@ class Job:
         self.cancelled = False
         self.submitted = time.monotonic()
         self.started: float | None = None  # when the worker first ran it
+        self._getter: asyncio.Future | None = None  # a pending items.get(), kept across timeouts
 
     def cancel(self) -> None:
         self.cancelled = True
+        if self._getter is not None:
+            self._getter.cancel()
+            self._getter = None
 
     def _deliver(self, kind: str, value: Any) -> None:
         self.loop.call_soon_threadsafe(self.items.put_nowait, (kind, value))
 
     async def next(self, timeout: float | None = None) -> Any:
         """The next item; ``StopAsyncIteration`` at the end; the job's exception if it failed;
-        ``TimeoutError`` when nothing came within ``timeout`` seconds."""
-        kind, value = await asyncio.wait_for(self.items.get(), timeout)
+        ``TimeoutError`` when nothing came within ``timeout`` seconds (the item is not lost:
+        the next call gets it)."""
+        if self._getter is None:
+            self._getter = asyncio.ensure_future(self.items.get())
+        done, _ = await asyncio.wait({self._getter}, timeout=timeout)
+        if not done:
+            raise TimeoutError
+        kind, value = self._getter.result()
+        self._getter = None
         if kind == "error":
             raise value
         if value is _END:

@@ -94,7 +94,9 @@ def test_upload_limits(make_server):
     r = upload(url, data=prompt_wav(2.6))
     assert r.status_code == 400 and "the limit is 2.5 s" in r.json()["error"]["message"]
     r = upload(url, data=b"not audio at all")
-    assert r.status_code == 400 and "could not read the uploaded audio" in r.json()["error"]["message"]
+    assert (
+        r.status_code == 400 and "could not read the uploaded audio" in r.json()["error"]["message"]
+    )
     r = upload(url, data=prompt_wav(0.3))  # the library's own prompt check
     assert r.status_code == 400 and r.json()["error"]["message"]
     assert upload(url).status_code == 200
@@ -108,7 +110,9 @@ def test_voices_persist_are_shared_and_deleted(make_server, tmp_path):
     assert [v["id"] for v in httpx.get(f"{second}/v1/voices").json()["data"]] == [info["id"]]
     assert speak(second, info["id"]).status_code == 200
     assert sorted(p.name for p in (tmp_path / "voices").iterdir()) == [
-        f"{info['id']}.json", f"{info['id']}.safetensors"]  # nothing half-written left behind
+        f"{info['id']}.json",
+        f"{info['id']}.safetensors",
+    ]  # nothing half-written left behind
     assert httpx.delete(f"{second}/v1/voices/{info['id']}").json()["deleted"] is True
     assert httpx.get(f"{first}/v1/voices/{info['id']}").status_code == 404
     assert speak(first, info["id"]).status_code == 400
@@ -126,17 +130,25 @@ def test_api_key(make_server, monkeypatch):
     assert httpx.get(f"{url}/v1/models").status_code == 401
     r = httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
-    assert httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert (
+        httpx.get(f"{url}/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    )
     assert httpx.get(f"{url}/health").status_code == 200 and httpx.get(url).status_code == 200
     monkeypatch.setenv("PALETTE_API_KEY", "from-env")
     env = make_server()
-    assert httpx.get(f"{env}/v1/models", headers={"Authorization": "Bearer from-env"}).status_code == 200
+    assert (
+        httpx.get(f"{env}/v1/models", headers={"Authorization": "Bearer from-env"}).status_code
+        == 200
+    )
     assert httpx.get(f"{env}/v1/models").status_code == 401
 
 
 def test_cors_is_off_unless_configured(server, make_server):
     origin = {"Origin": "https://app.example"}
-    assert "access-control-allow-origin" not in httpx.get(f"{server}/v1/models", headers=origin).headers
+    assert (
+        "access-control-allow-origin"
+        not in httpx.get(f"{server}/v1/models", headers=origin).headers
+    )
     url = make_server(cors_origins=("https://app.example",))
     r = httpx.get(f"{url}/v1/models", headers=origin)
     assert r.headers["access-control-allow-origin"] == "https://app.example"
@@ -147,8 +159,12 @@ def test_first_bytes_arrive_before_generation_ends(slow_server):
     with ctx as url:
         voice = upload(url).json()["id"]
         start = time.monotonic()
-        with httpx.stream("POST", f"{url}/v1/audio/speech", timeout=60, json={
-                "model": "tts-1", "input": "Hi.", "voice": voice, "response_format": "wav"}) as r:
+        with httpx.stream(
+            "POST",
+            f"{url}/v1/audio/speech",
+            timeout=60,
+            json={"model": "tts-1", "input": "Hi.", "voice": voice, "response_format": "wav"},
+        ) as r:
             first = None
             size = 0
             for piece in r.iter_raw():
@@ -199,8 +215,12 @@ def test_a_client_that_disconnects_stops_its_generation(slow_server):
     slow, ctx = slow_server(delay=0.05, chunks=200)  # 10 s of generation if nobody stops it
     with ctx as url:
         voice = upload(url).json()["id"]
-        with httpx.stream("POST", f"{url}/v1/audio/speech", timeout=60, json={
-                "model": "tts-1", "input": "Hi.", "voice": voice, "response_format": "pcm"}) as r:
+        with httpx.stream(
+            "POST",
+            f"{url}/v1/audio/speech",
+            timeout=60,
+            json={"model": "tts-1", "input": "Hi.", "voice": voice, "response_format": "pcm"},
+        ) as r:
             next(r.iter_raw())
         time.sleep(1.0)
         produced = slow.produced

@@ -7,7 +7,6 @@ import sys
 import time
 
 import httpx
-import pytest
 
 from .conftest import free_port, prompt_wav
 
@@ -47,4 +46,3 @@ def test_palette_serve_with_two_workers_sharing_the_voices(tiny_bundle, tmp_path
             proc.kill()
             _, err = proc.communicate()
     assert "palette serve: model" in err and "POST /v1/audio/speech -> 200" in err
-
