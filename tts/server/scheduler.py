@@ -134,27 +134,30 @@ class Scheduler:
                         self._active.append(job)
                 turn = list(self._active)
             for job in turn:
-                if not self._step(job):
+                last = self._step(job)
+                if last is not None:  # finished: leave the active set, then tell the request
                     with self._cond:
                         self._active.remove(job)
+                    if last:
+                        job._deliver(*last)
 
-    def _step(self, job: Job) -> bool:
-        """Advance ``job`` by one item; False when it is finished, failed or cancelled."""
+    def _step(self, job: Job) -> tuple | None:
+        """Advance ``job`` by one item. -> None while it goes on; when it is finished, failed or
+        cancelled, the last message for its request (an empty tuple: nobody is listening)."""
         if job.cancelled:
             self._close(job)
             log.debug("%s cancelled", job.name)
-            return False
+            return ()
         try:
             if job.iterator is None:
                 job.started = time.monotonic()
                 job.iterator = iter(job.make())
             job._deliver("item", next(job.iterator))
-            return True
+            return None
         except StopIteration:
-            job._deliver("item", _END)
+            return ("item", _END)
         except Exception as err:  # goes to the request, which decides 4xx or 500
-            job._deliver("error", err)
-        return False
+            return ("error", err)
 
     @staticmethod
     def _close(job: Job) -> None:

@@ -28,7 +28,9 @@ def browser():
         pytest.skip("playwright is not installed (it is in the dev extra)")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--autoplay-policy=no-user-gesture-required"])  # fmt: skip
+                                    args=["--autoplay-policy=no-user-gesture-required",
+                                          "--use-fake-device-for-media-stream",
+                                          "--use-fake-ui-for-media-stream"])  # fmt: skip
         yield browser
         browser.close()
 
@@ -87,3 +89,25 @@ def test_a_voice_can_be_deleted_from_the_library(page, tmp_path):
     page.wait_for_function(
         f"document.querySelectorAll('#voices li[data-voice]').length === {before - 1}"
     )
+
+
+def test_a_recorded_prompt_becomes_a_voice(browser, make_server):
+    """The microphone path with Chromium's fake capture device (a beeping tone)."""
+    url = make_server()
+    context = browser.new_context(permissions=["microphone"])
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url + "/")
+    page.wait_for_selector("#model:not(:empty)")
+    page.click("#record")
+    page.wait_for_timeout(2500)
+    page.click("#record")
+    page.wait_for_selector("#record-status:has-text('recorded')")
+    page.fill("#transcript", "beep beep beep")
+    page.click("#add-voice")
+    page.wait_for_selector("#voices li[data-voice]")
+    assert page.is_hidden("#error")
+    assert page.inner_text("#voices .name") == "recording"
+    seconds = float(page.inner_text("#voices .id").split("·")[-1].strip().rstrip(" s"))
+    assert 2.0 < seconds < 3.5
+    context.close()
