@@ -76,13 +76,14 @@ def create_app(options: ServerOptions | None = None, synth=None) -> FastAPI:
         async def index():
             return FileResponse(STATIC / "index.html")
 
+    # the last added is the outermost: CORS answers preflights and marks even 401s
+    app.add_middleware(RequestMiddleware, api_key=options.api_key,
+                       max_upload_bytes=options.max_upload_bytes)  # fmt: skip
     if options.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(options.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"],
                            expose_headers=["X-Sample-Rate", "X-Request-ID"])  # fmt: skip
-    app.add_middleware(RequestMiddleware, api_key=options.api_key,
-                       max_upload_bytes=options.max_upload_bytes)  # fmt: skip
     return app
 
 
