@@ -105,7 +105,8 @@ def start_server(args, data_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [sys.executable, "-m", "palette.tts", "serve", "--model", args.model, "--port", str(port),
            "--data-dir", str(data_dir), "--queue-size", str(args.queue_size),
-           "--max-active", str(args.max_active), "--max-wait", str(args.max_wait), "--no-web"]  # fmt: skip
+           "--max-active", str(args.max_active), "--max-wait", str(args.max_wait), "--no-web",
+           *(["--torch-threads", str(args.torch_threads)] if args.torch_threads else [])]  # fmt: skip
     log = open(data_dir / "server.log", "w")
     proc = subprocess.Popen(cmd, stderr=log, stdout=log)
     url = f"http://127.0.0.1:{port}"
@@ -127,10 +128,11 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="palette-mini-en")
     p.add_argument("--concurrency", type=int, default=20)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--solo", type=int, default=6, help="requests sent one at a time (no queueing)")
+    p.add_argument("--solo", type=int, default=12, help="requests sent one at a time (no queueing)")
     p.add_argument("--max-active", type=int, default=2)
     p.add_argument("--queue-size", type=int, default=8)
     p.add_argument("--max-wait", type=float, default=30.0)
+    p.add_argument("--torch-threads", type=int, help="passed to palette serve")
     p.add_argument("--request-timeout", type=float, default=120.0)
     p.add_argument("--max-seconds", type=float, default=900.0)
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/server_load.md"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
 
@@ -51,6 +52,13 @@ class SpeechRequest(BaseModel):
     instructions: str | None = None  # OpenAI's style prompt: not supported, ignored
 
 
+@functools.cache
+def _options_adapter():
+    from palette.tts.options import SynthesisOptions
+
+    return TypeAdapter(SynthesisOptions)
+
+
 def synthesis_options(req: SpeechRequest):
     """OpenAI fields + our extra fields -> ``SynthesisOptions`` (400 naming a bad field)."""
     from palette.tts.options import SynthesisOptions
@@ -62,7 +70,7 @@ def synthesis_options(req: SpeechRequest):
         raise APIError(400, f"unknown field(s) {', '.join(unknown)}; extra fields may be: "
                        f"{', '.join(sorted(fields))}", param=unknown[0])  # fmt: skip
     try:
-        return TypeAdapter(SynthesisOptions).validate_python({**extra, "speed": req.speed})
+        return _options_adapter().validate_python({**extra, "speed": req.speed})
     except ValidationError as err:
         first = err.errors()[0]
         param = ".".join(str(p) for p in first["loc"])
