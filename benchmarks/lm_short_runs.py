@@ -13,8 +13,10 @@ import csv
 import json
 from pathlib import Path
 
-STAGES = ("align", "ar", "nar", "kalle", "par", "refine")
-FAMILIES = ("ar", "par", "kalle")
+from palette.models.families import FAMILIES
+from palette.models.families import STAGES as SYNTHESIS_STAGES
+
+STAGES = ("align", *SYNTHESIS_STAGES)  # every trainable LM stage
 
 
 def curve(log: Path, points: int = 6) -> tuple[dict, list[str]]:

@@ -15,13 +15,17 @@ import time
 from pathlib import Path
 
 import torch
+
+from palette.codec import FrameKind
+from palette.models.alignment import spread_durations
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
+from palette.models.families import FAMILIES, SentenceRequest
+from palette.models.families.ar import ARFamily
 from palette.models.generate import ARGenerator, GaussianSampling
 from palette.models.loading import build_model
-from palette.models.par_generate import PARGenerator, PAROptions, spread_durations
-from palette.models.sampling import SamplingOptions
 from palette.models.transformer import TransformerConfig
+from palette.tts.options import SynthesisOptions, resolve_options
 
 LATENT_PAR = {"cardinality": 0, "latent_dim": 32, "aligned": True, "score_ratio": 0.0}
 
@@ -77,47 +81,67 @@ def training_rows(args) -> list[tuple]:
     return rows
 
 
-def generation_rows(args) -> list[tuple]:
-    T = int(args.gen_seconds * args.frame_rate)
+def _request(args, kind: FrameKind, target_tokens: int) -> SentenceRequest:
+    """A 3 s prompt and ``args.phonemes`` text ids, the last ``target_tokens`` the target."""
     prompt_T = int(3 * args.frame_rate)
-    text = torch.randint(1, 200, (args.phonemes,))
+    text = torch.randint(1, 200, (args.phonemes,), generator=torch.Generator().manual_seed(0))
+    codes = torch.randint(0, 1000, (1, prompt_T)) if kind is FrameKind.CODES else None
+    latents = torch.randn(32, prompt_T) if kind is FrameKind.LATENTS else None
+    return SentenceRequest(text, args.phonemes - target_tokens, codes, latents, args.frame_rate)
+
+
+def _timed_pieces(family, request, models, options, repeats: int) -> tuple[float, int]:
+    """Median wall seconds of one sentence through the family's own chain, and its frames."""
+    frames = 0
+
+    def run():
+        nonlocal frames
+        frames = sum(p.shape[-1] for p in family.pieces(request, models, options, whole=True))
+
+    return median_time(run, repeats), frames
+
+
+def generation_rows(args) -> list[tuple]:
+    """Each family through its pipeline (``palette.models.families``), as synthesis runs it;
+    the AR families also with full recompute, the reference the KV cache must equal."""
     rows = []
-    for family, patch in [("ar", 1), ("ar", 4), ("kalle", 1), ("kalle", 4)]:
-        model = build(family, args, patch=patch).eval()
-        with torch.no_grad():  # never stop early: fixed length for timing
-            if family == "ar":
+    for name, patch in [("ar", 1), ("ar", 4), ("kalle", 1), ("kalle", 4)]:
+        family = FAMILIES[name]
+        model = build(name, args, patch=patch).eval()
+        with torch.no_grad():  # never stop early: the length cap ends every run
+            if name == "ar":
                 model.frames.head.bias.view(patch, -1)[:, -1] = -1e4
             else:
                 model.frames.stop.bias.fill_(-1e4)
-        prompt = (
-            torch.randint(0, 1000, (prompt_T,)) if family == "ar" else torch.randn(32, prompt_T)
-        )
-        opts = SamplingOptions(top_p=0.9) if family == "ar" else GaussianSampling()
-        for cache in (True, False):
-            if not cache and patch > 1:
-                continue
+        # as many target phonemes as make the AR length cap (models.generate.length_cap) T
+        target = max(1, round((args.gen_seconds - 1.0) / 0.25))
+        request = _request(args, family.frame_kind({name: model}), target)
+        options = resolve_options(SynthesisOptions(family=name), {})
+        t, frames = _timed_pieces(family, request, {name: model}, options, args.gen_repeats)
+        seconds = frames / args.frame_rate
+        rows.append((f"{name} patch {patch}", "KV cache", -(-frames // patch),
+                     f"{t / seconds:.3f}"))
+        if patch == 1:
+            prompt = request.prompt_frames(family.frame_kind({name: model}))
+            prompt = prompt[0] if name == "ar" else prompt
+            sampling = ARFamily.sampling(options) if name == "ar" else GaussianSampling(0.8)
 
-            def gen(model=model, prompt=prompt, opts=opts, cache=cache):
-                return ARGenerator(model, text, prompt, T, opts, use_cache=cache).generate()
+            def full(model=model, prompt=prompt, sampling=sampling, text=request.text):
+                return ARGenerator(model, text, prompt, frames, sampling, use_cache=False).generate()
 
-            t = median_time(gen, args.gen_repeats)
-            rows.append((f"{family} patch {patch}", "KV cache" if cache else "full recompute",
-                         T // patch, f"{t / args.gen_seconds:.3f}"))  # fmt: skip
+            t = median_time(full, args.gen_repeats)
+            rows.append((f"{name} patch 1", "full recompute", frames, f"{t / seconds:.3f}"))
     for kw in ({}, LATENT_PAR):
-        par = build("par", args, **kw).eval()
-        prompt = torch.randint(0, 1000, (prompt_T,)) if not kw else torch.randn(32, prompt_T)
-        name = "par" + (" (latents, aligned)" if kw else "")
+        models = {"par": build("par", args, **kw).eval()}
+        family = FAMILIES["par"]
+        request = _request(args, family.frame_kind(models), args.phonemes // 2)
+        label = "par" + (" (latents, aligned)" if kw else "")
         for span in args.spans:
-
-            def gen(span=span, par=par, prompt=prompt, kw=kw):
-                g = PARGenerator(par, text, prompt, T, PAROptions(span=span, refine_iterations=0),
-                                 target_start=args.phonemes // 2 if kw else None)  # fmt: skip
-                g.generate()
-                return g.steps
-
-            t = median_time(gen, args.gen_repeats)
-            passes = -(-T // span) + (1 if kw else 0)  # aligned: one duration pass first
-            rows.append((name, f"span {span}", passes, f"{t / args.gen_seconds:.3f}"))
+            options = resolve_options(SynthesisOptions(family="par", span=span,
+                                                       duration=args.gen_seconds), {})
+            t, frames = _timed_pieces(family, request, models, options, args.gen_repeats)
+            passes = -(-frames // span) + (1 if kw else 0)  # aligned: one duration pass first
+            rows.append((label, f"span {span}", passes, f"{t / args.gen_seconds:.3f}"))
     return rows
 
 

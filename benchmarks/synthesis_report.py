@@ -26,13 +26,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
+
 from palette.recipes.evaluation.manifest import read_manifest, write_manifest
 from palette.recipes.evaluation.report import write_report
 from palette.recipes.evaluation.scorer import EvalOptions, score_items
 from palette.recipes.evaluation.synthesize_pairs import synthesize_pairs
 from palette.tts.audio import resample, save_wav
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
-from tqdm import tqdm
 
 
 def piper_pairs(pairs: str, out_dir: Path, sample_rate: int = 24000) -> Path:

@@ -9,10 +9,21 @@ A codec may offer both. Waveforms are always ``[B, 1, S]`` float32 at ``sample_r
 from __future__ import annotations
 
 import abc
+import enum
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+DEFAULT_CODEC = "palette-codec"  # the codec every recipe and command uses unless told otherwise
+
+
+class FrameKind(enum.Enum):
+    """What a model generates and the codec decodes: discrete codes ``[Q, T]`` or Gaussian
+    latents ``[D, T]``."""
+
+    CODES = "codes"
+    LATENTS = "latents"
 
 
 @dataclass
@@ -69,7 +80,7 @@ class Codec(nn.Module, abc.ABC):
 
     # --- streaming -----------------------------------------------------------------------
     def decode_chunk(
-        self, frames: torch.Tensor, state: DecodeState, continuous: bool = False
+        self, frames: torch.Tensor, state: DecodeState, kind: FrameKind = FrameKind.CODES
     ) -> tuple[torch.Tensor, DecodeState]:
         """Decode new frames ``[B, Q|D, t]`` with the left context kept in ``state``.
 
@@ -77,7 +88,7 @@ class Codec(nn.Module, abc.ABC):
         for the next chunk. With enough context this matches :meth:`decode` of the whole
         sequence (each codec's tests state its tolerance).
         """
-        decode = self.decode_latents if continuous else self.decode
+        decode = self.decode_latents if kind is FrameKind.LATENTS else self.decode
         past = state.frames
         full = frames if past is None else torch.cat([past, frames], dim=-1)
         wav = decode(full)
@@ -86,13 +97,13 @@ class Codec(nn.Module, abc.ABC):
         return wav[..., skip:], DecodeState(context=state.context, frames=keep)
 
     def decode_chunked(
-        self, frames: torch.Tensor, chunk: int, context: int, continuous: bool = False
+        self, frames: torch.Tensor, chunk: int, context: int, kind: FrameKind = FrameKind.CODES
     ) -> torch.Tensor:
         """Decode ``[B, Q|D, T]`` in chunks of ``chunk`` frames with ``context`` frames of left
         context; the streaming counterpart of :meth:`decode`."""
         state = DecodeState(context=context)
         pieces = []
         for start in range(0, frames.shape[-1], chunk):
-            wav, state = self.decode_chunk(frames[..., start : start + chunk], state, continuous)
+            wav, state = self.decode_chunk(frames[..., start : start + chunk], state, kind)
             pieces.append(wav)
         return torch.cat(pieces, dim=-1)

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+
 from palette.codec.base import Codec
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,22 @@ class UserFileNotFoundError(UserError, FileNotFoundError):
     """A file or directory the user named does not exist."""
 
 
+def run_reporting_user_errors(prog: str, call: Callable[[], object], verbose: bool = False) -> int:
+    """Run a command: a ``UserError`` becomes one line on stderr and exit status 2 (with its
+    traceback under ``verbose``); anything else is a bug and keeps its traceback. Every entry
+    point (``palette`` and the recipes' ``python -m`` scripts) ends this way."""
+    try:
+        result = call()
+    except UserError as err:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a unique temporary path beside ``path`` (same suffix, so format-by-extension writers
@@ -43,7 +60,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if path.exists() and not stat.S_ISREG(path.stat().st_mode):
         yield path
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    suffix = "".join(path.suffixes)  # keeps ".jsonl.gz": writers pick formats by extension
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from palette.codec.mel import mel_filterbank
 from torch import nn
+
+from palette.codec.mel import mel_filterbank
 
 
 @dataclass(frozen=True)

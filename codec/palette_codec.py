@@ -23,18 +23,19 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
 from palette.codec.base import Codec
 from palette.codec.bottleneck import GaussianBottleneck, ResidualFSQ, gaussian_kl_to_standard
 from palette.codec.convnext import ChannelNorm, ConvNeXtStack
+from palette.codec.files import UserError, UserFileNotFoundError, atomic_write, write_text_atomic
 from palette.codec.mel import LogMel
 from palette.codec.vocoder import Vocoder
-from safetensors.torch import load_file, save_file
-from torch import nn
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 MEL_MEAN, MEL_SCALE = -5.0, 3.0  # rough statistics of speech log-mels, to centre the input
@@ -89,7 +90,7 @@ class PaletteCodecConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - fields - {"codec"}
         if unknown:
-            raise ValueError(f"unknown palette codec config fields: {sorted(unknown)}")
+            raise UserError(f"unknown palette codec config fields: {sorted(unknown)}")
         return cls(**{k: v for k, v in data.items() if k in fields})
 
 
@@ -231,9 +232,9 @@ class PaletteCodec(Codec):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().to(dtype).contiguous() for k, v in self.state_dict().items()}
-        _atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(state, tmp))
+        atomic_write(directory / WEIGHTS_FILE, lambda tmp: save_file(state, str(tmp)))
         text = json.dumps(self.config.to_dict(), indent=2) + "\n"
-        _atomic_write(directory / CONFIG_FILE, lambda tmp: Path(tmp).write_text(text))
+        write_text_atomic(directory / CONFIG_FILE, text)
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike) -> PaletteCodec:
@@ -241,7 +242,7 @@ class PaletteCodec(Codec):
         directory = Path(directory)
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             if not (directory / name).is_file():
-                raise FileNotFoundError(
+                raise UserFileNotFoundError(
                     f"palette codec weights are missing: {directory / name} does not exist. "
                     "Train a codec with `python -m palette.recipes.libritts.train_codec` and copy "
                     f"OUT/final/{WEIGHTS_FILE} and {CONFIG_FILE} there, or pass a trained codec "
@@ -255,16 +256,3 @@ class PaletteCodec(Codec):
     def _require(self, part: nn.Module | None, what: str) -> None:
         if part is None:
             raise NotImplementedError(f"this palette codec was configured without {what}")
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

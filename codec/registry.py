@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from palette.codec.base import Codec
+from palette.codec.files import UserError, UserFileNotFoundError
 
 # name -> (loader, what to pass it). Loaders import their module lazily.
 _REGISTRY: dict[str, tuple[Callable[[str], Codec], str]] = {}
@@ -41,17 +42,17 @@ def load_codec(name_or_path: str, **kwargs) -> Codec:
     if path.is_dir():
         config_file = path / "config.json"
         if not config_file.is_file():
-            raise FileNotFoundError(f"no config.json in codec directory {path}")
+            raise UserFileNotFoundError(f"no config.json in codec directory {path}")
         config = json.loads(config_file.read_text())
         kind = config.get("codec") or config.get("model_type")
         if kind == "encodec":
             return _load_encodec(str(path), **kwargs)
         if kind in _DIRECTORY_LOADERS:
             return _DIRECTORY_LOADERS[kind](str(path), **kwargs)
-        raise ValueError(f"unknown codec type {kind!r} in {config_file}")
+        raise UserError(f"unknown codec type {kind!r} in {config_file}")
     if "/" in name_or_path and not path.exists():  # looks like a hub id
         return _load_encodec(name_or_path, **kwargs)
-    raise KeyError(
+    raise UserError(
         f"unknown codec {name_or_path!r}: not a registered name ({', '.join(available_codecs())}) "
         "nor a directory"
     )
@@ -61,7 +62,7 @@ def _load_palette(source: str, **kwargs) -> Codec:
     from palette.codec.palette_codec import PaletteCodec
 
     if kwargs:
-        raise ValueError(f"the palette codec takes no loading options (got {', '.join(kwargs)})")
+        raise UserError(f"the palette codec takes no loading options (got {', '.join(kwargs)})")
     return PaletteCodec.from_pretrained(source)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from palette.codec.convnext import ChannelNorm, ConvNeXtStack
 from torch import nn
+
+from palette.codec.convnext import ChannelNorm, ConvNeXtStack
 
 
 class ISTFTHead(nn.Module):

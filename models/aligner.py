@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from palette.models.align import ctc_viterbi_durations
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.masks import lengths_to_valid
-from torch import nn
 
 KERNEL = 5
 

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from palette.models.alignment import MAX_PROGRESS, duration_loss, frame_phonemes, phone_inputs
 from palette.models.config import LMConfig
 from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl, pad_to_patch
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
 from palette.models.transformer import KVCache, Transformer
-from torch import nn
 
 
 @dataclass
@@ -50,6 +52,13 @@ class CodecLM(nn.Module):
         self.core = Transformer(config.transformer)
         # CTC over phonemes at frame level; class num_symbols is the blank
         self.ctc = nn.Linear(dim, patch * (config.num_symbols + 1)) if config.ctc_weight else None
+        # self-speculative draft head: each text state -> draft_upsample frames of codes + blank
+        # (class cardinality is the blank), decoded by CTC to draft many codes at once
+        k = config.draft_upsample
+        self.draft = nn.Linear(dim, k * (config.cardinality + 1)) if k else None
+        if config.aligned:  # explicit durations: every step also carries its phoneme
+            self.progress_embed = nn.Embedding(MAX_PROGRESS, dim)
+            self.duration_head = nn.Linear(dim, 1)
 
     @property
     def discrete(self) -> bool:
@@ -63,22 +72,72 @@ class CodecLM(nn.Module):
         steps: torch.Tensor,
         step_lens: torch.Tensor,
         cache: KVCache | None = None,
-    ) -> torch.Tensor:
+        with_text: bool = False,
+        phones: torch.Tensor | None = None,
+    ):
         """``[text ; BOS ; steps]`` through the core -> audio states ``[B, 1 + S, C]`` (the state
-        at index s predicts audio step s). ``steps [B, S, C]`` are embedded audio steps."""
+        at index s predicts audio step s). ``steps [B, S, C]`` are embedded audio steps.
+        ``with_text`` also returns the text states ``[B, Lt, C]`` (the draft head reads them).
+        Aligned models add ``phones [B, 1 + S, C]``: position s carries the phoneme of the step
+        it predicts (``phone_inputs``)."""
         B, lt = text.shape
         audio = torch.cat([self.bos.expand(B, 1, -1), steps], dim=1)
+        if phones is not None:
+            audio = audio + phones
         la = audio.shape[1]
         x = torch.cat([self.text_embed(text), audio], dim=1)
         mask = text_audio_mask(text_lens, step_lens + 1, lt, la, causal=True)
         positions = text_audio_positions(text_lens, lt, la)
-        return self.core(x, positions, mask, cache)[:, lt:]
+        out = self.core(x, positions, mask, cache)
+        return (out[:, lt:], out[:, :lt]) if with_text else out[:, lt:]
 
-    def extend(self, steps: torch.Tensor, cache: KVCache) -> torch.Tensor:
+    def phones(self, text: torch.Tensor, index: torch.Tensor, progress: torch.Tensor):
+        """Aligned inputs ``[B, N, C]`` for positions whose steps carry ``index``/``progress``
+        ``[B, N]`` (-1 = none)."""
+        return phone_inputs(self.text_embed, self.progress_embed, text, index, progress)
+
+    def log_durations(self, text: torch.Tensor, text_lens: torch.Tensor) -> torch.Tensor:
+        """Predicted ``log(1 + frames)`` per phoneme ``[B, Lt]`` (aligned models); the text
+        states never see audio, so this is one short pass."""
+        lt = text.shape[1]
+        mask = text_audio_mask(text_lens, torch.zeros_like(text_lens), lt, 0, causal=False)
+        h = self.core(self.text_embed(text), text_audio_positions(text_lens, lt, 0), mask)
+        return self.duration_head(h).squeeze(-1)
+
+    def _training_phones(self, batch: LMBatch, S: int, generator=None):
+        """Aligned inputs for the S predicted steps of a batch, with a random prompt (a prefix
+        that carries no phonemes, as at inference) per utterance."""
+        if batch.durations is None:
+            raise ValueError("an aligned model trains on batches with durations")
+        P = self.config.patch
+        lens = batch.audio_lens
+        index, progress = frame_phonemes(batch.durations, torch.zeros_like(lens), S * P)
+        index, progress = index[:, ::P], progress[:, ::P]  # a step carries its first frame's
+        prompt = (lens.float() / P * 0.5 * torch.rand(lens.shape[0], generator=generator)).long()
+        index = index.masked_fill(lengths_to_valid(prompt, S), -1)
+        return self.phones(batch.text, index, progress)
+
+    def _duration_losses(self, losses: dict, batch: LMBatch) -> dict:
+        if self.config.aligned:
+            pred = self.log_durations(batch.text, batch.text_lens)
+            losses["dur"] = duration_loss(pred, batch.durations, batch.text_lens)
+            losses["loss"] = losses["loss"] + losses["dur"]
+        return losses
+
+    def draft_logits(self, text_states: torch.Tensor) -> torch.Tensor:
+        """text states ``[B, L, C]`` -> draft logits ``[B, L * k, K + 1]`` (class K = blank)."""
+        B, L, _ = text_states.shape
+        return self.draft(text_states).view(B, L * self.config.draft_upsample, -1)
+
+    def extend(self, steps: torch.Tensor, cache: KVCache,
+               phones: torch.Tensor | None = None) -> torch.Tensor:
         """Continue a cached sequence (batch of one layout) by ``steps [B, t, C]``: each new step
         attends to everything cached and, causally, to the new ones. -> states ``[B, t, C]``.
-        Several steps at once is the verify pass of draft-and-verify decoding."""
+        Several steps at once is the verify pass of draft-and-verify decoding. ``phones``: as in
+        ``run``, for the new positions."""
         start, t = cache.length, steps.shape[1]
+        if phones is not None:
+            steps = steps + phones
         positions = (start + torch.arange(t, device=steps.device))[None].expand(steps.shape[0], t)
         mask = torch.ones(t, start + t, dtype=torch.bool, device=steps.device).tril(start)
         return self.core(steps, positions, mask[None, None], cache)
@@ -110,14 +169,30 @@ class CodecLM(nn.Module):
         S = int(n_steps.max())
         frames = frames[:, : S * P]
         inputs = self.step_inputs(frames[:, : (S - 1) * P])
-        states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1)
+        phones = self._training_phones(batch, S) if self.config.aligned else None
+        if self.draft is not None:
+            states, text_states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1,
+                                           with_text=True, phones=phones)
+        else:
+            states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones)
         logits = self.frames.logits(states)  # [B, S, P, K + 1]
         target_valid = lengths_to_valid(batch.audio_lens + 1, S * P)  # frames <= audio_len
         ce = F.cross_entropy(
             logits.reshape(-1, logits.shape[-1]), frames.reshape(-1), reduction="none"
         )
         ce = (ce * target_valid.reshape(-1)).sum() / target_valid.sum()
-        return {"loss": ce, "ce": ce, "_states": states}
+        losses = {"loss": ce, "ce": ce, "_states": states}
+        if self.draft is not None:
+            losses["draft"] = self._draft_loss(text_states, batch)
+            losses["loss"] = ce + self.config.draft_weight * losses["draft"]
+        return self._duration_losses(losses, batch)
+
+    def _draft_loss(self, text_states: torch.Tensor, batch: LMBatch) -> torch.Tensor:
+        """CTC from the upsampled text states to the first codebook's codes."""
+        log_probs = self.draft_logits(text_states).float().log_softmax(-1).transpose(0, 1)
+        lengths = batch.text_lens * self.config.draft_upsample
+        return F.ctc_loss(log_probs, batch.codes[:, 0], lengths, batch.audio_lens,
+                          blank=self.config.cardinality, zero_infinity=True)
 
     def _gaussian_losses(self, batch: LMBatch) -> dict[str, torch.Tensor]:
         P, cfg = self.config.patch, self.config
@@ -131,7 +206,8 @@ class CodecLM(nn.Module):
         if cfg.noise_std and self.training:
             fed = fed + cfg.noise_std * torch.randn_like(fed)  # noise augmentation
         inputs = self.step_inputs(fed[..., : (S - 1) * P])
-        states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1)
+        phones = self._training_phones(batch, S) if self.config.aligned else None
+        states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones)
         p_mean, p_logstd, stop_logit = self.frames.predict(states)  # [B, S, P, D], [B, S]
         B, D = q_mean.shape[:2]
         as_steps = lambda t: t.view(B, D, S, P).permute(0, 2, 3, 1)  # noqa: E731
@@ -144,7 +220,8 @@ class CodecLM(nn.Module):
         ).float()
         stop = F.binary_cross_entropy_with_logits(stop_logit, stop_target, reduction="none")
         stop = (stop * step_valid).sum() / step_valid.sum()
-        return {"loss": kl / D + stop, "kl": kl, "stop": stop, "_states": states}
+        losses = {"loss": kl / D + stop, "kl": kl, "stop": stop, "_states": states}
+        return self._duration_losses(losses, batch)
 
     def _ctc_loss(self, states: torch.Tensor, batch: LMBatch) -> torch.Tensor:
         B, S, _ = states.shape

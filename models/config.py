@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from palette.models.transformer import TransformerConfig
 from safetensors.torch import load_file, save_file
+
+from palette.codec.files import UserError, UserFileNotFoundError, atomic_write, write_text_atomic
+from palette.models.transformer import TransformerConfig
 
 FAMILIES = ("ar", "kalle", "par", "nar", "align")
 
@@ -28,40 +29,56 @@ class LMConfig:
     patch: int = 1  # codec frames per model step (reduction factor)
     ctc_weight: float = 0.0  # weight of the auxiliary CTC loss from audio states to phonemes
     noise_std: float = 0.0  # kalle/par latents: std of noise added to input latents in training
-    aligned: bool = False  # par: frames carry their aligned phoneme; a head predicts durations
+    aligned: bool = False  # par/ar/kalle: frames carry their aligned phoneme; a head predicts durations
     score_ratio: float = 0.1  # par: frames scored after the mask start s, fraction of T; 0 = all
+    draft_upsample: int = 0  # ar: CTC draft head over the text states, frames per phoneme (0 = none)
+    draft_weight: float = 0.0  # ar: weight of the draft head's CTC loss to the codes
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
 
     def __post_init__(self):
         if self.family not in FAMILIES:
-            raise ValueError(f"unknown model family {self.family!r}; one of {FAMILIES}")
+            raise UserError(f"unknown model family {self.family!r}; one of {FAMILIES}")
         if self.family == "kalle" and self.latent_dim <= 0:
-            raise ValueError("the kalle family needs latent_dim > 0")
+            raise UserError("the kalle family needs latent_dim > 0")
         continuous_ok = self.family in ("kalle", "par", "align") and self.latent_dim > 0
         if not continuous_ok and self.cardinality <= 0:
-            raise ValueError(f"the {self.family} family needs cardinality > 0")
-        if self.aligned and self.family != "par":
-            raise ValueError("only the par family takes frame-aligned phonemes")
+            raise UserError(f"the {self.family} family needs cardinality > 0")
+        if self.draft_upsample and self.family != "ar":
+            raise UserError("only the ar family has a CTC draft head (draft_upsample)")
+        if self.aligned and self.family not in ("par", "ar", "kalle"):
+            raise UserError(f"the {self.family} family takes no frame-aligned phonemes")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> LMConfig:
+        """From ``config.json``'s ``"model"`` object; unknown or mistyped fields are errors."""
+        if not isinstance(data, dict):
+            raise UserError("the model config must be an object")
         data = dict(data)
-        data["transformer"] = TransformerConfig(**data.get("transformer", {}))
+        core = data.get("transformer", {})
+        _check_fields(TransformerConfig, core if isinstance(core, dict) else None, "transformer")
+        _check_fields(cls, data, "model")
+        data["transformer"] = TransformerConfig(**core)
         return cls(**data)
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _check_fields(kind, data: dict | None, where: str) -> None:
+    """Every key of ``data`` a field of dataclass ``kind``, with the field default's type."""
+    if data is None:
+        raise UserError(f"{where}: must be an object")
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise UserError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    for name, value in data.items():
+        default = fields[name].default
+        if name == "transformer" or default is dataclasses.MISSING:
+            continue
+        expected = (int, float) if isinstance(default, float) else type(default)
+        if isinstance(value, bool) != isinstance(default, bool) or not isinstance(value, expected):
+            raise UserError(f"{where}.{name}: expected {type(default).__name__}, got {value!r}")
 
 
 def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, config: dict) -> Path:
@@ -69,17 +86,27 @@ def save_checkpoint(directory: str | os.PathLike, model: torch.nn.Module, config
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    _atomic_write(directory / "model.safetensors", lambda p: save_file(state, p))
-    text = json.dumps(config, indent=2, ensure_ascii=False)
-    _atomic_write(directory / "config.json", lambda p: Path(p).write_text(text))
+    atomic_write(directory / "model.safetensors", lambda p: save_file(state, str(p)))
+    write_text_atomic(directory / "config.json", json.dumps(config, indent=2, ensure_ascii=False))
     return directory
 
 
 def load_checkpoint(directory: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Read ``config.json`` and ``model.safetensors``; clear errors for missing files."""
+    """Read ``config.json`` and ``model.safetensors``; a ``UserError`` naming the file for a
+    missing, corrupt or malformed one."""
     directory = Path(directory)
     for name in ("config.json", "model.safetensors"):
         if not (directory / name).is_file():
-            raise FileNotFoundError(f"checkpoint {directory} has no {name}")
-    config = json.loads((directory / "config.json").read_text())
-    return config, load_file(str(directory / "model.safetensors"))
+            raise UserFileNotFoundError(f"checkpoint {directory} has no {name}")
+    try:
+        config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{directory / 'config.json'}: not valid JSON ({err})") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{directory / 'config.json'}: must hold a JSON object")
+    try:
+        state = load_file(str(directory / "model.safetensors"))
+    except Exception as err:  # safetensors raises its own error types for a damaged file
+        raise UserError(f"{directory / 'model.safetensors'}: not a readable safetensors file "
+                        f"({err})") from None
+    return config, state

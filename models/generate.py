@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from palette.codec.files import UserError
+from palette.models.alignment import frame_phonemes
 from palette.models.codec_lm import CodecLM
-from palette.models.sampling import SamplingOptions, sample
+from palette.models.sampling import SamplingOptions, draw_gaussian, sample
 from palette.models.transformer import KVCache
 
 
@@ -43,7 +46,10 @@ class ARGenerator:
         options: SamplingOptions | GaussianSampling | None = None,
         seed: int = 0,
         use_cache: bool = True,
+        durations: torch.Tensor | None = None,
     ):
+        """``durations [Lt]``: frames per text position (zero for the prompt's phonemes), for
+        aligned models; it fixes the length to ``max_frames`` (end-of-speech is never drawn)."""
         self.model = model.eval()
         self.P = model.config.patch
         self.options = options or (SamplingOptions() if model.discrete else GaussianSampling())
@@ -56,6 +62,12 @@ class ARGenerator:
         self.max_frames, self.done, self.use_cache = max_frames, False, use_cache
         self.cache = None
         self._pending = None  # last state, predicting the next step
+        self.index = self.progress = None  # aligned: phoneme and progress of every step
+        if model.config.aligned:
+            if durations is None:
+                raise UserError("an aligned model needs the target's durations")
+            frames = frame_phonemes(durations[None], torch.tensor([keep]), keep + max_frames)
+            self.index, self.progress = (x[:, :: self.P] for x in frames)
 
     @property
     def generated(self) -> torch.Tensor:
@@ -67,24 +79,35 @@ class ARGenerator:
         frames = torch.cat([self.prompt, self.generated], dim=-1)[None]
         return self.model.step_inputs(frames)
 
+    def _phones(self, first: int, count: int) -> torch.Tensor | None:
+        """Aligned inputs ``[1, count, C]`` of audio positions ``first..first+count`` (position
+        s predicts step s; steps past the alignment carry none)."""
+        if self.index is None:
+            return None
+        pad = max(0, first + count - self.index.shape[1])
+        index = torch.nn.functional.pad(self.index, (0, pad), value=-1)[:, first : first + count]
+        progress = torch.nn.functional.pad(self.progress, (0, pad))[:, first : first + count]
+        return self.model.phones(self.text, index, progress)
+
     @torch.inference_mode()
     def _next_state(self) -> torch.Tensor:
         """State ``[1, C]`` that predicts the next step."""
         if not self.use_cache:
             steps = self._all_steps()
-            states = self.model.run(
-                self.text, self.text_lens, steps, torch.tensor([steps.shape[1]])
-            )
+            states = self.model.run(self.text, self.text_lens, steps, torch.tensor([steps.shape[1]]),
+                                    phones=self._phones(0, steps.shape[1] + 1))
             return states[:, -1]
         if self.cache is None:
             steps = self._all_steps()
             length = self.text.shape[1] + 1 + steps.shape[1] + self.max_frames // self.P + 1
             self.cache = KVCache(self.model.config.transformer, 1, length)
             states = self.model.run(self.text, self.text_lens, steps, torch.tensor([steps.shape[1]]),
-                                    self.cache)  # fmt: skip
+                                    self.cache, phones=self._phones(0, steps.shape[1] + 1))
             return states[:, -1]
         last = self.frames[-1][None]
-        return self.model.extend(self.model.step_inputs(last), self.cache)[:, -1]
+        position = self.cache.length - self.text.shape[1]
+        return self.model.extend(self.model.step_inputs(last), self.cache,
+                                 self._phones(position, 1))[:, -1]
 
     @torch.inference_mode()
     def step(self) -> torch.Tensor | None:
@@ -107,6 +130,8 @@ class ARGenerator:
 
     def _sample_discrete(self, state: torch.Tensor) -> torch.Tensor | None:
         logits = self.model.frames.logits(state[:, None])[0, 0]  # [P, K + 1]
+        if self.index is not None:  # aligned: the length is fixed, end-of-speech never drawn
+            logits[:, self.model.frames.eos] = float("-inf")
         history = torch.cat([self.prompt, self.generated])
         out = []
         for p in range(self.P):
@@ -121,10 +146,9 @@ class ARGenerator:
 
     def _sample_gaussian(self, state: torch.Tensor) -> torch.Tensor | None:
         mean, logstd, stop = self.model.frames.predict(state[:, None])
-        if torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
+        if self.index is None and torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
             return None
-        noise = torch.randn(mean.shape, generator=self.rng)
-        z = mean + self.options.temperature * torch.exp(logstd) * noise  # [1, 1, P, D]
+        z = draw_gaussian(mean, logstd, self.options.temperature, self.rng)  # [1, 1, P, D]
         return z[0, 0].T  # [D, P]
 
     def generate(self) -> torch.Tensor:

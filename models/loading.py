@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
+
+from palette.codec.files import UserError
 from palette.models.aligner import CTCAligner
 from palette.models.codec_lm import CodecLM
 from palette.models.config import LMConfig, load_checkpoint
@@ -22,6 +25,17 @@ def build_model(config: LMConfig) -> torch.nn.Module:
 def load_model(directory: str | os.PathLike) -> tuple[torch.nn.Module, dict]:
     """-> (model in eval mode, the whole config.json). Weights may be stored in half precision."""
     config, state = load_checkpoint(directory)
-    model = build_model(LMConfig.from_dict(config["model"]))
-    model.load_state_dict({k: v.float() for k, v in state.items()})
+    where = Path(directory) / "config.json"
+    if "model" not in config:
+        raise UserError(f"{where}: missing field 'model'")
+    try:
+        model = build_model(LMConfig.from_dict(config["model"]))
+    except (TypeError, ValueError) as err:
+        raise UserError(f"{where}: {err}") from None
+    try:
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise UserError(f"{Path(directory) / 'model.safetensors'} does not fit its config "
+                        f"({first} ...)") from None
     return model.eval(), config

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
 from palette.models.transformer import Transformer
-from torch import nn
 
 
 class NARModel(nn.Module):

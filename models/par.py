@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from palette.models.alignment import MAX_PROGRESS, duration_loss, frame_phonemes, phone_inputs
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
 from palette.models.transformer import Transformer
-from torch import nn
 
 
 def par_loss_mask(audio_lens: torch.Tensor, T: int, generator=None, ratio: float = 0.1):
@@ -59,27 +61,6 @@ def iid_loss_mask(audio_lens: torch.Tensor, T: int, prompt_lens: torch.Tensor, g
     return masked, masked
 
 
-MAX_PROGRESS = 16  # frame-within-phoneme positions embedded (longer phonemes share the last)
-
-
-def frame_phonemes(durations: torch.Tensor, first_frame: torch.Tensor, T: int):
-    """Which phoneme every frame carries. ``durations [B, Lt]`` (frames per phoneme; the
-    alignment starts at ``first_frame [B]``) -> ``index [B, T]`` (text position, -1 = none) and
-    ``progress [B, T]`` (frame index inside its phoneme)."""
-    B = durations.shape[0]
-    index = torch.full((B, T), -1, dtype=torch.long, device=durations.device)
-    progress = torch.zeros(B, T, dtype=torch.long, device=durations.device)
-    for b in range(B):
-        d = durations[b]
-        pos = torch.arange(d.shape[0], device=d.device).repeat_interleave(d)
-        starts = torch.cumsum(d, 0) - d
-        inner = torch.arange(pos.shape[0], device=d.device) - starts[pos]
-        f0 = int(first_frame[b])
-        n = min(pos.shape[0], T - f0)
-        index[b, f0 : f0 + n], progress[b, f0 : f0 + n] = pos[:n], inner[:n]
-    return index, progress
-
-
 class PARModel(nn.Module):
     def __init__(self, config: LMConfig):
         super().__init__()
@@ -110,10 +91,7 @@ class PARModel(nn.Module):
         else:
             x = self.frames.to_steps(frames.masked_fill(masked, self.mask_token))
         if self.config.aligned:
-            has = (phone_index >= 0)[..., None]
-            phones = self.text_embed(text.gather(1, phone_index.clamp(min=0)))
-            steps = self.progress_embed(progress.clamp(max=MAX_PROGRESS - 1))
-            x = x + (phones + steps) * has
+            x = x + phone_inputs(self.text_embed, self.progress_embed, text, phone_index, progress)
         return x
 
     def states(self, text, text_lens, audio: torch.Tensor, audio_lens) -> torch.Tensor:
@@ -188,8 +166,6 @@ class PARModel(nn.Module):
             losses = {"loss": frame_loss, "ce": frame_loss}
         if self.config.aligned:
             pred = self.log_durations(batch.text, batch.text_lens)
-            text_valid = lengths_to_valid(batch.text_lens, batch.text.shape[1])
-            target = torch.log1p(batch.durations.float())
-            losses["dur"] = F.mse_loss(pred[text_valid], target[text_valid])
+            losses["dur"] = duration_loss(pred, batch.durations, batch.text_lens)
             losses["loss"] = losses["loss"] + losses["dur"]
         return losses

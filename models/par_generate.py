@@ -15,8 +15,11 @@ import math
 from dataclasses import dataclass
 
 import torch
-from palette.models.par import PARModel, frame_phonemes
-from palette.models.sampling import filter_logits
+
+from palette.codec.files import UserError
+from palette.models.alignment import frame_phonemes, target_durations
+from palette.models.par import PARModel
+from palette.models.sampling import draw_with_confidence
 
 
 @dataclass(frozen=True)
@@ -33,34 +36,12 @@ def target_length(
 ) -> int:
     """Frames for the target text at the prompt's frames-per-phoneme rate, divided by speed."""
     if prompt_tokens <= 0 or prompt_frames <= 0:
-        raise ValueError("the prompt needs frames and phonemes to set the speaking rate")
+        raise UserError("the prompt needs frames and phonemes to set the speaking rate")
     return max(1, round(prompt_frames / prompt_tokens * target_tokens / speed))
 
 
-def spread_durations(log_durations: torch.Tensor, length: int) -> torch.Tensor:
-    """Predicted ``log(1 + frames) [N]`` -> integer frames ``[N]`` summing to ``length``, in the
-    predicted proportions (every phoneme weighs at least half a frame)."""
-    weights = torch.expm1(log_durations.float()).clamp(min=0.5)
-    ends = torch.round(torch.cumsum(weights, 0) / weights.sum() * length).long()
-    return torch.diff(ends, prepend=ends.new_zeros(1))
-
-
 def _draw(prediction, options: PAROptions, rng: torch.Generator):
-    """Predictions for N frames -> values and confidences ``[N]``. Discrete: logits ``[N, K]``
-    -> codes ``[N]``; continuous: ``(mean, logstd) [N, D]`` -> latents ``[N, D]`` (temperature
-    scales the noise)."""
-    if isinstance(prediction, tuple):
-        mean, logstd = prediction
-        noise = torch.randn(mean.shape, generator=rng)
-        return mean + options.temperature * torch.exp(logstd) * noise, -logstd.mean(-1)
-    logits = prediction
-    probs = logits.softmax(-1)
-    if options.temperature <= 0:
-        tokens = logits.argmax(-1)
-    else:
-        filtered = filter_logits(logits / options.temperature, top_p=options.top_p)
-        tokens = torch.multinomial(filtered.softmax(-1), 1, generator=rng).squeeze(-1)
-    return tokens, probs.gather(-1, tokens[:, None]).squeeze(-1)
+    return draw_with_confidence(prediction, options.temperature, options.top_p, rng)
 
 
 class PARGenerator:
@@ -97,12 +78,10 @@ class PARGenerator:
         """Frames per text position ``[Lt]``: zero for the prompt's phonemes, the target's
         share of ``length`` by the duration head."""
         if target_start is None or not 0 <= target_start < self.text.shape[1]:
-            raise ValueError("an aligned PAR model needs target_start inside the text")
+            raise UserError("an aligned PAR model needs target_start inside the text")
         self.steps += 1
         log_d = self.model.log_durations(self.text, self.text_lens)[0]
-        durations = torch.zeros(self.text.shape[1], dtype=torch.long)
-        durations[target_start:] = spread_durations(log_d[target_start:], self.length)
-        return durations
+        return target_durations(log_d, target_start, self.length)
 
     @property
     def generated(self) -> torch.Tensor:

@@ -1,4 +1,6 @@
-"""Token sampling: temperature, top-k, top-p and VALL-E 2's repetition-aware sampling."""
+"""Every random draw of generation, in one place: discrete tokens (temperature, top-k, top-p,
+VALL-E 2's repetition-aware sampling), PALLE's draws with their confidences, and Gaussian
+frames (KALL-E, latent PAR)."""
 
 from __future__ import annotations
 
@@ -57,3 +59,30 @@ def sample(
             fallback = _draw(logits, max(options.temperature, 1e-5), generator)
             token = torch.where(repeat, fallback, token)
     return token
+
+
+def draw_gaussian(mean: torch.Tensor, logstd: torch.Tensor, temperature: float,
+                  generator: torch.Generator | None) -> torch.Tensor:  # fmt: skip
+    """One sample of the diagonal Gaussian ``(mean, logstd)`` (any shape), its noise scaled by
+    ``temperature`` (0 = the mean)."""
+    noise = torch.randn(mean.shape, generator=generator)
+    return mean + temperature * torch.exp(logstd) * noise
+
+
+def draw_with_confidence(prediction, temperature: float, top_p: float,
+                         generator: torch.Generator | None):  # fmt: skip
+    """PALLE's draw for N frames -> ``(values, confidence [N])``. Discrete: logits ``[N, K]``
+    -> codes ``[N]`` (nucleus of the tempered distribution), confidence = the drawn code's
+    probability; continuous: ``(mean, logstd) [N, D]`` -> latents ``[N, D]``, confidence = the
+    negative mean predicted log-std."""
+    if isinstance(prediction, tuple):
+        mean, logstd = prediction
+        return draw_gaussian(mean, logstd, temperature, generator), -logstd.mean(-1)
+    logits = prediction
+    probs = logits.softmax(-1)
+    if temperature <= 0:
+        tokens = logits.argmax(-1)
+    else:
+        filtered = filter_logits(logits / temperature, top_p=top_p)
+        tokens = torch.multinomial(filtered.softmax(-1), 1, generator=generator).squeeze(-1)
+    return tokens, probs.gather(-1, tokens[:, None]).squeeze(-1)

@@ -1,3 +1,6 @@
-"""Streaming generation loop, incremental decoding, self-speculative decoding and ONNX export.
-The first streaming primitive, chunked codec decoding with left context, lives on
-``codec.Codec.decode_chunk``; the generation loop lands with the synthesis API."""
+"""The sentence loop (``loop.speak``): sentences -> frame pieces -> chunks -> incremental
+decoding with left context -> audio, for offline synthesis and streaming alike."""
+
+from palette.streaming.loop import Speaker, Utterance, decode_chunks, speak
+
+__all__ = ["Speaker", "Utterance", "decode_chunks", "speak"]

@@ -1,52 +1,101 @@
-"""The streaming loop: audio chunks as frames are produced.
+"""The sentence loop: sentences -> seeded options -> frame pieces -> chunks -> audio.
 
-AR and Gaussian models yield after every ``chunk_frames`` new frames; PAR yields after every
-committed span. Each chunk of frames is decoded with the codec's left context (``DecodeState``),
-so the concatenated stream equals the offline decode of the same frames (tested). Refinement
-changes frames after they are committed, so a streamed PAR sentence is not refined; extra
-codebooks (NAR) are filled chunk by chunk with the frames before as prompt, the same way
-offline synthesis does.
+Every synthesis goes through :func:`speak`. Offline synthesis is the collected loop with
+``whole=True``: each sentence is generated to the end (with refinement where the family has
+it) and decoded in one piece. Streaming is ``whole=False``: frames are decoded ``chunk_frames``
+at a time, as soon as the family commits them (AR and Gaussian models after every step, PAR
+after every span), each chunk with the codec's left context (``DecodeState``), so the
+concatenated stream equals the offline decode of the same frames (tested). Refinement rewrites
+committed frames, so a streamed PAR sentence is not refined: for a model with a refine stage the
+stream differs from the offline audio by exactly that pass. Pauses between sentences are their
+own chunks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from palette.codec import DecodeState
+
+from palette.codec import Codec, DecodeState, FrameKind
+from palette.models.families import Family, SentenceRequest, rechunk
 
 
 @dataclass(frozen=True)
-class StreamOptions:
-    chunk_frames: int = 10  # AR/Gaussian: frames per emitted chunk (50 Hz: 200 ms)
-    context_frames: int = 50  # codec frames of left context when decoding a chunk
+class Speaker:
+    """What the loop needs to speak in one voice with one family: the family and its models,
+    the codec, and the voice (its phoneme ids and frames)."""
+
+    family: Family
+    models: Mapping[str, torch.nn.Module]
+    codec: Codec
+    prompt_ids: list[int]  # the prompt transcript's phoneme ids
+    separator: list[int]  # ids put between the prompt's and the target's phonemes
+    prompt_codes: torch.Tensor | None  # [Q, Tp]
+    prompt_latents: torch.Tensor | None  # [D, Tp]
+
+    @property
+    def kind(self) -> FrameKind:
+        return self.family.frame_kind(self.models)
+
+    def request(self, target_ids: list[int]) -> SentenceRequest:
+        text = torch.tensor(self.prompt_ids + self.separator + list(target_ids))
+        return SentenceRequest(text, len(self.prompt_ids) + len(self.separator), self.prompt_codes,
+                               self.prompt_latents, self.codec.frame_rate)  # fmt: skip
 
 
-def decode_stream(codec, frames: Iterator[torch.Tensor], prompt: torch.Tensor, continuous: bool,
-                  options: StreamOptions) -> Iterator[np.ndarray]:  # fmt: skip
-    """Decode chunks of frames ``[Q|D, t]`` as they come, with the prompt's last frames as the
-    first left context; yields float32 ``[t * hop]`` per chunk."""
-    context = min(options.context_frames, prompt.shape[-1])
-    state = DecodeState(context=options.context_frames,
-                        frames=prompt[None, :, prompt.shape[-1] - context :])  # fmt: skip
-    for chunk in frames:
+@dataclass
+class Utterance:
+    """The state of one sentence on its way through the loop."""
+
+    index: int  # position in the text; the sentence's seed is options.seed + index
+    options: object  # the SynthesisOptions for this sentence (seeded)
+    decode: DecodeState  # the codec's left context
+    frames: int = 0  # frames decoded so far
+
+
+def speak(speaker: Speaker, sentences: Iterable[list[int]], options,
+          whole: bool) -> Iterator[np.ndarray]:  # fmt: skip
+    """Yield float32 audio ``[s]`` for each sentence's phoneme ids: one piece per sentence when
+    ``whole``, else one per ``options.chunk_frames`` frames; a pause of
+    ``options.sentence_pause`` seconds between sentences. ``options`` is a resolved
+    ``SynthesisOptions``."""
+    pause = np.zeros(int(options.sentence_pause * speaker.codec.sample_rate), dtype=np.float32)
+    prompt = speaker.request([]).prompt_frames(speaker.kind)
+    for index, ids in enumerate(sentences):
+        if index:
+            yield pause
+        utterance = Utterance(index, dataclasses.replace(options, seed=options.seed + index),
+                              _first_context(prompt, options.context_frames))  # fmt: skip
+        pieces = speaker.family.pieces(speaker.request(ids), speaker.models, utterance.options,
+                                       whole)  # fmt: skip
+        chunks = _whole(pieces) if whole else rechunk(pieces, options.chunk_frames)
+        yield from decode_chunks(speaker.codec, chunks, utterance, speaker.kind)
+
+
+def _whole(pieces: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+    collected = list(pieces)
+    if collected:
+        yield torch.cat(collected, dim=-1)
+
+
+def _first_context(prompt: torch.Tensor, context: int) -> DecodeState:
+    """The prompt's last ``context`` frames as the left context of a sentence's first chunk."""
+    keep = min(context, prompt.shape[-1])
+    return DecodeState(context=context, frames=prompt[None, :, prompt.shape[-1] - keep :])
+
+
+def decode_chunks(codec: Codec, chunks: Iterable[torch.Tensor], utterance: Utterance,
+                  kind: FrameKind) -> Iterator[np.ndarray]:  # fmt: skip
+    """Decode chunks of frames ``[Q|D, t]`` as they come; yields float32 ``[t * hop]`` per
+    chunk and keeps the left context in ``utterance.decode``."""
+    for chunk in chunks:
         if chunk.shape[-1] == 0:
             continue
         with torch.inference_mode():
-            wav, state = codec.decode_chunk(chunk[None], state, continuous)
+            wav, utterance.decode = codec.decode_chunk(chunk[None], utterance.decode, kind)
+        utterance.frames += chunk.shape[-1]
         yield wav[0, 0].numpy().astype(np.float32)
-
-
-def rechunk(pieces: Iterator[torch.Tensor], size: int) -> Iterator[torch.Tensor]:
-    """Regroup frame pieces ``[C, t_i]`` into chunks of ``size`` frames (the last may be
-    shorter)."""
-    buffer = None
-    for piece in pieces:
-        buffer = piece if buffer is None else torch.cat([buffer, piece], dim=-1)
-        while buffer.shape[-1] >= size:
-            yield buffer[..., :size]
-            buffer = buffer[..., size:]
-    if buffer is not None and buffer.shape[-1]:
-        yield buffer

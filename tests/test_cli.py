@@ -9,7 +9,7 @@ import soundfile as sf
 
 
 def palette(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "tts", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "palette.tts", *args], input=stdin,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+
 from palette.codec.files import UserError
 
 

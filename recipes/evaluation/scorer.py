@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
+
 from palette.recipes.evaluation.manifest import EvalItem
 from palette.recipes.evaluation.metrics.asr import WhisperTranscriber
 from palette.recipes.evaluation.metrics.dnsmos import DNSMOSScorer
@@ -32,7 +34,6 @@ from palette.recipes.evaluation.metrics.wer import (
     word_errors,
 )
 from palette.recipes.evaluation.report import mean
-from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 

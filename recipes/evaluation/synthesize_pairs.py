@@ -14,12 +14,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from palette.recipes.evaluation.manifest import read_manifest, write_manifest
-from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 from tqdm import tqdm
+
+from palette.codec.files import run_reporting_user_errors
+from palette.models.families import FAMILIES
+from palette.recipes.evaluation.manifest import read_manifest, write_manifest
+from palette.recipes.flags import add_flags, from_args
+from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 
 def synthesize_pairs(pairs: str, model: str, out_dir: str, options: SynthesisOptions,
@@ -38,24 +43,29 @@ def synthesize_pairs(pairs: str, model: str, out_dir: str, options: SynthesisOpt
     return write_manifest(out / "manifest.jsonl", done)
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("pairs", help="manifest from `palette eval pairs`")
-    p.add_argument("--model", required=True, help="model name or directory")
-    p.add_argument(
-        "--family", choices=["ar", "par", "kalle"], help="model family (default: the model's)"
-    )
-    p.add_argument("--out", required=True, help="folder for the wavs and manifest.jsonl")
-    p.add_argument("--limit", type=int, default=0, help="only the first N pairs (0 = all)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    options = SynthesisOptions(family=args.family, seed=args.seed)
-    print(synthesize_pairs(args.pairs, args.model, args.out, options, args.limit))
+@dataclass(frozen=True)
+class PairSynthesisOptions:
+    pairs: str  # manifest from `palette eval pairs`
+    model: str  # model name or directory
+    out: str  # folder for the wavs and manifest.jsonl
+    family: str | None = None  # model family (default: the model's)
+    limit: int = 0  # only the first N pairs (0 = all)
+    seed: int = 0  # random seed of the first pair (each pair adds its index)
+    threads: int = 2  # torch CPU threads
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_flags(parser, PairSynthesisOptions, positional=("pairs",),
+              choices={"family": FAMILIES})
+    o = from_args(PairSynthesisOptions, parser.parse_args(argv))
+    torch.set_num_threads(o.threads)
+    options = SynthesisOptions(family=o.family, seed=o.seed)
+    return run_reporting_user_errors(
+        "synthesize_pairs",
+        lambda: print(synthesize_pairs(o.pairs, o.model, o.out, options, o.limit)))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

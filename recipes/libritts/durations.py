@@ -13,14 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from palette.models.config import _atomic_write
+from tqdm import tqdm
+
+from palette.codec import DEFAULT_CODEC
+from palette.codec.files import UserError, run_reporting_user_errors, write_text_atomic
 from palette.models.loading import load_model
+from palette.recipes.flags import add_flags, from_args
 from palette.recipes.libritts.lm_data import collate, durations_path, load_cuts
 from palette.tts.symbols import SymbolTable
-from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -48,27 +52,36 @@ def align_cuts(aligner, cuts, batch_size: int = 16) -> tuple[dict[str, list[int]
     return found, failed
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("--manifests", default="data/libritts-prep", help="prepare.py's output folder")
-    p.add_argument("--codec", default="palette-codec", help="codec whose features were stored")
-    p.add_argument("--aligner", required=True, help="the align stage's final directory")
-    p.add_argument("--parts", default="train-clean-100,dev-clean,test-clean",
-                   help="comma-separated subsets to align")  # fmt: skip
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    aligner, _ = load_model(args.aligner)
-    parts = [part for part in args.parts.split(",") if part]
+@dataclass(frozen=True)
+class DurationOptions:
+    aligner: str  # the align stage's final directory
+    manifests: str = "data/libritts-prep"  # prepare.py's output folder
+    codec: str = DEFAULT_CODEC  # codec whose features were stored
+    parts: tuple[str, ...] = ("train-clean-100", "dev-clean", "test-clean")  # subsets to align
+
+
+def store_durations(options: DurationOptions) -> Path:
+    aligner, _ = load_model(options.aligner)
     with torch.inference_mode():
-        found, failed = align_cuts(aligner, load_cuts(args.manifests, args.codec, parts))
+        found, failed = align_cuts(aligner, load_cuts(options.manifests, options.codec,
+                                                      list(options.parts)))
     if not found:
-        raise SystemExit("no cut could be aligned: is the aligner trained for this codec?")
-    path = durations_path(args.manifests, args.codec)
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(found)))
+        raise UserError("no cut could be aligned: is the aligner trained for this codec?")
+    path = durations_path(options.manifests, options.codec)
+    write_text_atomic(path, json.dumps(found))
     logger.info("durations of %d cuts in %s (%d too short to align)", len(found), path,
-                len(failed))  # fmt: skip
+                len(failed))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_flags(parser, DurationOptions)
+    options = from_args(DurationOptions, parser.parse_args(argv))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    return run_reporting_user_errors("durations", lambda: store_durations(options) and 0)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

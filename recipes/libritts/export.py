@@ -1,4 +1,4 @@
-"""Assemble a model directory that ``tts.Synthesizer.from_pretrained`` loads from trained stages.
+r"""Assemble a model directory that ``tts.Synthesizer.from_pretrained`` loads from trained stages.
 
     python -m palette.recipes.libritts.export OUT_DIR --codec codec/weights/palette-codec \
         --stage par=exp/par/final --stage refine=exp/refine/final --stage nar=exp/nar/final \
@@ -12,65 +12,61 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
-import torch
+from palette.codec.files import UserError, run_reporting_user_errors
 from palette.models.config import load_checkpoint
-from palette.tts.synthesizer import STAGES
-from safetensors.torch import save_file
+from palette.models.families import FAMILIES
+from palette.recipes.flags import add_flags, from_args
+from palette.tts.bundle import ModelBundle
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    out: str  # model directory to write (replaced if it exists)
+    codec: str  # registered codec name or codec directory (copied in)
+    default_family: str  # the family used when a user names none
+    stage: tuple[str, ...] = ()  # NAME=DIR: a trained stage's final directory; repeat per stage
+    language: str = "en-us"  # espeak-ng language of the model's front end
+    card: str = ""  # markdown model card to include
+    sampling: str = "{}"  # recommended options per family, JSON: {"par": {"temperature": 0.4}}
 
 
 def export_bundle(out_dir: str, codec: str, stages: dict[str, str], default_family: str,
-                  language: str = "en-us", card: str = "", sampling: dict | None = None) -> Path:  # fmt: skip
-    out = Path(out_dir)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    codec_ref = codec
-    if Path(codec).is_dir():
-        shutil.copytree(codec, tmp / "codec")
-        codec_ref = "codec"
-    for stage, source in stages.items():
-        if stage not in STAGES:
-            raise ValueError(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
-        config, state = load_checkpoint(source)
-        (tmp / stage).mkdir()
-        half = {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in state.items()}
-        save_file(half, str(tmp / stage / "model.safetensors"))
-        (tmp / stage / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
-    if default_family not in stages:
-        raise ValueError(f"default family {default_family!r} is not among the exported stages")
-    bundle = {"codec": codec_ref, "language": language, "default_family": default_family,
-              "sampling": sampling or {}}  # fmt: skip
-    (tmp / "bundle.json").write_text(json.dumps(bundle, indent=2))
-    if card:
-        shutil.copy(card, tmp / "MODEL_CARD.md")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return out
+                  language: str = "en-us", card: str = "", sampling: dict | None = None) -> Path:
+    """Trained stage directories -> one model directory (written by ``ModelBundle.write``)."""
+    checkpoints = {stage: load_checkpoint(source) for stage, source in stages.items()}
+    bundle = ModelBundle.write(out_dir, codec, checkpoints, default_family, language, sampling,
+                               card or None, half=True)
+    return bundle.directory
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument("out", help="model directory to write (replaced if it exists)")
-    p.add_argument("--codec", required=True, help="registered codec name or codec directory")
-    p.add_argument("--stage", action="append", required=True, metavar="NAME=DIR",
-                   help="a trained stage's final directory; repeat for each stage")  # fmt: skip
-    p.add_argument("--default-family", required=True, choices=["ar", "par", "kalle"])
-    p.add_argument("--language", default="en-us")
-    p.add_argument("--card", default="", help="markdown model card to include")
-    p.add_argument("--sampling", type=json.loads, default={},
-                   help='recommended options per family, JSON: \'{"par": {"temperature": 0.4}}\'')  # fmt: skip
-    args = p.parse_args(argv)
-    stages = dict(s.split("=", 1) for s in args.stage)
-    print(
-        export_bundle(args.out, args.codec, stages, args.default_family, args.language, args.card,
-                      args.sampling)  # fmt: skip
-    )
+def export(options: ExportOptions) -> Path:
+    stages = {}
+    for pair in options.stage:
+        name, sep, directory = pair.partition("=")
+        if not sep or not name or not directory:
+            raise UserError(f"--stage takes NAME=DIR, not {pair!r}")
+        stages[name] = directory
+    if not stages:
+        raise UserError("give at least one --stage NAME=DIR")
+    try:
+        sampling = json.loads(options.sampling)
+    except json.JSONDecodeError as err:
+        raise UserError(f"--sampling is not valid JSON ({err})") from None
+    return export_bundle(options.out, options.codec, stages, options.default_family,
+                         options.language, options.card, sampling)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_flags(parser, ExportOptions, positional=("out",), repeat=("stage",),
+              choices={"default_family": FAMILIES})
+    options = from_args(ExportOptions, parser.parse_args(argv))
+    return run_reporting_user_errors("export", lambda: print(export(options)))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -25,10 +25,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from palette.recipes.corpus.layout import write_text_atomic
+from tqdm import tqdm
+
+from palette.codec import DEFAULT_CODEC
+from palette.codec.files import UserError, write_text_atomic
 from palette.recipes.libritts import manifests
 from palette.tts.audio import resample
-from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ logger = logging.getLogger(__name__)
 class FeatureOptions:
     """How stage 3 runs."""
 
-    codec: str = "encodec_24khz"  # registered codec name or checkpoint directory
+    codec: str = DEFAULT_CODEC  # registered codec name or checkpoint directory
     bandwidth: float | None = None  # EnCodec: kbps, sets the number of codebooks
     tag: str | None = None  # feature folder name (default: derived from codec and bandwidth)
     shard_size: int = 1000  # cuts per HDF5 shard (the unit of resumption)
@@ -132,7 +134,7 @@ def _check_codec_record(path: Path, record: dict) -> None:
     if path.is_file():
         existing = json.loads(path.read_text(encoding="utf-8"))
         if existing != record:
-            raise ValueError(
+            raise UserError(
                 f"{path.parent} holds features of another codec ({existing['codec']}); "
                 "choose another --tag"
             )

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import torch
+
+from palette.codec.files import UserError, UserFileNotFoundError
 from palette.models.codec_lm import LMBatch
 from palette.recipes.libritts import manifests
 from palette.recipes.libritts.features import FeatureOptions
@@ -23,7 +25,7 @@ def read_meta(out_dir: str, codec: str) -> dict:
     """The stored codec's sizes (``codec.json``) plus the symbol table phonemes map through."""
     path = manifests.feature_dir(Path(out_dir), feature_tag(codec)) / "palette.codec.json"
     if not path.is_file():
-        raise FileNotFoundError(f"no codec features at {path.parent}: run prepare.py's stage 3 "
+        raise UserFileNotFoundError(f"no codec features at {path.parent}: run prepare.py's stage 3 "
                                 f"with --codec {codec} first")  # fmt: skip
     return json.loads(path.read_text()) | {"symbols": SymbolTable.default().to_dict()}
 
@@ -36,7 +38,7 @@ def read_durations(out_dir: str, codec: str) -> dict[str, list[int]]:
     """Frames per phoneme of every aligned cut, as ``recipes.libritts.durations`` stored them."""
     path = durations_path(out_dir, codec)
     if not path.is_file():
-        raise FileNotFoundError(f"no durations at {path}: train the align stage and run "
+        raise UserFileNotFoundError(f"no durations at {path}: train the align stage and run "
                                 "python -m palette.recipes.libritts.durations first")  # fmt: skip
     return json.loads(path.read_text())
 
@@ -49,7 +51,7 @@ def load_cuts(out_dir: str, codec: str, parts: list[str]):
     paths = [manifests.feature_cuts_path(Path(out_dir), tag, part) for part in parts]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"missing cut manifests: {', '.join(missing)}")
+        raise UserFileNotFoundError(f"missing cut manifests: {', '.join(missing)}")
     sets = [CutSet.from_jsonl_lazy(p) for p in paths]
     return sets[0] if len(sets) == 1 else combine(*sets)
 
@@ -79,10 +81,10 @@ def collate(cuts, latents: bool = False, symbols: SymbolTable | None = None,
         batch.durations = torch.zeros(B, Lt, dtype=torch.long)
         for i, c in enumerate(cuts):
             if c.id not in durations:
-                raise KeyError(f"cut {c.id} has no stored durations: rerun recipes.libritts.durations")
+                raise UserError(f"cut {c.id} has no stored durations: rerun recipes.libritts.durations")
             d = torch.tensor(durations[c.id])
             if len(d) != text_lens[i] or d.sum() != audio_lens[i]:
-                raise ValueError(f"stored durations of {c.id} do not fit its phonemes and frames")
+                raise UserError(f"stored durations of {c.id} do not fit its phonemes and frames")
             batch.durations[i, : len(d)] = d
     if latents:
         D = cuts[0].load_latent_mean().shape[1]

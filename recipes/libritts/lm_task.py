@@ -8,6 +8,8 @@ from functools import partial
 from pathlib import Path
 
 import torch
+
+from palette.codec.files import UserError
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig, load_checkpoint, save_checkpoint
 from palette.models.loading import build_model
@@ -29,7 +31,7 @@ def model_config(config, meta: dict) -> LMConfig:
         family == "align" and latent_dim > 0
     )
     if continuous and not latent_dim:
-        raise ValueError(f"the {config.stage} stage needs a codec with latents")
+        raise UserError(f"the {config.stage} stage needs a codec with latents")
     return LMConfig(
         family=family,
         num_symbols=len(meta["symbols"]["symbols"]),
@@ -41,6 +43,8 @@ def model_config(config, meta: dict) -> LMConfig:
         noise_std=config.noise_std if continuous and family != "align" else 0.0,
         aligned=config.aligned and family == "par",
         score_ratio=config.score_ratio if family == "par" else 0.1,
+        draft_upsample=config.draft_upsample if family == "ar" else 0,
+        draft_weight=config.draft_weight if family == "ar" else 0.0,
         transformer=core,
     )
 
@@ -56,7 +60,7 @@ def lm_task(config) -> Task:
     if config.init:
         saved, state = load_checkpoint(config.init)
         if LMConfig.from_dict(saved["model"]) != cfg:
-            raise ValueError(f"--init {config.init} has a different model config than this stage: "
+            raise UserError(f"--init {config.init} has a different model config than this stage: "
                              f"{LMConfig.from_dict(saved['model'])} vs {cfg}")  # fmt: skip
         model.load_state_dict(state)
         logger.info("initialised from %s", config.init)

@@ -17,9 +17,10 @@ A file that exists is complete: each is written under a temporary name and renam
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
+
+from palette.codec.files import UserFileNotFoundError, atomic_path
 
 PREFIX = "libritts"
 
@@ -48,12 +49,6 @@ def feature_cuts_path(out_dir: Path, tag: str, part: str) -> Path:
     return feature_dir(out_dir, tag) / f"{PREFIX}_cuts_{part}.jsonl.gz"
 
 
-def temporary_twin(path: Path) -> Path:
-    """A hidden sibling of ``path`` with the same suffixes (lhotse picks formats by suffix)."""
-    path = Path(path)
-    return path.with_name(f".tmp-{os.getpid()}-{path.name}")
-
-
 def write_cuts_atomic(cuts: Iterable, path: Path) -> int:
     """Write cuts (lazily, one at a time) to ``path`` through a temporary file; returns the
     number written."""
@@ -61,17 +56,11 @@ def write_cuts_atomic(cuts: Iterable, path: Path) -> int:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_twin(path)
     count = 0
-    try:
-        with CutSet.open_writer(tmp, overwrite=True) as writer:
-            for cut in cuts:
-                writer.write(cut)
-                count += 1
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, CutSet.open_writer(tmp, overwrite=True) as writer:
+        for cut in cuts:
+            writer.write(cut)
+            count += 1
     return count
 
 
@@ -81,5 +70,5 @@ def load_cuts(path: Path):
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run the earlier stage first")
+        raise UserFileNotFoundError(f"{path} does not exist: run the earlier stage first")
     return CutSet.from_jsonl_lazy(path)

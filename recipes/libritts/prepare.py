@@ -19,6 +19,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from palette.codec.files import UserFileNotFoundError, run_reporting_user_errors
+from palette.recipes.flags import add_flags, from_args
 from palette.recipes.libritts import manifests
 from palette.recipes.libritts.features import FeatureOptions, extract_features
 
@@ -31,10 +33,10 @@ def available_parts(corpus_dir: Path) -> list[str]:
 
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise FileNotFoundError(f"no corpus directory {corpus_dir}")
+        raise UserFileNotFoundError(f"no corpus directory {corpus_dir}")
     parts = [p for p in LIBRITTS if (corpus_dir / p).is_dir()]
     if not parts:
-        raise FileNotFoundError(
+        raise UserFileNotFoundError(
             f"{corpus_dir} has none of the LibriTTS subsets {', '.join(LIBRITTS)}"
         )
     return parts
@@ -179,56 +181,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("phonemes", parents=[common], help="stage 2: phonemes of every supervision")
     p.add_argument("--language", default="en-us", help="espeak-ng language (default %(default)s)")
     p = sub.add_parser("features", parents=[common], help="stage 3: codec codes / latents")
-    defaults = FeatureOptions()
-    p.add_argument(
-        "--codec",
-        default=defaults.codec,
-        help="registered codec name or checkpoint directory (default %(default)s)",
-    )
-    p.add_argument(
-        "--bandwidth",
-        type=float,
-        default=None,
-        help="EnCodec bandwidth in kbps (sets the number of codebooks)",
-    )
-    p.add_argument(
-        "--tag", default=None, help="feature folder name (default: from codec and bandwidth)"
-    )
-    p.add_argument(
-        "--shard-size",
-        type=int,
-        default=defaults.shard_size,
-        help="cuts per shard, the unit of resumption (default %(default)s)",
-    )
-    p.add_argument("--device", default=defaults.device, help="torch device (default %(default)s)")
-    p.add_argument(
-        "--no-latents", action="store_true", help="store codes only, even if the codec has latents"
-    )
+    add_flags(p, FeatureOptions)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
+
+    def stage():
         if args.stage == "manifests":
             prepare_manifests(args.corpus, args.out, args.parts, args.jobs)
         elif args.stage == "phonemes":
             add_phonemes(args.out, args.parts, args.language)
         else:
-            options = FeatureOptions(
-                codec=args.codec,
-                bandwidth=args.bandwidth,
-                tag=args.tag,
-                shard_size=args.shard_size,
-                device=args.device,
-                latents=not args.no_latents,
-            )
+            options = from_args(FeatureOptions, args, tag=args.tag)
             extract_features(args.out, args.parts or prepared_parts(args.out), options)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_reporting_user_errors("prepare", stage)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import yaml
+
+from palette.codec import DEFAULT_CODEC
+from palette.codec.files import UserError, run_reporting_user_errors
+from palette.recipes.flags import add_flags
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 
 STAGES = ("codec", "align", "ar", "nar", "kalle", "par", "refine")
@@ -39,7 +41,7 @@ class TrainConfig:
     manifests: str = "data/libritts-prep"  # output folder of recipes/libritts/run.sh (prepare.py)
     exp: str = "exp/ar"  # checkpoints, log.csv and final weights go here
     subset: str = "train-clean-100"  # cut manifest(s) to train on, comma-separated
-    codec: str = "palette-codec"  # codec whose codes/latents were stored by prepare
+    codec: str = DEFAULT_CODEC  # codec whose codes/latents were stored by prepare
     corpus: str = ""  # codec stage: folder of training wavs (e.g. LibriTTS/train-clean-100)
     init: str = ""  # start from these weights (refine: the PAR model's final dir)
     dim: int = 256  # transformer width
@@ -51,6 +53,8 @@ class TrainConfig:
     latents: bool = False  # par/refine: predict the codec's Gaussian latents instead of codes
     aligned: bool = False  # par/refine: frame-aligned phonemes + duration head (needs durations)
     score_ratio: float = 0.1  # par: scored frames after the mask start, fraction of T (0 = all)
+    draft_upsample: int = 0  # ar: CTC draft head frames per phoneme for self-speculative decoding (0 = none)
+    draft_weight: float = 0.3  # ar: weight of the draft head's CTC loss
     max_duration: float = 60.0  # seconds of audio per batch (lhotse DynamicBucketingSampler)
     num_buckets: int = 10
     loop: LoopOptions = field(default_factory=LoopOptions)
@@ -63,10 +67,10 @@ def load_config(path: str | None, overrides: dict) -> TrainConfig:
     loop = LoopOptions(**{k: data.pop(k) for k in list(data) if k in loop_fields})
     unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
     if unknown:
-        raise ValueError(f"unknown training options: {', '.join(sorted(unknown))}")
+        raise UserError(f"unknown training options: {', '.join(sorted(unknown))}")
     config = TrainConfig(**data, loop=loop)
     if config.stage not in STAGES:
-        raise ValueError(f"unknown stage {config.stage!r}; one of {', '.join(STAGES)}")
+        raise UserError(f"unknown stage {config.stage!r}; one of {', '.join(STAGES)}")
     return config
 
 
@@ -75,7 +79,7 @@ def build_task(config: TrainConfig) -> Task:
         from palette.recipes.libritts.train_codec import CodecTrainConfig, codec_task
 
         if not config.corpus:
-            raise ValueError("the codec stage needs --corpus DIR (a folder of training wavs)")
+            raise UserError("the codec stage needs --corpus DIR (a folder of training wavs)")
         return codec_task(CodecTrainConfig(corpus=config.corpus, exp=config.exp, loop=config.loop))
     from palette.recipes.libritts.lm_task import lm_task
 
@@ -91,45 +95,23 @@ def run(config: TrainConfig) -> dict:
     return train(task, config.exp, config.loop)
 
 
-def field_comments(*classes) -> dict[str, str]:
-    """``name: type = default  # comment`` lines of dataclasses -> {name: comment} for --help."""
-    out = {}
-    for cls in classes:
-        for line in inspect.getsource(cls).splitlines():
-            m = re.match(r"\s+(\w+): [^=]+=.*?#\s*(.+)$", line)
-            if m:
-                out[m[1]] = m[2]
-    return out
-
-
-def parse_bool(text: str) -> bool:
-    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-        raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
-    return text.lower() in ("true", "1", "yes")
-
-
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", help="YAML file with TrainConfig / LoopOptions keys")
-    comments = field_comments(TrainConfig, LoopOptions)
-    for f in dataclasses.fields(TrainConfig) + dataclasses.fields(LoopOptions):
-        if f.name in ("loop",):
-            continue
-        kind = type(f.default) if f.default is not dataclasses.MISSING else str
-        kind = parse_bool if kind is bool else kind
-        flag = "--" + f.name.replace("_", "-")
-        choices = STAGES if f.name == "stage" else None
-        parser.add_argument(flag, dest=f.name, type=kind, default=None, choices=choices,
-                            help=f"{comments.get(f.name, '')} (default {f.default!r})")  # fmt: skip
+    add_flags(parser, TrainConfig, skip=("loop",), choices={"stage": STAGES})
+    add_flags(parser, LoopOptions)
     args = vars(parser.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    config = load_config(args.pop("config"), args)
-    row = run(config)
-    logger.info("finished: %s", row)
+
+    def train_stage():
+        row = run(load_config(args.pop("config"), args))
+        logger.info("finished: %s", row)
+
+    return run_reporting_user_errors("train", train_stage)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

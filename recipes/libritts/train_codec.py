@@ -27,11 +27,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
+from tqdm import tqdm
+
+from palette.codec.files import UserError, UserFileNotFoundError, run_reporting_user_errors
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.recipes.flags import add_flags, from_args
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 from palette.tts.audio import resample
-from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 # optimiser steps per second of the default codec, batch 16 x 1 s, 2 threads: 5.0 measured on an
@@ -61,7 +64,7 @@ class CropSampler:
     def __init__(self, corpus: str | Path, sample_rate: int, crop: int, seed: int = 0):
         self.files = sorted(Path(corpus).glob("**/*.wav"))
         if not self.files:
-            raise FileNotFoundError(f"no .wav files under {corpus}")
+            raise UserFileNotFoundError(f"no .wav files under {corpus}")
         self.sample_rate, self.crop = sample_rate, crop
         infos = [sf.info(f) for f in tqdm(self.files, desc="scan wavs", unit="file", leave=False)]
         self.rates = np.array([i.samplerate for i in infos])
@@ -123,7 +126,7 @@ def codec_loss(
 def codec_task(config: CodecTrainConfig) -> Task:
     """The codec as a :class:`~recipes.libritts.trainer.Task` for the shared training loop."""
     if not isinstance(config, CodecTrainConfig):
-        raise ValueError(
+        raise UserError(
             "the codec trains from a corpus folder of wavs: run "
             "`python -m palette.recipes.libritts.train_codec --corpus DIR --out EXP`"
         )
@@ -131,7 +134,7 @@ def codec_task(config: CodecTrainConfig) -> Task:
     crop = int(config.crop_seconds * codec_config.sample_rate)
     crop -= crop % codec_config.hop_length
     if crop <= 0:
-        raise ValueError(f"crop_seconds {config.crop_seconds} is shorter than one codec frame")
+        raise UserError(f"crop_seconds {config.crop_seconds} is shorter than one codec frame")
     sampler = CropSampler(config.corpus, codec_config.sample_rate, crop, seed=config.loop.seed)
     torch.manual_seed(config.loop.seed)  # the same initial weights on every fresh run
     model = PaletteCodec(codec_config)
@@ -168,40 +171,47 @@ def run(config: CodecTrainConfig) -> dict:
     return train(codec_task(config), exp, config.loop)
 
 
+@dataclass(frozen=True)
+class CodecTrainFlags:
+    """The command line of ``train_codec`` (its own defaults for a CPU run)."""
+
+    corpus: str  # folder with **/*.wav (e.g. LibriTTS/train-clean-100)
+    out: str  # experiment folder (checkpoint, log.csv, final/)
+    minutes: float = 50.0  # wall-clock budget of this run
+    max_steps: int | None = None  # optimiser steps, also the schedule's length (None: minutes x 60 x STEPS_PER_SECOND)
+    threads: int = 2  # torch CPU threads
+    batch_size: int = 16  # 1-s crops per step
+    lr: float = 2e-3  # peak AdamW learning rate
+    kl_weight: float = CodecTrainConfig.kl_weight  # weight of the Gaussian latents' KL term
+    ckpt_minutes: float = 5.0  # minutes between checkpoints
+    codec_config: str | None = None  # JSON file with PaletteCodecConfig fields (sizes) to override
+    seed: int = 0  # seeds weights and crops
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m palette.recipes.libritts.train_codec",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--corpus", required=True, help="folder with **/*.wav (e.g. LibriTTS/train-clean-100)")  # fmt: skip
-    parser.add_argument("--out", required=True, help="experiment folder (checkpoint, log.csv, final/)")  # fmt: skip
-    parser.add_argument("--minutes", type=float, default=50.0, help="wall-clock budget of this run (default 50)")  # fmt: skip
-    parser.add_argument("--max-steps", type=int, default=None,
-                        help=f"optimiser steps, also the cosine schedule's length "
-                             f"(default: minutes x 60 x {STEPS_PER_SECOND:g})")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    parser.add_argument("--batch-size", type=int, default=16, help="1-s crops per step (default 16)")  # fmt: skip
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")  # fmt: skip
-    parser.add_argument("--kl-weight", type=float, default=CodecTrainConfig.kl_weight,
-                        help=f"weight of the Gaussian latents' KL term (default {CodecTrainConfig.kl_weight:g})")  # fmt: skip
-    parser.add_argument("--ckpt-minutes", type=float, default=5.0, help="minutes between checkpoints (default 5)")  # fmt: skip
-    parser.add_argument("--codec-config", help="JSON file with PaletteCodecConfig fields (sizes) to override")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    add_flags(parser, CodecTrainFlags)
+    args = from_args(CodecTrainFlags, parser.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.threads)
-    codec = PaletteCodecConfig()
-    if args.codec_config:
-        codec = PaletteCodecConfig.from_dict(json.loads(Path(args.codec_config).read_text()))
-    max_steps = args.max_steps or max(1, int(args.minutes * 60 * STEPS_PER_SECOND))
-    loop = LoopOptions(lr=args.lr, max_steps=max_steps, max_minutes=args.minutes,
-                       ckpt_minutes=args.ckpt_minutes, seed=args.seed, log_every=20)  # fmt: skip
-    config = CodecTrainConfig(corpus=args.corpus, exp=args.out, batch_size=args.batch_size,
-                              kl_weight=args.kl_weight, codec=codec, loop=loop)  # fmt: skip
-    row = run(config)
-    logger.info("finished: %s; codec in %s", row, Path(args.out) / "final")
-    return 0
+
+    def train_codec():
+        codec = PaletteCodecConfig()
+        if args.codec_config:
+            codec = PaletteCodecConfig.from_dict(json.loads(Path(args.codec_config).read_text()))
+        max_steps = args.max_steps or max(1, int(args.minutes * 60 * STEPS_PER_SECOND))
+        loop = LoopOptions(lr=args.lr, max_steps=max_steps, max_minutes=args.minutes,
+                           ckpt_minutes=args.ckpt_minutes, seed=args.seed, log_every=20)
+        config = CodecTrainConfig(corpus=args.corpus, exp=args.out, batch_size=args.batch_size,
+                                  kl_weight=args.kl_weight, codec=codec, loop=loop)
+        row = run(config)
+        logger.info("finished: %s; codec in %s", row, Path(args.out) / "final")
+
+    return run_reporting_user_errors("train_codec", train_codec)
 
 
 if __name__ == "__main__":

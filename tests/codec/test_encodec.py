@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+
 from palette.codec import DecodeState, available_codecs, load_codec
 from palette.codec.encodec import EncodecCodec
 

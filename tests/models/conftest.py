@@ -3,6 +3,7 @@ test_lm style)."""
 
 import pytest
 import torch
+
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.transformer import TransformerConfig

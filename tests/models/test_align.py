@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from palette.models.align import ctc_viterbi_durations
 
 

@@ -2,10 +2,12 @@
 
 import pytest
 import torch
+
 from palette.models.aligner import CTCAligner
+from palette.models.alignment import frame_phonemes, spread_durations
 from palette.models.codec_lm import LMBatch
-from palette.models.par import PARModel, frame_phonemes, par_loss_mask
-from palette.models.par_generate import PARGenerator, PAROptions, spread_durations
+from palette.models.par import PARModel, par_loss_mask
+from palette.models.par_generate import PARGenerator, PAROptions
 from palette.models.transformer import TransformerConfig
 
 from .conftest import fake_batch, tiny_config, train

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from palette.models.codec_lm import CodecLM
 from palette.models.frames import gaussian_kl
 from palette.models.generate import ARGenerator, GaussianSampling

@@ -1,6 +1,7 @@
 import copy
 
 import torch
+
 from palette.models.nar import NARModel
 from palette.models.par import PARModel, iid_loss_mask, par_loss_mask
 from palette.models.par_generate import PARGenerator, PAROptions, target_length
@@ -31,7 +32,8 @@ def test_iid_mask_never_touches_the_prompt():
 def test_par_overfits_and_reproduces_an_utterance(batch):
     torch.manual_seed(0)
     model = PARModel(tiny_config("par"))
-    first, last = train(model, batch, 400, generator=torch.Generator().manual_seed(0))
+    # 800 steps: at 400 the greedy reproduction was one code off on some CPUs (BLAS rounding)
+    first, last = train(model, batch, 800, generator=torch.Generator().manual_seed(0))
     assert last < 0.1 * first
     codes = batch.codes[0, 0]
     # trained with k = floor(0.1 * 12) = 1 scored frame, so commit one frame per step

@@ -1,4 +1,5 @@
 import torch
+
 from palette.models.sampling import SamplingOptions, filter_logits, sample
 
 

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from palette.models.masks import text_audio_mask
 from palette.models.transformer import KVCache, Transformer, TransformerConfig
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
+
 from palette.recipes.evaluation.manifest import (
     EvalItem,
     items_from_directories,
@@ -358,12 +359,13 @@ def test_transformers_whisper_folder_is_converted_once(tmp_path, monkeypatch):
     import shutil
 
     import torch
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
     from palette.recipes.evaluation.metrics.asr import (
         WhisperTranscriber,
         bundled_whisper_model,
         resolve_whisper_model,
     )
-    from transformers import WhisperConfig, WhisperForConditionalGeneration
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     torch.manual_seed(0)

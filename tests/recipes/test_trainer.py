@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from palette.recipes.libritts.trainer import LoopOptions, train
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -7,6 +7,7 @@ sampler whose position can be saved and restored. Also runnable under torchrun:
 import sys
 
 import torch
+
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 
 

@@ -1,14 +1,14 @@
 """A tiny model bundle (random palette codec + one tiny model per stage) for facade tests."""
 
-import json
-
 import numpy as np
 import pytest
 import torch
+
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
-from palette.models.config import LMConfig, save_checkpoint
+from palette.models.config import LMConfig
 from palette.models.loading import build_model
 from palette.models.transformer import TransformerConfig
+from palette.tts.bundle import ModelBundle
 from palette.tts.symbols import SymbolTable
 
 SR = 24000
@@ -18,7 +18,9 @@ def make_bundle(root, stages=("ar", "nar", "kalle", "par", "refine"), default="p
     torch.manual_seed(0)
     codec_cfg = PaletteCodecConfig(dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
                                    num_codebooks=2, latent_dim=4)  # fmt: skip
-    PaletteCodec(codec_cfg).save_pretrained(root / "codec")
+    codec_dir = root.parent / f"{root.name}-codec"
+    PaletteCodec(codec_cfg).save_pretrained(codec_dir)
+    checkpoints = {}
     symbols = SymbolTable.default()
     core = TransformerConfig(dim=32, layers=1, heads=2)
     for stage in stages:
@@ -32,10 +34,10 @@ def make_bundle(root, stages=("ar", "nar", "kalle", "par", "refine"), default="p
                 model.frames.head.bias[-1] = -20.0
             if family == "kalle":
                 model.frames.stop.bias.fill_(-20.0)
-        save_checkpoint(root / stage, model, {"model": cfg.to_dict(),
-                        "symbols": symbols.to_dict(), "codec": "codec", "stage": stage})  # fmt: skip
-    bundle = {"codec": "codec", "language": "en-us", "default_family": default}
-    (root / "bundle.json").write_text(json.dumps(bundle))
+        config = {"model": cfg.to_dict(), "symbols": symbols.to_dict(), "codec": "codec",
+                  "stage": stage}
+        checkpoints[stage] = (config, model.state_dict())
+    ModelBundle.write(root, str(codec_dir), checkpoints, default, half=False)
     return root
 
 

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import soundfile as sf
+
 from palette.tts.audio import (
     AudioError,
     load_audio,

@@ -11,7 +11,7 @@ from .conftest import SR, speech_like
 
 
 def palette(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "tts", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "palette.tts", *args], input=stdin, capture_output=True,
                           timeout=180)  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+
 from palette.tts.registry import DEFAULT_MODEL, available_models
 
 DEMO = Path(__file__).resolve().parents[2] / "demos"
@@ -25,7 +26,7 @@ def test_the_default_model_is_shipped():
 def spoken(tmp_path_factory):
     """The README's main command with another sentence: the default model, the demo voice."""
     out = tmp_path_factory.mktemp("default") / "out.wav"
-    r = subprocess.run([sys.executable, "-m", "tts", "synthesize", SENTENCE, "--prompt",
+    r = subprocess.run([sys.executable, "-m", "palette.tts", "synthesize", SENTENCE, "--prompt",
                         str(DEMO / "prompt.wav"), "--prompt-text",
                         (DEMO / "prompt.txt").read_text(), "-o", str(out)],
                        capture_output=True, timeout=300)  # fmt: skip

@@ -1,4 +1,5 @@
 import pytest
+
 from palette.tts.frontend import TextFrontend
 from palette.tts.phonemes import phonemize
 from palette.tts.symbols import PAD, SymbolTable

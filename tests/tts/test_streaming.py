@@ -3,6 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+
 from palette.streaming.loop import rechunk
 from palette.tts.synthesizer import SynthesisOptions
 

@@ -1,6 +1,9 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
+
 from palette.tts.registry import resolve_model
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 from palette.tts.voice import Voice
@@ -62,13 +65,14 @@ def test_bad_inputs_are_clear_errors(synth, voice, tmp_path):
 def test_a_model_that_ends_at_once_gives_empty_audio_not_a_crash(tiny_bundle, voice):
     synth = Synthesizer.from_pretrained(tiny_bundle)
     with torch.no_grad():
-        synth.models["ar"][0].frames.head.bias[-1] = 50.0  # end of speech first
+        synth.models["ar"].frames.head.bias[-1] = 50.0  # end of speech first
     audio = synth.synthesize("One.", voice, options=SynthesisOptions(family="ar"))
     assert audio.samples.shape == (0,)
 
 
 def test_options_left_unset_take_the_models_recommendation(synth, monkeypatch):
-    monkeypatch.setitem(synth.bundle, "sampling", {"par": {"temperature": 0.3, "span": 32}})
+    sampling = {"par": {"temperature": 0.3, "span": 32}}
+    monkeypatch.setattr(synth, "bundle", dataclasses.replace(synth.bundle, sampling=sampling))
     resolved = synth.resolve(SynthesisOptions(), "par")
     assert (resolved.temperature, resolved.span) == (0.3, 32)
     assert synth.resolve(SynthesisOptions(temperature=1.0), "par").temperature == 1.0

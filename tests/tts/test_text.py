@@ -1,4 +1,5 @@
 import pytest
+
 from palette.tts.text import normalize, split_sentences
 
 CASES = [

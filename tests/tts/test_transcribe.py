@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from palette.tts.audio import load_audio
 
 DEMO = Path(__file__).resolve().parents[2] / "demos"

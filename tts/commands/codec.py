@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
             print(name)
         return 0
     import torch
+
     from palette.tts.audio import load_audio, save_wav
 
     load_audio(args.input)  # fail on a bad input file before loading any weights

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import os
 
+from palette.codec.files import UserError
 from palette.tts.registry import DEFAULT_MODEL
 
 HELP = "serve OpenAI-compatible speech (POST /v1/audio/speech), a voice library and a web demo"
@@ -51,14 +52,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
     except ImportError:
-        raise ValueError("palette serve needs the serve extra: pip install 'palette-tts[serve]'") from None  # fmt: skip
+        raise UserError("palette serve needs the serve extra: pip install 'palette-tts[serve]'") from None  # fmt: skip
     from palette.tts.server.options import OPTIONS_ENV
 
     from palette.tts.registry import resolve_model
 
     options = options_from_args(args)
     if options.workers < 1:
-        raise ValueError("--workers must be at least 1")
+        raise UserError("--workers must be at least 1")
     resolve_model(options.model)  # a wrong --model is one line and exit 2, before any worker
     log.info("palette serve: model %s, voices in %s, http://%s:%d/ (%d worker%s)%s", options.model,
              options.voice_dir, options.host, options.port, options.workers,

@@ -11,6 +11,8 @@ import sys
 import time
 
 import numpy as np
+
+from palette.codec.files import UserError
 from palette.tts.commands.synthesis_args import (
     add_synthesis_arguments,
     load_voice,
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     synth = Synthesizer.from_pretrained(args.model)
     voice = load_voice(synth, args)
     if sys.stdout.isatty():
-        raise ValueError("refusing to write raw audio to a terminal: pipe it, e.g. | aplay -r "
+        raise UserError("refusing to write raw audio to a terminal: pipe it, e.g. | aplay -r "
                          f"{synth.sample_rate} -f S16_LE -t raw -")  # fmt: skip
     out = sys.stdout.buffer
     start, first, samples = time.perf_counter(), None, 0

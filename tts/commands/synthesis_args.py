@@ -7,6 +7,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from palette.codec.files import UserError, UserFileNotFoundError
+from palette.models.families import FAMILIES
 from palette.tts.registry import DEFAULT_MODEL
 from palette.tts.synthesizer import SynthesisOptions
 
@@ -19,7 +21,7 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt-text", help="what the prompt says (default: transcribe it; needs the eval extra)")  # fmt: skip
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or directory (default {DEFAULT_MODEL})")  # fmt: skip
     defaults = SynthesisOptions()
-    parser.add_argument("--family", choices=["ar", "par", "kalle"], help="model family (default: the model's)")  # fmt: skip
+    parser.add_argument("--family", choices=list(FAMILIES), help="model family (default: the model's)")  # fmt: skip
     parser.add_argument("--speed", type=float, default=defaults.speed, help="speaking rate (par)")
     parser.add_argument("--duration", type=float, help="seconds per sentence (par; overrides --speed)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
@@ -36,10 +38,10 @@ def read_text(args: argparse.Namespace) -> str:
     if args.text_file:
         path = Path(args.text_file)
         if not path.is_file():
-            raise FileNotFoundError(f"text file not found: {path}")
+            raise UserFileNotFoundError(f"text file not found: {path}")
         return path.read_text(encoding="utf-8")
     if sys.stdin.isatty():
-        raise ValueError("no text: give it as an argument, with --text-file, or on stdin")
+        raise UserError("no text: give it as an argument, with --text-file, or on stdin")
     return sys.stdin.read()
 
 

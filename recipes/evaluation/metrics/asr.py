@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
 from palette.recipes.evaluation.metrics.deps import require
 
 SAMPLE_RATE = 16000  # Whisper's input rate

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+
 from palette.recipes.evaluation.metrics.deps import require
 
 SAMPLE_RATE = 16000

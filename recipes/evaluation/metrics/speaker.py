@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
 from palette.recipes.evaluation.metrics.deps import import_resemblyzer, require
 
 

@@ -1,6 +1,7 @@
 """A tiny mini-LibriTTS (3 speakers x 2 utterances), built once per test session."""
 
 import pytest
+
 from palette.recipes.corpus.plan import MiniCorpusConfig
 from palette.recipes.corpus.voices import SpeakerCounts
 

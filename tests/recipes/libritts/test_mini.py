@@ -9,6 +9,7 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
+
 from palette.recipes.corpus import espeak, layout, world
 from palette.recipes.corpus.mini import CONFIG_FILE, build_corpus
 from palette.recipes.corpus.plan import plan_corpus

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from palette.recipes.libritts import features, manifests
 from palette.recipes.libritts.features import FeatureOptions, extract_features
 from palette.recipes.libritts.prepare import add_phonemes, available_parts, prepare_manifests
@@ -79,6 +80,7 @@ def test_phonemes_are_stored_and_cached(prepared):
 
 def test_stored_codes_round_trip_exactly(prepared):
     from lhotse.array import seconds_to_frames
+
     from palette.codec import load_codec
 
     out, options, parts = prepared

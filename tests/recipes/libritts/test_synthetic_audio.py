@@ -2,6 +2,7 @@
 
 import numpy as np
 import soundfile as sf
+
 from palette.recipes.corpus.synthetic_audio import synthetic_speech, write_synthetic_corpus
 
 

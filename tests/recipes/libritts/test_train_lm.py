@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from palette.recipes.libritts.features import FeatureOptions, extract_features
 from palette.recipes.libritts.prepare import add_phonemes, available_parts, prepare_manifests
 from palette.recipes.libritts.train import load_config, run
