@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 import uvicorn
-from palette.tts.server import ServerOptions, create_app
 from playwright.sync_api import sync_playwright
+
+from palette.tts.server import ServerOptions, create_app
 
 HERE = Path(__file__).resolve().parent
 

@@ -53,9 +53,8 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError:
         raise UserError("palette serve needs the serve extra: pip install 'palette-tts[serve]'") from None  # fmt: skip
-    from palette.tts.server.options import OPTIONS_ENV
-
     from palette.tts.registry import resolve_model
+    from palette.tts.server.options import OPTIONS_ENV
 
     options = options_from_args(args)
     if options.workers < 1:

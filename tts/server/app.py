@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+
 from palette.tts.server import library, speech
 from palette.tts.server.errors import install_error_handlers
 from palette.tts.server.middleware import RequestMiddleware

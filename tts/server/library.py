@@ -13,6 +13,7 @@ from typing import Annotated
 import numpy as np
 import soundfile as sf
 from fastapi import APIRouter, File, Form, Request, UploadFile
+
 from palette.tts.server.errors import APIError, input_error
 from palette.tts.server.scheduler import QueueFull
 from palette.tts.server.state import ServerState

@@ -21,6 +21,8 @@ import time
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
 from palette.tts.server.errors import APIError, input_error
 from palette.tts.server.formats import (
     OPENAI_ONLY,
@@ -32,7 +34,6 @@ from palette.tts.server.formats import (
 from palette.tts.server.scheduler import Job, QueueFull
 from palette.tts.server.state import ServerState
 from palette.tts.server.voices import VoiceNotFound
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 log = logging.getLogger("palette.server")
 router = APIRouter()

@@ -155,9 +155,13 @@ def test_cors_is_off_unless_configured(server, make_server):
     preflight = {**origin, "Access-Control-Request-Method": "POST",
                  "Access-Control-Request-Headers": "authorization,content-type"}  # fmt: skip
     r = httpx.options(f"{url}/v1/audio/speech", headers=preflight)
-    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://app.example"
+    assert (
+        r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://app.example"
+    )
     r = httpx.get(f"{url}/v1/models", headers=origin)  # no key: refused, readable by the page
-    assert r.status_code == 401 and r.headers["access-control-allow-origin"] == "https://app.example"
+    assert (
+        r.status_code == 401 and r.headers["access-control-allow-origin"] == "https://app.example"
+    )
 
 
 def test_first_bytes_arrive_before_generation_ends(slow_server):

@@ -90,6 +90,7 @@ def test_models_lists_the_loaded_model(client):
 def test_the_default_model_is_understood_through_the_client(tmp_path):
     """The shipped model, loaded by the server itself, speaks words a recogniser hears."""
     import httpx
+
     from palette.tts.server import ServerOptions, create_app
 
     pytest.importorskip("faster_whisper")

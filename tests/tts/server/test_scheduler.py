@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+
 from palette.tts.server.scheduler import QueueFull, Scheduler
 
 
