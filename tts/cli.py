@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "text": "palette.tts.commands.text",
     "codec": "palette.tts.commands.codec",
     "eval": "palette.tts.commands.eval",
+    "serve": "palette.tts.commands.serve",
 }
 
 # one-line summaries shown by `palette --help` without importing the modules
@@ -33,6 +34,7 @@ SUMMARIES: dict[str, str] = {
     "text": "normalise text and show its phonemes and symbol ids",
     "codec": "codec tools: round trip (resynthesise) a file through a codec, list codecs",
     "eval": "score generated audio: WER, speaker similarity, speaker ID, DNSMOS, RTF",
+    "serve": "serve OpenAI-compatible speech (POST /v1/audio/speech), a voice library and a web demo",
 }
 
 
