@@ -9,6 +9,7 @@ import pytest
 
 from .conftest import prompt_wav
 
+DEMO_WAV = Path(__file__).resolve().parents[3] / "demos" / "prompt.wav"
 CHROMIUM = os.environ.get("PALETTE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -30,7 +31,10 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                     args=["--autoplay-policy=no-user-gesture-required",
                                           "--use-fake-device-for-media-stream",
-                                          "--use-fake-ui-for-media-stream"])  # fmt: skip
+                                          "--use-fake-ui-for-media-stream",
+                                          # the fake microphone plays the demo prompt (speech:
+                                          # the prompt check refuses Chromium's default beep)
+                                          f"--use-file-for-fake-audio-capture={DEMO_WAV}"])
         yield browser
         browser.close()
 
@@ -92,7 +96,7 @@ def test_a_voice_can_be_deleted_from_the_library(page, tmp_path):
 
 
 def test_a_recorded_prompt_becomes_a_voice(browser, make_server):
-    """The microphone path with Chromium's fake capture device (a beeping tone)."""
+    """The microphone path with Chromium's fake capture device playing the demo prompt."""
     url = make_server()
     context = browser.new_context(permissions=["microphone"])
     page = context.new_page()
@@ -103,7 +107,8 @@ def test_a_recorded_prompt_becomes_a_voice(browser, make_server):
     page.wait_for_timeout(2500)
     page.click("#record")
     page.wait_for_selector("#record-status:has-text('recorded')")
-    page.fill("#transcript", "beep beep beep")
+    words = DEMO_WAV.with_suffix(".txt").read_text().split()
+    page.fill("#transcript", " ".join(words[:7]))  # about what 2.5 s of the prompt says
     page.click("#add-voice")
     page.wait_for_selector("#voices li[data-voice]")
     assert page.is_hidden("#error")
