@@ -76,7 +76,10 @@ class Synthesizer:
             from palette.tts.transcribe import transcribe
 
             prompt_text = transcribe(wav, self.sample_rate)
-        phonemes = "".join(self.frontend(prompt_text).phonemes)
+        try:
+            phonemes = "".join(self.frontend(prompt_text).phonemes)
+        except UserError as err:
+            raise UserError(f"the prompt transcript: {err}") from None
         seconds = len(wav) / self.sample_rate
         if len(phonemes) > MAX_PHONEMES_PER_SECOND * seconds + 10:
             raise UserError(f"the prompt transcript is too long for a {seconds:.1f} s prompt "
@@ -155,7 +158,14 @@ class Synthesizer:
     def _speak(self, text: str, voice: Voice, options: SynthesisOptions,
                whole: bool) -> Iterator[np.ndarray]:
         family, options = self.resolve_family(options)
-        sentences = self.frontend.sentences(text, options.max_sentence_chars)
+        if not isinstance(text, str):
+            raise UserError(f"the text to speak must be a string, not {type(text).__name__}")
+        try:
+            sentences = self.frontend.sentences(text, options.max_sentence_chars)
+        except UserError as err:
+            raise UserError(f"the text to speak: {err}") from None
+        if not sentences:
+            raise UserError(f"the text to speak: nothing speakable in {text[:60]!r}")
         ids = (s.ids for s in tqdm(sentences, desc="synthesise", unit="sentence",
                                    disable=not whole or len(sentences) < PROGRESS_FROM))
         texts = [s.normalized for s in sentences]

@@ -8,7 +8,7 @@ from palette.tts.registry import resolve_model
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 from palette.tts.voice import Voice
 
-from .conftest import SR
+from .conftest import SR, speech_like
 
 
 def test_voice_is_encoded_once_and_round_trips_through_a_file(synth, voice, tmp_path):
@@ -77,3 +77,14 @@ def test_options_left_unset_take_the_models_recommendation(synth, monkeypatch):
     assert (resolved.temperature, resolved.span) == (0.3, 32)
     assert synth.resolve(SynthesisOptions(temperature=1.0), "par").temperature == 1.0
     assert synth.resolve(SynthesisOptions(), "ar").temperature == 0.8  # the fallback
+
+
+def test_messages_say_which_text_is_at_fault(synth, voice):
+    from palette.codec import UserError
+
+    with pytest.raises(UserError, match="the prompt transcript: the text is empty"):
+        synth.encode_voice((speech_like(2.0), SR), "  ")
+    with pytest.raises(UserError, match="the text to speak: the text is empty"):
+        synth.synthesize(" ", voice)
+    with pytest.raises(UserError, match="the text to speak: nothing speakable in '...'"):
+        synth.synthesize("...", voice)  # punctuation only: an error, not silence with exit 0
