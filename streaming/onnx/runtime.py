@@ -49,6 +49,7 @@ class Graph:
         so = ort.SessionOptions()
         so.intra_op_num_threads = options.threads or torch.get_num_threads()
         so.inter_op_num_threads = 1
+        so.log_severity_level = 3  # errors only: constant-folding notes are not for users
         so.graph_optimization_level = {
             "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
             "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,

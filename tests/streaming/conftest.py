@@ -52,8 +52,11 @@ def latent_export(latent_bundle, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def code_export(code_bundle, tmp_path_factory):
+def code_export(code_bundle):
+    """Graphs added in place by the command line, the codec left to PyTorch."""
     pytest.importorskip("onnxscript")
-    from palette.streaming.onnx.export import ExportOptions, export_bundle
+    from palette.tts.cli import main
 
-    return export_bundle(code_bundle, code_bundle.directory, ExportOptions(codec=False))
+    assert main(["export", str(code_bundle.directory), "--out", str(code_bundle.directory),
+                 "--no-codec"]) == 0  # fmt: skip
+    return ModelBundle.read(code_bundle.directory)
