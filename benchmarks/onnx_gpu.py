@@ -49,8 +49,9 @@ def fp16_copy(path: Path) -> Path:
 
 
 def par_feed(bundle, batch: int, Lt: int = 120, T: int = 400) -> dict:
-    from palette.models.config import LMConfig
     import json
+
+    from palette.models.config import LMConfig
 
     meta = session(bundle.onnx_graph("par")).get_modelmeta().custom_metadata_map
     cfg = LMConfig.from_dict(json.loads(meta["palette.config"])["model"])
@@ -104,7 +105,7 @@ def main() -> None:
         s32, s16 = session(path), session(fp16_copy(path))
         feed = (par_feed(bundle, 1) if name != "codec_decoder" else
                 {"latents": np.random.default_rng(0).standard_normal((1, 16, 200)).astype(np.float32)})  # fmt: skip
-        diff = max(float(np.abs(a - b).max()) for a, b in zip(s32.run(None, feed), s16.run(None, feed)))
+        diff = max(float(np.abs(a - b).max()) for a, b in zip(s32.run(None, feed), s16.run(None, feed), strict=True))
         kept = "fp32" if name == "codec_decoder" and diff > args.vocoder_tolerance else "fp16"
         lines.append(f"| {name} | {diff:.2e} | {kept} |")
     lines += ["", "| PAR forward | batch | ms per call | frames/s (span 32) |", "|---|---|---|---|"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -68,7 +67,7 @@ def load_pair(model: str):
 
 def stage_rows(synths, voice, repeats: int) -> list[tuple]:
     """Median ms per call of each stage at a typical sentence's shapes, torch vs ORT."""
-    from palette.models.par import frame_phonemes
+    from palette.models.alignment import frame_phonemes
 
     torch_synth, ort_synth = synths
     prompt_ids = torch_synth.frontend.symbols.encode(list(voice.phonemes))
@@ -105,8 +104,8 @@ def stage_rows(synths, voice, repeats: int) -> list[tuple]:
             if name.startswith("refine") and "refine" not in torch_synth.models:
                 continue
             call(torch_synth), call(ort_synth)  # warm-up
-            t_torch = median_ms(lambda: call(torch_synth), repeats)
-            t_ort = median_ms(lambda: call(ort_synth), repeats)
+            t_torch = median_ms(lambda c=call: c(torch_synth), repeats)
+            t_ort = median_ms(lambda c=call: c(ort_synth), repeats)
             rows.append((name, t_torch, t_ort))
     return rows
 
@@ -131,7 +130,7 @@ def end_to_end(synths, voice, piper_voice, options, rounds: int) -> dict:
     for _ in range(rounds):
         for sentence in SENTENCES:
             audio = {}
-            for name, synth in zip(("torch", "onnx"), synths):
+            for name, synth in zip(("torch", "onnx"), synths, strict=True):
                 start = time.perf_counter()
                 samples = synth.synthesize(sentence, voice, options=options).samples
                 wall = time.perf_counter() - start
@@ -181,7 +180,10 @@ def rss_worker(system: str, model: str, threads: int) -> None:
                                    (ROOT / "demos/prompt.txt").read_text().strip())
         for s in SENTENCES[:2]:
             synth.synthesize(s, voice)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    print(peak_kb / 1024)
 
 
 def main() -> None:

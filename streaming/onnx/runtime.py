@@ -32,6 +32,7 @@ class OrtOptions:
     threads: int = 0  # intra-op threads; 0 = torch.get_num_threads() (the process's setting)
     providers: tuple[str, ...] = PREFERRED_PROVIDERS  # in order of preference
     optimization: str = "all"  # graph optimisation level: "basic", "extended" or "all"
+    spinning: bool = False  # let idle intra-op threads spin (faster alone, slower beside torch)
 
 
 def ort_available() -> bool:
@@ -50,6 +51,8 @@ class Graph:
         so.intra_op_num_threads = options.threads or torch.get_num_threads()
         so.inter_op_num_threads = 1
         so.log_severity_level = 3  # errors only: constant-folding notes are not for users
+        so.add_session_config_entry("session.intra_op.allow_spinning",
+                                    "1" if options.spinning else "0")  # fmt: skip
         so.graph_optimization_level = {
             "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
             "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,

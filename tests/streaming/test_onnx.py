@@ -111,7 +111,7 @@ def test_codec_graphs_match_torch(latent_export, batch, frames):
     codec, ort = load_codec(latent_export.codec_ref).eval(), ort_codec(latent_export)
     g = torch.Generator().manual_seed(batch)
     wav = 0.1 * torch.randn(batch, 1, frames * codec.hop_length - 5, generator=g)
-    for got, want in zip(ort.encode_latents(wav), codec.encode_latents(wav)):
+    for got, want in zip(ort.encode_latents(wav), codec.encode_latents(wav), strict=True):
         close(got, want)
     codes = codec.encode(wav)
     assert torch.equal(ort.encode(wav), codes)
