@@ -186,6 +186,17 @@ def rss_worker(system: str, model: str, threads: int) -> None:
     print(peak_kb / 1024)
 
 
+def torch_alone(model: str, threads: int, repeats: int) -> None:
+    """PAR forward and duration head in a process with no onnxruntime session, at the same
+    shapes as ``stage_rows``: how much of torch's time in the main run is thread contention."""
+    torch.set_num_threads(threads)
+    synth = Synthesizer.from_pretrained(model, runtime="torch")
+    voice = synth.encode_voice(ROOT / "demos/prompt.wav",
+                               (ROOT / "demos/prompt.txt").read_text().strip())  # fmt: skip
+    rows = stage_rows((synth, synth), voice, repeats)[:2]
+    print(json.dumps({name: t for name, t, _ in rows}))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="exp/palette-mini-en-onnx",
@@ -195,9 +206,13 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="passes over the sentences")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/onnx_speed.md"))
     p.add_argument("--rss-worker", help=argparse.SUPPRESS)
+    p.add_argument("--torch-alone", action="store_true",
+                   help="only time torch's PAR forward and duration head, without onnxruntime")
     args = p.parse_args()
     if args.rss_worker:
         return rss_worker(args.rss_worker, args.model, args.threads)
+    if args.torch_alone:
+        return torch_alone(args.model, args.threads, args.repeats)
     torch.set_num_threads(args.threads)
     from palette.recipes.corpus.render import joe_voice
 

@@ -121,8 +121,9 @@ def write_graphs(models: dict, codec, directory: Path, options: ExportOptions = 
         for spec in codec_graphs(codec):
             graphs[spec.name] = export_graph(spec, directory / f"{spec.name}.onnx", meta,
                                              options.opset, options.optimize)  # fmt: skip
+    weights = {s: h for s, h in (weights or {}).items() if s in wanted}  # exported stages only
     manifest = {"format": MANIFEST_FORMAT, "opset": options.opset, "dtype": "float32",
-                "torch": torch.__version__, "graphs": graphs, "weights": weights or {}}  # fmt: skip
+                "torch": torch.__version__, "graphs": graphs, "weights": weights}  # fmt: skip
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 

@@ -89,7 +89,9 @@ def test_duration_graph_matches_torch(latent_export, shape):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_code_par_graph_matches_torch(code_export, shape):
     model = code_export.load_models(["par"])["par"][0]
-    assert not model.continuous and set(code_export.onnx_manifest()["graphs"]) == {"par"}
+    manifest = code_export.onnx_manifest()
+    assert not model.continuous and set(manifest["graphs"]) == {"par"}
+    assert set(manifest["weights"]) == {"par"}  # the NAR stage runs in PyTorch: not recorded
     ort_model = OrtPARModel(Graph(code_export.onnx_graph("par")))
     x = par_inputs(model, *shape)
     with torch.inference_mode():
@@ -221,3 +223,6 @@ def test_export_command_reports_unknown_stages(code_bundle, tmp_path, capsys):
                  "--stage", "nar"]) == 2  # fmt: skip
     assert "no ONNX graph for stage(s) nar" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    assert main(["export", str(code_bundle.directory), "--out", str(tmp_path / "x"),
+                 "--opset", "11"]) == 2  # fmt: skip
+    assert "--opset must lie in [18, 23]" in capsys.readouterr().err

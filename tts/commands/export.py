@@ -26,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from palette.tts.bundle import ModelBundle
     from palette.tts.registry import resolve_model
 
-    if not 7 <= args.opset <= 23:
-        raise UserError(f"--opset must lie in [7, 23], got {args.opset}")
+    if not 18 <= args.opset <= 23:  # the dynamo exporter's range
+        raise UserError(f"--opset must lie in [18, 23], got {args.opset}")
     options = ExportOptions(opset=args.opset, optimize=not args.no_optimize,
                             stages=tuple(args.stages) if args.stages else None,
                             codec=not args.no_codec)  # fmt: skip
