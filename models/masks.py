@@ -35,6 +35,6 @@ def text_audio_mask(
 
 def text_audio_positions(text_lens: torch.Tensor, lt: int, la: int) -> torch.Tensor:
     """Positions ``[B, Lt + La]``: text 0..Lt-1, audio continues right after each real text."""
-    text_pos = torch.arange(lt, device=text_lens.device)[None].expand(len(text_lens), lt)
+    text_pos = torch.arange(lt, device=text_lens.device)[None].expand(text_lens.shape[0], lt)
     audio_pos = text_lens[:, None] + torch.arange(la, device=text_lens.device)[None]
     return torch.cat([text_pos, audio_pos], dim=1)

@@ -7,6 +7,8 @@ A model directory holds::
     <stage>/           one per trained stage (ar, nar, par, refine, kalle: the family table's
                        stages), each with config.json + model.safetensors
     codec/             optional: the codec's own directory, when bundle.json names it "codec"
+    onnx/              optional: ONNX graphs of the stages and the codec + manifest.json
+                       (written by ``palette export``, see ``palette.streaming.onnx``)
     MODEL_CARD.md, logs/   optional
 
 A relative codec path is resolved against the directory. Everything that reads or writes a model
@@ -16,6 +18,7 @@ this class, and every problem with a directory is a ``UserError`` naming the fil
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -33,6 +36,7 @@ from palette.models.families import FAMILIES, STAGES
 from palette.models.loading import load_model
 
 BUNDLE_FILE = "bundle.json"
+ONNX_DIR, ONNX_MANIFEST = "onnx", "manifest.json"
 # options a bundle may recommend per family, and the type each must have
 RECOMMENDABLE = {"temperature": float, "span": int, "top_p": float, "top_k": int,
                  "refine_iterations": int, "refine_quantile": float}  # fmt: skip
@@ -104,9 +108,78 @@ class ModelBundle:
         """Options the model recommends for ``family`` (``bundle.json`` ``"sampling"``)."""
         return dict(self.sampling.get(family, {}))
 
-    def load_models(self) -> dict[str, tuple[torch.nn.Module, dict]]:
-        """stage -> (model in eval mode, its config.json)."""
-        return {stage: load_model(self.directory / stage) for stage in self.stages}
+    def load_models(self, stages=None) -> dict[str, tuple[torch.nn.Module, dict]]:
+        """stage -> (model in eval mode, its config.json), for ``stages`` (default: all)."""
+        return {stage: load_model(self.directory / stage) for stage in self.stages
+                if stages is None or stage in stages}  # fmt: skip
+
+    # --- ONNX graphs ---------------------------------------------------------------------
+    def weight_hashes(self) -> dict[str, str]:
+        """stage -> SHA-256 of its ``model.safetensors`` (recorded with exported graphs)."""
+        return {stage: hashlib.sha256((self.directory / stage / "model.safetensors")
+                                      .read_bytes()).hexdigest() for stage in self.stages}  # fmt: skip
+
+    def onnx_manifest(self) -> dict | None:
+        """``onnx/manifest.json`` (graph name -> file, inputs, outputs; weights' hashes), or
+        ``None`` when the directory has no exported graphs."""
+        path = self.directory / ONNX_DIR / ONNX_MANIFEST
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise UserError(f"{path}: not valid JSON ({err})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("graphs"), dict):
+            raise UserError(f"{path}: must hold an object with a 'graphs' object")
+        for name, graph in data["graphs"].items():
+            if not (self.directory / ONNX_DIR / str(graph.get("file", ""))).is_file():
+                raise UserError(f"{path}: graph {name!r} names a file that does not exist")
+        return data
+
+    def onnx_graph(self, name: str) -> Path | None:
+        """The file of exported graph ``name``, or ``None``."""
+        manifest = self.onnx_manifest()
+        if manifest is None or name not in manifest["graphs"]:
+            return None
+        return self.directory / ONNX_DIR / manifest["graphs"][name]["file"]
+
+    def stale_onnx_stages(self) -> list[str]:
+        """Stages whose weights changed since their graphs were exported."""
+        recorded = (self.onnx_manifest() or {}).get("weights", {})
+        current = self.weight_hashes()
+        return [s for s, h in recorded.items() if current.get(s) != h]
+
+    def write_onnx(self, out: str | os.PathLike, write_graphs) -> ModelBundle:
+        """A copy of this directory at ``out`` (or this directory itself) with ``onnx/``
+        filled by ``write_graphs(folder)``; built beside its target and renamed onto it."""
+        out = Path(out)
+        in_place = out.resolve() == self.directory.resolve()
+        target = out / ONNX_DIR if in_place else out
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        try:
+            if in_place:
+                write_graphs(tmp)
+            else:
+                shutil.rmtree(tmp)
+                shutil.copytree(self.directory, tmp, ignore=shutil.ignore_patterns(ONNX_DIR))
+                codec_dir = self.directory / self.codec
+                if codec_dir.is_dir() and not codec_dir.resolve().is_relative_to(
+                        self.directory.resolve()):  # fmt: skip
+                    # a codec directory outside the model's: the copy names it absolutely
+                    data = json.loads((tmp / BUNDLE_FILE).read_text(encoding="utf-8"))
+                    data["codec"] = str(codec_dir.resolve())
+                    write_text_atomic(tmp / BUNDLE_FILE, json.dumps(data, indent=2))
+                write_graphs(tmp / ONNX_DIR)
+                os.chmod(tmp, 0o755)
+                ModelBundle.read(tmp).onnx_manifest()  # what we write must read back
+            if target.exists():
+                shutil.rmtree(target)
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return ModelBundle.read(out)
 
     # --- writing -------------------------------------------------------------------------
     @staticmethod

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "codec": "palette.tts.commands.codec",
     "eval": "palette.tts.commands.eval",
     "serve": "palette.tts.commands.serve",
+    "export": "palette.tts.commands.export",
 }
 
 # one-line summaries shown by `palette --help` without importing the modules
@@ -35,6 +36,7 @@ SUMMARIES: dict[str, str] = {
     "codec": "codec tools: round trip (resynthesise) a file through a codec, list codecs",
     "eval": "score generated audio: WER, speaker similarity, speaker ID, DNSMOS, RTF",
     "serve": "serve OpenAI-compatible speech (POST /v1/audio/speech), a voice library and a web demo",
+    "export": "export a model's stages and codec to ONNX graphs (for --runtime onnx)",
 }
 
 

@@ -47,14 +47,29 @@ class Synthesizer:
 
     @classmethod
     def from_pretrained(cls, name_or_dir: str | os.PathLike | None = None,
-                        allow_download: bool | None = None) -> Synthesizer:
+                        allow_download: bool | None = None,
+                        runtime: str = "auto") -> Synthesizer:  # fmt: skip
         """A shipped model name (``available_models()``) or a model directory. A codec named by
-        a Hugging Face id is fetched only with ``allow_download`` (or PALETTE_ALLOW_DOWNLOAD=1)."""
+        a Hugging Face id is fetched only with ``allow_download`` (or PALETTE_ALLOW_DOWNLOAD=1).
+        ``runtime``: ``"torch"`` (PyTorch eager), ``"onnx"`` (onnxruntime over the graphs
+        ``palette export`` wrote into the directory; stages without graphs stay in PyTorch) or
+        ``"auto"`` (onnx when onnxruntime is installed and the directory has up-to-date
+        graphs)."""
+        from palette.streaming.onnx import choose_runtime
         from palette.tts.registry import resolve_model
 
         bundle = ModelBundle.read(resolve_model(name_or_dir))
-        codec = load_codec(bundle.codec_ref, allow_download=allow_download).eval()
-        return cls(codec, bundle.load_models(), bundle)
+        if choose_runtime(bundle, runtime) == "torch":
+            codec = load_codec(bundle.codec_ref, allow_download=allow_download).eval()
+            return cls(codec, bundle.load_models(), bundle)
+        from palette.streaming.onnx import graph_stages, ort_stand_ins
+
+        exported = set(graph_stages(bundle))
+        torch_models = bundle.load_models([s for s in bundle.stages if s not in exported])
+        codec = (None if bundle.onnx_graph("codec_encoder")
+                 else load_codec(bundle.codec_ref, allow_download=allow_download))  # fmt: skip
+        models, codec = ort_stand_ins(bundle, torch_models, codec)
+        return cls(codec.eval(), models, bundle)
 
     @property
     def sample_rate(self) -> int:

@@ -1,0 +1,199 @@
+"""onnxruntime stand-ins for the PyTorch stages, below the sentence loop.
+
+``OrtPARModel`` has the interface ``PARGenerator`` calls (``logits``, ``log_durations``,
+``continuous``, ``config``, ``mask_token``, ``eval``) and ``OrtCodec`` is a ``Codec``
+(``encode``/``decode``/``encode_latents``/``decode_latents``; ``decode_chunk`` streams with left
+context through the base class), so the family pipelines and ``streaming.loop`` run
+unchanged. Tensors cross as numpy arrays (CPU); sessions prefer ``CUDAExecutionProvider`` and
+fall back to CPU, logging the provider each session actually uses (onnxruntime falls back
+silently, so ``session.get_providers()`` is what is reported).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from palette.codec import Codec
+from palette.codec.files import UserError
+from palette.models.config import LMConfig
+
+log = logging.getLogger(__name__)
+PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+@dataclass(frozen=True)
+class OrtOptions:
+    threads: int = 0  # intra-op threads; 0 = torch.get_num_threads() (the process's setting)
+    providers: tuple[str, ...] = PREFERRED_PROVIDERS  # in order of preference
+    optimization: str = "all"  # graph optimisation level: "basic", "extended" or "all"
+    spinning: bool = False  # let idle intra-op threads spin (faster alone, slower beside torch)
+
+
+def ort_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+class Graph:
+    """One ``InferenceSession``; ``run(**inputs) -> tuple of numpy outputs``."""
+
+    def __init__(self, path: Path, options: OrtOptions = OrtOptions()):
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = options.threads or torch.get_num_threads()
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3  # errors only: constant-folding notes are not for users
+        so.add_session_config_entry("session.intra_op.allow_spinning",
+                                    "1" if options.spinning else "0")  # fmt: skip
+        so.graph_optimization_level = {
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }[options.optimization]
+        available = ort.get_available_providers()
+        providers = [p for p in options.providers if p in available] or ["CPUExecutionProvider"]
+        self.session = ort.InferenceSession(str(path), so, providers=providers)
+        self.name = path.stem
+        self.provider = self.session.get_providers()[0]
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.metadata = self.session.get_modelmeta().custom_metadata_map
+        level = logging.INFO if self.provider == providers[0] else logging.WARNING
+        log.log(level, "onnxruntime: %s runs on %s", self.name, self.provider)
+
+    def run(self, **inputs) -> tuple[np.ndarray, ...]:
+        feed = {k: _numpy(v) for k, v in inputs.items() if k in self.inputs}
+        return tuple(self.session.run(None, feed))
+
+
+def _numpy(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return np.ascontiguousarray(x.detach().cpu().numpy())
+    return np.ascontiguousarray(x)
+
+
+class OrtPARModel:
+    """A PAR stage on onnxruntime: ``logits`` (and ``log_durations`` when exported) take and
+    return what ``PARModel``'s do (torch tensors, batch-first)."""
+
+    def __init__(self, forward: Graph, durations: Graph | None = None):
+        self.forward_graph, self.durations_graph = forward, durations
+        stage_config = json.loads(forward.metadata["palette.config"])
+        self.config = LMConfig.from_dict(stage_config["model"])
+        self.continuous = self.config.latent_dim > 0
+        self.mask_token = self.config.cardinality + 1
+        self.training = False
+
+    def eval(self) -> OrtPARModel:
+        return self
+
+    def logits(self, text, text_lens, frames, audio_lens, masked=None, phone_index=None,
+               progress=None):  # fmt: skip
+        if masked is None:
+            masked = frames == self.mask_token
+        out = self.forward_graph.run(text=text, text_lens=text_lens, frames=frames,
+                                     audio_lens=audio_lens, masked=masked,
+                                     phone_index=phone_index, progress=progress)  # fmt: skip
+        out = tuple(torch.from_numpy(o) for o in out)
+        return out if self.continuous else out[0]
+
+    def log_durations(self, text, text_lens) -> torch.Tensor:
+        if self.durations_graph is None:
+            raise UserError("this model's ONNX export has no duration graph: run palette export")
+        return torch.from_numpy(self.durations_graph.run(text=text, text_lens=text_lens)[0])
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError("an ONNX stage is for inference only (no training forward)")
+
+
+class OrtCodec(Codec):
+    """The codec's exported encoder and decoders as a ``Codec``."""
+
+    def __init__(self, encoder: Graph, decoder: Graph | None, code_decoder: Graph | None):
+        super().__init__()
+        info = json.loads(encoder.metadata["palette.codec"])
+        self.sample_rate, self.hop_length = info["sample_rate"], info["hop_length"]
+        self.num_codebooks, self.cardinality = info["num_codebooks"], info["cardinality"]
+        self.latent_dim = info["latent_dim"]
+        self.encoder_graph, self.decoder_graph, self.code_decoder_graph = (
+            encoder, decoder, code_decoder)  # fmt: skip
+
+    def _encode(self, wav: torch.Tensor):
+        return [torch.from_numpy(o) for o in self.encoder_graph.run(wav=wav.float())]
+
+    def encode(self, wav):
+        return self._encode(wav)[-1]
+
+    def encode_latents(self, wav):
+        mean, logstd = self._encode(wav)[:2]
+        return mean, logstd
+
+    def decode_latents(self, latents):
+        return torch.from_numpy(self.decoder_graph.run(latents=latents.float())[0])
+
+    def decode(self, codes):
+        if codes.shape[1] != self.num_codebooks:
+            raise ValueError(f"the ONNX code decoder takes all {self.num_codebooks} codebooks")
+        if codes.numel() and (codes.min() < 0 or codes.max() >= self.cardinality):
+            raise ValueError(f"codes must lie in [0, {self.cardinality})")
+        return torch.from_numpy(self.code_decoder_graph.run(codes=codes.long())[0])
+
+
+def ort_stand_ins(bundle, models: dict, codec: Codec, options: OrtOptions = OrtOptions()):
+    """Replace every stage of ``models`` (stage -> (model, config)) that has an exported graph,
+    and the codec, with onnxruntime stand-ins. Stages without graphs keep their PyTorch model;
+    ``models`` may hold ``None`` for stages with graphs (they are not loaded then)."""
+    out = dict(models)
+    for stage in bundle.stages:
+        path = bundle.onnx_graph(stage)
+        if path is None:
+            continue
+        durations = bundle.onnx_graph(f"{stage}_durations")
+        model = OrtPARModel(Graph(path, options), durations and Graph(durations, options))
+        out[stage] = (model, json.loads(model.forward_graph.metadata["palette.config"]))
+    torch_stages = [s for s, (m, _) in out.items() if not isinstance(m, OrtPARModel)]
+    if torch_stages:
+        log.info("stages without ONNX graphs run in PyTorch: %s", ", ".join(torch_stages))
+    encoder = bundle.onnx_graph("codec_encoder")
+    if encoder is not None:
+        decoder, code_decoder = (bundle.onnx_graph(n) for n in ("codec_decoder",
+                                                                "codec_code_decoder"))  # fmt: skip
+        codec = OrtCodec(Graph(encoder, options), decoder and Graph(decoder, options),
+                         code_decoder and Graph(code_decoder, options))  # fmt: skip
+    return out, codec
+
+
+def graph_stages(bundle) -> list[str]:
+    """Stages of ``bundle`` that have an exported forward graph."""
+    return [s for s in bundle.stages if bundle.onnx_graph(s) is not None]
+
+
+def choose_runtime(bundle, runtime: str) -> str:
+    """``"auto"`` | ``"onnx"`` | ``"torch"`` -> the runtime to use. ``auto`` takes onnxruntime
+    when it is installed and the directory has graphs that are up to date with its weights."""
+    if runtime not in ("auto", "onnx", "torch"):
+        raise UserError(f"unknown runtime {runtime!r}; one of auto, onnx, torch")
+    if runtime == "torch":
+        return "torch"
+    has_graphs = bundle.onnx_manifest() is not None
+    stale = bundle.stale_onnx_stages() if has_graphs else []
+    if runtime == "onnx":
+        if not ort_available():
+            raise UserError("--runtime onnx needs onnxruntime: pip install 'palette-tts[onnx]'")
+        if not has_graphs:
+            raise UserError(f"{bundle.directory} has no ONNX graphs: run "
+                            f"`palette export {bundle.directory} --out DIR` and use DIR")
+        if stale:
+            raise UserError(f"{bundle.directory}: the ONNX graphs of {', '.join(stale)} are "
+                            "older than the weights: export them again")
+        return "onnx"
+    if has_graphs and stale:
+        log.warning("ONNX graphs of %s are stale; using PyTorch", ", ".join(stale))
+    return "onnx" if has_graphs and not stale and ort_available() else "torch"

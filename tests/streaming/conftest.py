@@ -1,0 +1,62 @@
+"""Tiny random model directories for the ONNX tests: one like the default model (aligned PAR
+over codec latents + refine stage) and one PAR over codes (+ NAR, which stays in PyTorch)."""
+
+import pytest
+import torch
+
+from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.models.config import LMConfig
+from palette.models.loading import build_model
+from palette.models.transformer import TransformerConfig
+from palette.tts.bundle import ModelBundle
+from palette.tts.symbols import SymbolTable
+
+
+def tiny_bundle(root, latents: bool):
+    """``latents``: par + refine, aligned, over 4-dim latents; else par + nar over codes."""
+    torch.manual_seed(0)
+    codec_cfg = PaletteCodecConfig(dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
+                                   num_codebooks=2, latent_dim=4)  # fmt: skip
+    codec_dir = root.parent / f"{root.name}-codec"
+    PaletteCodec(codec_cfg).save_pretrained(codec_dir)
+    symbols = SymbolTable.default()
+    core = TransformerConfig(dim=32, layers=2, heads=2)
+    checkpoints = {}
+    for stage in ("par", "refine") if latents else ("par", "nar"):
+        family = "nar" if stage == "nar" else "par"
+        cfg = LMConfig(family=family, num_symbols=len(symbols), transformer=core,
+                       cardinality=0 if latents else codec_cfg.cardinality, num_codebooks=2,
+                       latent_dim=4 if latents else 0, aligned=latents)  # fmt: skip
+        config = {"model": cfg.to_dict(), "symbols": symbols.to_dict(), "codec": "codec",
+                  "stage": stage}  # fmt: skip
+        checkpoints[stage] = (config, build_model(cfg).state_dict())
+    return ModelBundle.write(root, str(codec_dir), checkpoints, "par", half=False)
+
+
+@pytest.fixture(scope="session")
+def latent_bundle(tmp_path_factory):
+    return tiny_bundle(tmp_path_factory.mktemp("onnx") / "latent", latents=True)
+
+
+@pytest.fixture(scope="session")
+def code_bundle(tmp_path_factory):
+    return tiny_bundle(tmp_path_factory.mktemp("onnx") / "codes", latents=False)
+
+
+@pytest.fixture(scope="session")
+def latent_export(latent_bundle, tmp_path_factory):
+    pytest.importorskip("onnxscript")
+    from palette.streaming.onnx.export import export_bundle
+
+    return export_bundle(latent_bundle, tmp_path_factory.mktemp("onnx") / "latent-onnx")
+
+
+@pytest.fixture(scope="session")
+def code_export(code_bundle):
+    """Graphs added in place by the command line, the codec left to PyTorch."""
+    pytest.importorskip("onnxscript")
+    from palette.tts.cli import main
+
+    assert main(["export", str(code_bundle.directory), "--out", str(code_bundle.directory),
+                 "--no-codec"]) == 0  # fmt: skip
+    return ModelBundle.read(code_bundle.directory)
