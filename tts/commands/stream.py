@@ -44,7 +44,8 @@ def _run(args: argparse.Namespace) -> int:
     refuse_terminal("refusing to write raw audio to a terminal: pipe it, e.g. | aplay -r 24000 "
                     "-f S16_LE -t raw -")  # fmt: skip
     prompt = check_prompt(args)
-    synth = Synthesizer.from_pretrained(args.model, allow_download=args.allow_download)
+    synth = Synthesizer.from_pretrained(args.model, allow_download=args.allow_download,
+                                         runtime=args.runtime)
     voice = load_voice(synth, prompt, args)
     out = stdout_binary()
     start, first, samples = time.perf_counter(), None, 0

@@ -45,6 +45,10 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
                              "that skips, repeats or garbles words (synthesize only)")
     parser.add_argument("--verify-retries", type=int, default=defaults.verify_retries,
                         help="--verify: extra takes at most per sentence")
+    parser.add_argument("--runtime", choices=("auto", "onnx", "torch"), default="auto",
+                        help="inference runtime: onnxruntime over the graphs `palette export` "
+                             "wrote into the model directory, PyTorch eager, or auto (onnx when "
+                             "onnxruntime is installed and the graphs are up to date)")
     add_download_argument(parser)
 
 

@@ -63,7 +63,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.save_voice:
         check_voice_output(args.save_voice)
     prompt = check_prompt(args)
-    synth = Synthesizer.from_pretrained(args.model, allow_download=args.allow_download)
+    synth = Synthesizer.from_pretrained(args.model, allow_download=args.allow_download,
+                                         runtime=args.runtime)
     voice = load_voice(synth, prompt, args)
     if args.save_voice:
         voice.save(args.save_voice)
