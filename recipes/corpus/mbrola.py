@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import subprocess
 
 import numpy as np
@@ -61,8 +62,10 @@ def setup():
     for db in {database(v) for v in VOICES}:
         target = root / f"usr/share/mbrola/{db}/{db}"
         link = data / "mbrola" / db
+        if link.is_symlink() and not link.exists():  # the cache was moved
+            link.unlink()
         if target.is_file() and not link.exists():
-            link.symlink_to(target)
+            link.symlink_to(os.path.relpath(target, link.parent))
     return root
 
 

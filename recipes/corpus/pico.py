@@ -2,7 +2,7 @@
 through the library's C API with ctypes: ``pico2wave`` reads its lingware from a path compiled
 into it (``/usr/share/pico/lang``), the library takes any path.
 
-Two English voices, both female: ``en-US`` (``en-US_ta.bin`` + ``en-US_lh0_sg.bin``) and
+Two English voices, both female (and four foreign ones, see ``VOICES``): ``en-US`` (``en-US_ta.bin`` + ``en-US_lh0_sg.bin``) and
 ``en-GB`` (``en-GB_ta.bin`` + ``en-GB_kh0_sg.bin``); 16 kHz output. The library is Apache-2.0;
 the lingware is distributed by Debian as "claims to be Apache-2.0, redistributable, no source".
 
@@ -31,7 +31,10 @@ from palette.recipes.corpus.debian import SourceUnavailable
 
 SAMPLE_RATE = 16000
 LICENCE = "Apache-2.0 (library); lingware redistributable, no source (Debian non-free)"
-VOICES = {"en-US": ("F", "lh0"), "en-GB": ("F", "kh0")}  # voice -> (gender, speaker file tag)
+# voice -> (gender, speaker file tag); the German, French, Spanish and Italian voices read
+# English text with their own language's rules (kept only if the screening understands them)
+VOICES = {"en-US": ("F", "lh0"), "en-GB": ("F", "kh0"), "de-DE": ("F", "gl0"),
+          "fr-FR": ("F", "nk0"), "es-ES": ("F", "zl0"), "it-IT": ("F", "cm0")}  # fmt: skip
 PACKAGES = ["libttspico0", "libttspico-data"]
 _MEMORY = 2_500_000
 _STEP_BUSY = 201

