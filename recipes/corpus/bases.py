@@ -100,7 +100,7 @@ class BaseVoice:
         return frozenset(out)
 
 
-def candidates(espeak_voices: int = 40) -> list[BaseVoice]:
+def candidates(espeak_voices: int = 80) -> list[BaseVoice]:
     """Every base voice the sources offer, reserved ones included, in a fixed order: shipped
     voices first, derived Kokoro styles last (the distinctness rule keeps the earlier)."""
     from palette.recipes.corpus import flite, kokoro_styles, mbrola, pico, rhvoice
@@ -114,10 +114,13 @@ def candidates(espeak_voices: int = 40) -> list[BaseVoice]:
     out += [BaseVoice("pico", v, g) for v, (g, _) in pico.VOICES.items()]
     out += [BaseVoice("rhvoice", v, g) for v, g in rhvoice.VOICES.items()]
     out += [BaseVoice("flite", v, g) for v, g in flite.VOICES.items()]
-    # espeak-ng: accents x variants, alternating female and male variants
-    for i in range(espeak_voices):
+    # espeak-ng: accents x variants, alternating female and male variants, no pair twice
+    seen, i = set(), 0
+    while len(seen) < espeak_voices and i < 10 * espeak_voices:
         variants = FEMALE_VARIANTS if i % 2 == 0 else MALE_VARIANTS
-        variant = variants[(i * 7) % len(variants)]
-        out.append(BaseVoice("espeak", f"{ACCENTS[i % len(ACCENTS)]}+{variant}",
-                             "F" if i % 2 == 0 else "M"))  # fmt: skip
+        name = f"{ACCENTS[i % len(ACCENTS)]}+{variants[(i * 7 + i // 48) % len(variants)]}"
+        if name not in seen:
+            seen.add(name)
+            out.append(BaseVoice("espeak", name, "F" if i % 2 == 0 else "M"))
+        i += 1
     return out + [k for k in kokoro if not k.name.startswith("pack ")]  # derived styles last

@@ -8,7 +8,8 @@ Speakers (all in the LibriTTS layout of ``recipes.corpus.layout``):
 - ``train`` (train-clean-100): every base that ``recipes/corpus/bases.json`` (written by
   ``recipes.corpus.screen``) keeps for training, as it speaks, plus ``warps_per_base`` WORLD
   pseudo-speakers of it (``recipes.corpus.world``): F0 moved towards targets spread
-  log-uniformly over 80-260 Hz (within x0.62-1.75 of the base), formants scaled with it
+  over 90-290 Hz (within x0.62-1.9 of the base), alternately above and below 165 Hz where the
+  base reaches both, formants scaled with it
   (vocal-tract length follows pitch loosely), speaking rate, intonation range, spectral tilt
   and breathiness drawn as a Latin hypercube per base. Pitch and listed gender come out
   balanced by construction.
@@ -68,8 +69,8 @@ _SILENCE_SECONDS = 0.35
 class WarpRanges:
     """Where the pseudo-speakers of a base lie."""
 
-    target_f0_hz: tuple[float, float] = (80.0, 260.0)  # log-uniform targets ...
-    f0_scale: tuple[float, float] = (0.62, 1.75)  # ... within this factor of the base's F0
+    target_f0_hz: tuple[float, float] = (90.0, 290.0)  # log-uniform targets ...
+    f0_scale: tuple[float, float] = (0.62, 1.9)  # ... within this factor of the base's F0
     formant_jitter: tuple[float, float] = (0.93, 1.08)  # times f0_scale ** formant_follow
     formant_follow: float = 0.3
     formant_scale: tuple[float, float] = (0.84, 1.2)  # hard limits
@@ -158,8 +159,16 @@ def warp_voices(row: dict, count: int, ranges: WarpRanges, rng: random.Random) -
     lo = max(ranges.target_f0_hz[0], f0 * ranges.f0_scale[0])
     hi = min(ranges.target_f0_hz[1], f0 * ranges.f0_scale[1])
     out = []
-    for u in latin_hypercube(count, 6, rng):
-        scale = _lerp((lo, hi), u[0], log=True) / f0
+    for k, u in enumerate(latin_hypercube(count, 6, rng)):
+        # alternate pseudo-speakers above and below the F/M boundary where the base reaches
+        # both, so that pitch and listed gender come out balanced over the corpus
+        side = (
+            (max(lo, FEMALE_F0_HZ), hi)
+            if (k + len(row["key"])) % 2 == 0
+            else (lo, min(hi, FEMALE_F0_HZ))
+        )
+        span = side if side[0] < side[1] else (lo, hi)
+        scale = _lerp(span, u[0], log=True) / f0
         formant = scale**ranges.formant_follow * _lerp(ranges.formant_jitter, u[1], log=True)
         warp = WorldVoice(
             f0_scale=round(scale, 4),
@@ -309,7 +318,8 @@ def source_table(speakers: list[Speaker]) -> dict:
                                         "speakers": 0})  # fmt: skip
         entry["speakers"] += 1
         if isinstance(s.voice, SourceVoice):
-            entry["test_bases" if s.role == "test-base" else "train_bases"].add(s.voice.base.key)
+            held = s.role in ("test-base", "test-real")
+            entry["test_bases" if held else "train_bases"].add(s.voice.base.key)
     for entry in table.values():
         entry["train_bases"], entry["test_bases"] = (
             len(entry["train_bases"]),
@@ -366,6 +376,7 @@ def build_many(
         "%d utterances planned in %d chapters, %d already on disk", total, len(chapters), done
     )
     start, last, written, audio, finished = time.time(), 0.0, 0, 0.0, done
+    per_source: dict[str, list[float]] = {}  # source -> [CPU seconds, audio seconds]
     # pass 1: one utterance of every speaker (the coverage picture can be drawn early);
     # pass 2: everything still missing
     firsts, seen = [], set()
@@ -384,9 +395,13 @@ def build_many(
                 written += result.written
                 audio += result.audio_seconds
                 finished += result.written
+                cost = per_source.setdefault(result.kind, [0.0, 0.0])
+                cost[0], cost[1] = cost[0] + result.cpu_seconds, cost[1] + result.audio_seconds
                 now = time.time()
                 if now - last >= progress_every_s:
                     last = now
+                    logger.info("CPU s per audio s (warps included): %s", ", ".join(
+                        f"{k} {c / a:.3f}" for k, (c, a) in sorted(per_source.items()) if a > 0))  # fmt: skip
                     rate = audio / max(1e-9, now - start)  # audio seconds per second
                     left = max(0, total - finished) * (audio / max(1, written))
                     logger.info("%s  %d/%d utterances (%.1f%%), %.2f h rendered this run, "
