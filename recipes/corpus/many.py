@@ -336,6 +336,7 @@ def _write_record(
         "config": json.loads(json.dumps(config.to_dict())),
         "bases_digest": hashlib.sha1(Path(bases_file).read_bytes()).hexdigest(),
         "plan_digest": plan_digest(chapters),
+        "world_f0_method": _f0_method(),
         "sources": source_table(speakers),
         "speakers": [speaker_record(s) for s in speakers],
     }
@@ -417,6 +418,12 @@ def build_many(
         "done: %d/%d utterances on disk, %.2f h, %d written now", finished, total, hours, written
     )
     return total, written, hours
+
+
+def _f0_method() -> str:
+    from palette.recipes.corpus.many_render import F0_METHOD
+
+    return F0_METHOD
 
 
 def _missing(root: Path, chapter: Chapter) -> bool:

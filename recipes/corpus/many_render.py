@@ -36,15 +36,18 @@ class ChapterResult:
     cpu_seconds: float
 
 
+F0_METHOD = "dio"  # WORLD's F0 analysis here (Harvest costs ~3x as much CPU as the rest)
+
+
 def render_utterance(voice, text: str, seed: int) -> tuple[np.ndarray, int]:
     """``text`` spoken by a corpus voice (``SourceVoice`` or the joe+WORLD ``WorldVoice`` of
     the old warp-test groups) -> (``[S]`` float32, sample rate), before loudness."""
     if isinstance(voice, WorldVoice):
         wav, sr = sources.speak(_JOE, text, rate=1.0 / voice.rate, seed=seed)
-        return world.transform(wav, sr, voice), sr
+        return world.transform(wav, sr, voice, F0_METHOD), sr
     wav, sr = sources.speak(voice.base, text, rate=voice.rate, seed=seed)
     if voice.warp is not None:
-        wav = world.transform(wav, sr, voice.warp)
+        wav = world.transform(wav, sr, voice.warp, F0_METHOD)
     return wav, sr
 
 
