@@ -44,7 +44,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("PALETTE_DEBIAN_CACHE") or Path.home() / ".cache/palette-tts/debian")
 
 
-def _system_sources() -> list[tuple[str, str, str]]:
+def system_sources(etc: Path = Path("/etc/apt")) -> list[tuple[str, str, str]]:
     """``(types, uri, suite)`` of every Debian archive the machine's apt reads.
 
     deb822 (``/etc/apt/sources.list.d/*.sources``)::
@@ -59,7 +59,7 @@ def _system_sources() -> list[tuple[str, str, str]]:
         deb <address>/debian bookworm main
     """
     found = []
-    folder = Path("/etc/apt/sources.list.d")
+    folder = Path(etc) / "sources.list.d"
     for path in sorted(folder.glob("*.sources")) if folder.is_dir() else []:
         for stanza in path.read_text(errors="replace").split("\n\n"):
             fields = dict(
@@ -72,7 +72,7 @@ def _system_sources() -> list[tuple[str, str, str]]:
             for uri in fields["uris"].split():
                 for suite in fields.get("suites", "").split():
                     found.append((fields.get("types", "deb").split()[0], uri, suite))
-    legacy = Path("/etc/apt/sources.list")
+    legacy = Path(etc) / "sources.list"
     if legacy.is_file():
         for line in legacy.read_text(errors="replace").splitlines():
             match = re.match(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", line.strip())
@@ -87,7 +87,7 @@ def _apt_env(root: Path) -> dict[str, str]:
     for sub in ("lists/partial", "cache/archives/partial", "etc/sources.list.d",
                 "etc/apt.conf.d", "etc/preferences.d"):  # fmt: skip
         (apt / sub).mkdir(parents=True, exist_ok=True)
-    sources = _system_sources()
+    sources = system_sources()
     if not sources:
         raise SourceUnavailable("no Debian archive in this machine's apt sources")
     keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
