@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from palette.recipes.corpus import layout
 from palette.recipes.corpus.many import CONFIG_FILE
 from palette.tts.audio import resample

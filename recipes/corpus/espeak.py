@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
 from palette.recipes.corpus.voices import EspeakVoice
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2

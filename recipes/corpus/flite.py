@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from palette.recipes.corpus import debian
 from palette.recipes.corpus.debian import SourceUnavailable
 

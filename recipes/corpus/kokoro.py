@@ -23,6 +23,7 @@ import re
 from types import SimpleNamespace
 
 import numpy as np
+
 from palette.recipes.corpus.debian import SourceUnavailable
 
 SAMPLE_RATE = 24000

@@ -21,6 +21,7 @@ import itertools
 import random
 
 import numpy as np
+
 from palette.recipes.corpus import kokoro
 
 TIMBRE_DIMS = 128

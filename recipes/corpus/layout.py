@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from palette.tts.audio import save_wav
 
 SAMPLE_RATE = 24000

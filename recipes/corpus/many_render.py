@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from palette.recipes.corpus import layout, sources, world
 from palette.recipes.corpus.bases import BaseVoice
 from palette.recipes.corpus.plan import Chapter

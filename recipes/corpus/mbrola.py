@@ -22,6 +22,7 @@ import subprocess
 
 import numpy as np
 import soundfile as sf
+
 from palette.recipes.corpus import debian
 from palette.recipes.corpus.debian import SourceUnavailable
 

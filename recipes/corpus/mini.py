@@ -24,11 +24,12 @@ from functools import partial
 from pathlib import Path
 
 import soundfile as sf
+from tqdm import tqdm
+
 from palette.recipes.corpus import layout
 from palette.recipes.corpus.plan import Chapter, MiniCorpusConfig, plan_corpus, plan_digest
 from palette.recipes.corpus.render import ChapterResult, render_chapter
 from palette.recipes.corpus.voices import Speaker, SpeakerCounts
-from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 CONFIG_FILE = "MINI_CORPUS.json"

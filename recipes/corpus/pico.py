@@ -26,6 +26,7 @@ import ctypes
 import functools
 
 import numpy as np
+
 from palette.recipes.corpus import debian
 from palette.recipes.corpus.debian import SourceUnavailable
 

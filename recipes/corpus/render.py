@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from palette.recipes.corpus import espeak, layout, world
 from palette.recipes.corpus.plan import Chapter
 from palette.recipes.corpus.voices import EspeakVoice, WorldVoice

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from palette.recipes.corpus import bases, sources
 from palette.tts.audio import resample
 

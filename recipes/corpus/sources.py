@@ -12,6 +12,7 @@ import functools
 import logging
 
 import numpy as np
+
 from palette.recipes.corpus.bases import BaseVoice
 from palette.recipes.corpus.debian import SourceUnavailable
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from palette.recipes.corpus.voices import WorldVoice
 
 FRAME_PERIOD_MS = 5.0

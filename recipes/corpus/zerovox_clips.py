@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from palette.recipes.corpus import debian
 from palette.recipes.corpus.debian import SourceUnavailable
 
@@ -73,6 +74,7 @@ def load_clip(name: str) -> tuple[np.ndarray, int]:
 def label() -> list[dict]:
     """Transcribe every clip; rows for ``real_clips.json``."""
     import faster_whisper
+
     from palette.recipes.corpus.screen import median_f0
     from palette.recipes.evaluation.metrics.asr import bundled_whisper_model
     from palette.tts.audio import resample

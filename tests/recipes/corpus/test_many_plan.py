@@ -4,6 +4,7 @@ on the committed bases.json. Pure: nothing is rendered."""
 import json
 
 import pytest
+
 from palette.recipes.corpus import many
 from palette.recipes.corpus.layout import TEST, TRAIN
 from palette.recipes.corpus.plan import plan_digest

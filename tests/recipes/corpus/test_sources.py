@@ -9,6 +9,7 @@ import importlib.util
 
 import numpy as np
 import pytest
+
 from palette.recipes.corpus import debian, flite, mbrola, pico, rhvoice, sources
 from palette.recipes.corpus.bases import BaseVoice
 
