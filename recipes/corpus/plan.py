@@ -85,6 +85,8 @@ def stable_seed(*parts: object) -> int:
 def estimate_seconds(normalized: str, speaker: Speaker) -> float:
     """Rough duration of ``normalized`` spoken by ``speaker``."""
     voice = speaker.voice
+    if hasattr(voice, "estimate_seconds"):  # the many-voice corpus's voices know their pace
+        return voice.estimate_seconds(normalized)
     rate = voice.rate if isinstance(voice, WorldVoice) else 175.0 / voice.rate
     return len(normalized) / _CHARS_PER_SECOND[speaker.kind] * rate + _SILENCE_SECONDS[speaker.kind]
 
@@ -105,7 +107,7 @@ def _budgets(config: MiniCorpusConfig, speakers: list[Speaker]) -> dict[int, flo
     return {s.speaker_id: _BUDGET_MARGIN * per_subset.get(s.subset, train_each) for s in speakers}
 
 
-def _enough(picked: list, spent: float, budget: float, config: MiniCorpusConfig) -> bool:
+def _enough(picked: list, spent: float, budget: float, config) -> bool:
     if config.utterances_per_speaker > 0:
         return len(picked) >= config.utterances_per_speaker
     return bool(picked) and spent >= budget
@@ -118,7 +120,15 @@ def plan_corpus(config: MiniCorpusConfig) -> list[Chapter]:
     speakers = draw_speakers(config.speakers, config.seed)
     if not speakers:
         raise ValueError("the configuration has no speakers")
-    budgets = _budgets(config, speakers)
+    return plan_chapters(config, speakers, _budgets(config, speakers))
+
+
+def plan_chapters(config, speakers: list[Speaker], budgets: dict[int, float]) -> list[Chapter]:
+    """Give each speaker, in order, sentences of the pool until its budget (seconds) is
+    filled, cut into chapters. ``config`` has ``seed``, ``template_sentences``,
+    ``utterances_per_speaker`` and ``utterances_per_chapter`` (the mini and many-voice
+    corpora's configurations both do). Held-out speakers must come before training ones:
+    their sentences never recur in training."""
     pool = sentence_pool(config.seed, config.template_sentences)
     rng = random.Random(stable_seed(config.seed, "chapters"))
     used_ids: set[int] = set()
@@ -153,7 +163,7 @@ def plan_corpus(config: MiniCorpusConfig) -> list[Chapter]:
 def _chapters_of(
     speaker: Speaker,
     picked: list[tuple[str, str]],
-    config: MiniCorpusConfig,
+    config,
     rng: random.Random,
     new_chapter_id: Callable[[], int],
 ) -> list[Chapter]:

@@ -83,7 +83,11 @@ class Speaker:
 
     @property
     def kind(self) -> str:
-        return "world" if isinstance(self.voice, WorldVoice) else "espeak"
+        if isinstance(self.voice, WorldVoice):
+            return "world"
+        if isinstance(self.voice, EspeakVoice):
+            return "espeak"
+        return self.voice.kind  # the many-voice corpus's voices (recipes.corpus.many)
 
 
 @dataclass(frozen=True)

