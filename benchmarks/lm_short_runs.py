@@ -35,8 +35,12 @@ def main() -> None:
     p.add_argument("--commands", default="", help="text file with the commands that made the runs")
     args = p.parse_args()
     exp = Path(args.exp)
-    lines = ["# Short CPU training runs of each model family", "",
-             f"`python benchmarks/lm_short_runs.py --exp {args.exp}`", ""]  # fmt: skip
+    lines = [
+        "# Short CPU training runs of each model family",
+        "",
+        f"`python benchmarks/lm_short_runs.py --exp {args.exp}`",
+        "",
+    ]
     if args.commands:
         lines += [
             "Runs made with:",
@@ -46,22 +50,33 @@ def main() -> None:
             "```",
             "",
         ]
-    lines += ["## Training (loss at evenly spaced steps)", "",
-              "| stage | steps | minutes | loss curve (loss@step) | last row |", "|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "## Training (loss at evenly spaced steps)",
+        "",
+        "| stage | steps | minutes | loss curve (loss@step) | last row |",
+        "|---|---|---|---|---|",
+    ]
     known = [exp / s / "log.csv" for s in STAGES]
     others = sorted(set(exp.glob("*/log.csv")) - set(known))  # e.g. a second par variant
     for log in known + others:
         stage = log.parent.name
         if log.is_file():
             last, points = curve(log)
-            extra = ", ".join(f"{k} {float(v):.3f}" for k, v in last.items()
-                              if k not in ("step", "epoch", "minutes", "lr", "loss"))  # fmt: skip
+            extra = ", ".join(
+                f"{k} {float(v):.3f}"
+                for k, v in last.items()
+                if k not in ("step", "epoch", "minutes", "lr", "loss")
+            )
             lines.append(
                 f"| {stage} | {last['step']} | {last['minutes']} | {' '.join(points)} | {extra} |"
             )
-    lines += ["", "## Generated speech on the zero-shot test list (unseen test speakers)", "",
-              "| family | items | WER | SIM to prompt | speaker ID | DNSMOS OVRL | RTF |",
-              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Generated speech on the zero-shot test list (unseen test speakers)",
+        "",
+        "| family | items | WER | SIM to prompt | speaker ID | DNSMOS OVRL | RTF |",
+        "|---|---|---|---|---|---|---|",
+    ]
     known = [exp / f"gen-{f}" / "results.json" for f in FAMILIES]
     others = sorted(set(exp.glob("gen-*/results.json")) - set(known))
     for res in known + others:
@@ -69,9 +84,11 @@ def main() -> None:
         if res.is_file():
             s = json.loads(res.read_text())["summary"]
             cell = lambda key, fmt, s=s: "–" if s.get(key) is None else fmt.format(s[key])  # noqa: E731
-            lines.append(f"| {family} | {s['items']} | {cell('wer', '{:.1%}')} | "
-                         f"{cell('sim_prompt', '{:.3f}')} | {cell('speaker_id_accuracy', '{:.1%}')} | "
-                         f"{cell('dnsmos_ovrl', '{:.2f}')} | {cell('rtf', '{:.2f}')} |")  # fmt: skip
+            lines.append(
+                f"| {family} | {s['items']} | {cell('wer', '{:.1%}')} | "
+                f"{cell('sim_prompt', '{:.3f}')} | {cell('speaker_id_accuracy', '{:.1%}')} | "
+                f"{cell('dnsmos_ovrl', '{:.2f}')} | {cell('rtf', '{:.2f}')} |"
+            )
     text = "\n".join(lines) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)

@@ -41,11 +41,14 @@ def fake_batch(args) -> LMBatch:
     B, T, N = args.batch, int(args.seconds * args.frame_rate), args.phonemes
     g = torch.Generator().manual_seed(0)
     return LMBatch(
-        text=torch.randint(1, 200, (B, N), generator=g), text_lens=torch.full((B,), N),
-        audio_lens=torch.full((B,), T), codes=torch.randint(0, 1000, (B, 4, T), generator=g),
-        latent_mean=torch.randn(B, 32, T, generator=g), latent_logstd=torch.full((B, 32, T), -1.0),
+        text=torch.randint(1, 200, (B, N), generator=g),
+        text_lens=torch.full((B,), N),
+        audio_lens=torch.full((B,), T),
+        codes=torch.randint(0, 1000, (B, 4, T), generator=g),
+        latent_mean=torch.randn(B, 32, T, generator=g),
+        latent_logstd=torch.full((B, 32, T), -1.0),
         durations=spread_durations(torch.zeros(N), T).expand(B, N).contiguous(),
-    )  # fmt: skip
+    )
 
 
 def median_time(fn, repeats: int) -> float:
@@ -61,8 +64,15 @@ def training_rows(args) -> list[tuple]:
     batch = fake_batch(args)
     frames = int(batch.audio_lens.sum())
     rows = []
-    for family, kw in [("ar", {}), ("ar", {"patch": 4}), ("kalle", {}), ("kalle", {"patch": 4}),
-                       ("par", {}), ("par", LATENT_PAR), ("nar", {})]:  # fmt: skip
+    for family, kw in [
+        ("ar", {}),
+        ("ar", {"patch": 4}),
+        ("kalle", {}),
+        ("kalle", {"patch": 4}),
+        ("par", {}),
+        ("par", LATENT_PAR),
+        ("nar", {}),
+    ]:
         model = build(family, args, **kw).train()
         opt = torch.optim.AdamW(model.parameters(), 1e-4)
 
@@ -119,15 +129,16 @@ def generation_rows(args) -> list[tuple]:
         options = resolve_options(SynthesisOptions(family=name), {})
         t, frames = _timed_pieces(family, request, {name: model}, options, args.gen_repeats)
         seconds = frames / args.frame_rate
-        rows.append((f"{name} patch {patch}", "KV cache", -(-frames // patch),
-                     f"{t / seconds:.3f}"))
+        rows.append(
+            (f"{name} patch {patch}", "KV cache", -(-frames // patch), f"{t / seconds:.3f}")
+        )
         if patch == 1:
             prompt = request.prompt_frames(family.frame_kind({name: model}))
             prompt = prompt[0] if name == "ar" else prompt
             sampling = ARFamily.sampling(options) if name == "ar" else GaussianSampling(0.8)
 
-            def full(model=model, prompt=prompt, sampling=sampling, text=request.text):
-                return ARGenerator(model, text, prompt, frames, sampling, use_cache=False).generate()
+            def full(model=model, prompt=prompt, sampling=sampling, text=request.text, n=frames):
+                return ARGenerator(model, text, prompt, n, sampling, use_cache=False).generate()
 
             t = median_time(full, args.gen_repeats)
             rows.append((f"{name} patch 1", "full recompute", frames, f"{t / seconds:.3f}"))
@@ -137,8 +148,9 @@ def generation_rows(args) -> list[tuple]:
         request = _request(args, family.frame_kind(models), args.phonemes // 2)
         label = "par" + (" (latents, aligned)" if kw else "")
         for span in args.spans:
-            options = resolve_options(SynthesisOptions(family="par", span=span,
-                                                       duration=args.gen_seconds), {})
+            options = resolve_options(
+                SynthesisOptions(family="par", span=span, duration=args.gen_seconds), {}
+            )
             t, frames = _timed_pieces(family, request, models, options, args.gen_repeats)
             passes = -(-frames // span) + (1 if kw else 0)  # aligned: one duration pass first
             rows.append((label, f"span {span}", passes, f"{t / args.gen_seconds:.3f}"))

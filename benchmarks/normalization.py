@@ -57,17 +57,24 @@ def plain_sentences(limit: int) -> list[str]:
     seen, out = set(), []
     for s in re.split(r"(?<=[.!?])\s+", text):
         n_words = len(s.split())
-        if (5 <= n_words <= 30 and re.fullmatch(r"[A-Z][A-Za-z ,;'-]*[a-z][.!?]", s)
-                and not re.search(r"[A-Z]{2}|\b(?:etc|e\.g|i\.e)\b|\s[b-hj-z]\s", s)
-                and s not in seen):  # fmt: skip
+        if (
+            5 <= n_words <= 30
+            and re.fullmatch(r"[A-Z][A-Za-z ,;'-]*[a-z][.!?]", s)
+            and not re.search(r"[A-Z]{2}|\b(?:etc|e\.g|i\.e)\b|\s[b-hj-z]\s", s)
+            and s not in seen
+        ):
             seen.add(s)
             out.append(s)
     return out[:limit]
 
 
 def load_old(ref: str):
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{ref}:tts/text.py"],
-                            check=True, capture_output=True, text=True).stdout  # fmt: skip
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{ref}:tts/text.py"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(source)
     spec = importlib.util.spec_from_file_location("old_text", f.name)
@@ -93,8 +100,13 @@ def run_local(fn, sentences: list[str]) -> list[tuple[str | None, str | None, fl
 def run_nemo(python: str, sentences: list[str]) -> tuple[float, list]:
     worker = Path(__file__).with_name("normalization_nemo_worker.py")
     cache = Path(tempfile.gettempdir()) / "palette-nemo-cache"
-    proc = subprocess.run([python, str(worker), str(cache)], input=json.dumps(sentences),
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [python, str(worker), str(cache)],
+        input=json.dumps(sentences),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(proc.stdout)
     return data["load_s"], [tuple(o) for o in data["outputs"]]
 
@@ -121,8 +133,10 @@ def dist_size_mb(names) -> float:
 
 
 def nemo_size_mb(python: str) -> float:
-    code = ("import site,pathlib;print(sum(p.stat().st_size for d in site.getsitepackages() "
-            "for p in pathlib.Path(d).rglob('*') if p.is_file()))")  # fmt: skip
+    code = (
+        "import site,pathlib;print(sum(p.stat().st_size for d in site.getsitepackages() "
+        "for p in pathlib.Path(d).rglob('*') if p.is_file()))"
+    )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout) / 2**20
 
@@ -130,8 +144,12 @@ def nemo_size_mb(python: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nemo-python", help="interpreter with nemo-text-processing installed")
-    parser.add_argument("--nemo-json", type=Path, default=OUT.with_name("normalization_nemo.json"),
-                        help="where NeMo's outputs are kept / reused from")  # fmt: skip
+    parser.add_argument(
+        "--nemo-json",
+        type=Path,
+        default=OUT.with_name("normalization_nemo.json"),
+        help="where NeMo's outputs are kept / reused from",
+    )
     parser.add_argument("--old-ref", default="1024d38", help="git revision of the old rules")
     parser.add_argument("--plain", type=int, default=300, help="plain sentences from pydoc")
     parser.add_argument("--out", type=Path, default=OUT)
@@ -162,21 +180,41 @@ def main() -> None:
     nemo_note = ""
     if args.nemo_python:
         load_s["nemo"], systems["nemo"] = run_nemo(args.nemo_python, sentences)
-        sizes["nemo"] = (f"{nemo_size_mb(args.nemo_python):.0f} MB (a fresh venv with "
-                         "nemo-text-processing: pynini, transformers, pandas, ...)")  # fmt: skip
-        version = subprocess.run([args.nemo_python, "-c", "import importlib.metadata as m; "
-                                  "print(m.version('nemo-text-processing'), m.version('pynini'))"],
-                                 capture_output=True, text=True).stdout.split()  # fmt: skip
-        args.nemo_json.write_text(json.dumps({
-            "versions": version, "load_s": load_s["nemo"], "size": sizes["nemo"],
-            "sentences": sentences, "outputs": systems["nemo"]}, ensure_ascii=False))  # fmt: skip
+        sizes["nemo"] = (
+            f"{nemo_size_mb(args.nemo_python):.0f} MB (a fresh venv with "
+            "nemo-text-processing: pynini, transformers, pandas, ...)"
+        )
+        version = subprocess.run(
+            [
+                args.nemo_python,
+                "-c",
+                "import importlib.metadata as m; "
+                "print(m.version('nemo-text-processing'), m.version('pynini'))",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        args.nemo_json.write_text(
+            json.dumps(
+                {
+                    "versions": version,
+                    "load_s": load_s["nemo"],
+                    "size": sizes["nemo"],
+                    "sentences": sentences,
+                    "outputs": systems["nemo"],
+                },
+                ensure_ascii=False,
+            )
+        )
     elif args.nemo_json.exists():
         kept = json.loads(args.nemo_json.read_text())
         if kept["sentences"] == sentences:
             load_s["nemo"], sizes["nemo"] = kept["load_s"], kept["size"]
             systems["nemo"] = [tuple(o) for o in kept["outputs"]]
-            nemo_note = (f"NeMo ({' + pynini '.join(kept['versions'])}) outputs and timings "
-                         f"are from an earlier run, kept in `{args.nemo_json.name}`.")  # fmt: skip
+            nemo_note = (
+                f"NeMo ({' + pynini '.join(kept['versions'])}) outputs and timings "
+                f"are from an earlier run, kept in `{args.nemo_json.name}`."
+            )
 
     from palette.tts.text import FALLBACK, LIBRARY, normalize, read_spans
 
@@ -233,17 +271,31 @@ def main() -> None:
             row.append(f"{100 * ok / total:.0f} % ({ok}/{total})")
         lines.append("| " + " | ".join(row) + " |")
 
-    lines += ["", "## Crashes, over-normalisation, speed, size", "",
-              "| | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]  # fmt: skip
-    rows: dict[str, list[str]] = {k: [] for k in
-                                  ("crashes (all sentences)", "plain sentences changed",
-                                   "ms per sentence, mean", "ms per sentence, median",
-                                   "ms per sentence, p95",
-                                   "import + first call, s", "install size")}  # fmt: skip
+    lines += [
+        "",
+        "## Crashes, over-normalisation, speed, size",
+        "",
+        "| | " + " | ".join(systems) + " |",
+        "|---|" + "---|" * len(systems),
+    ]
+    rows: dict[str, list[str]] = {
+        k: []
+        for k in (
+            "crashes (all sentences)",
+            "plain sentences changed",
+            "ms per sentence, mean",
+            "ms per sentence, median",
+            "ms per sentence, p95",
+            "import + first call, s",
+            "install size",
+        )
+    }
     for name, results in systems.items():
         crashes = sum(err is not None for _, err, _ in results)
-        changed = sum(out is None or canonical(out) != canonical(src)
-                      for src, (out, _, _) in zip(plain, results[-len(plain):], strict=True))  # fmt: skip
+        changed = sum(
+            out is None or canonical(out) != canonical(src)
+            for src, (out, _, _) in zip(plain, results[-len(plain) :], strict=True)
+        )
         ms = sorted(1000 * t for _, _, t in results)
         rows["crashes (all sentences)"].append(f"{crashes} / {len(results)}")
         rows["plain sentences changed"].append(f"{100 * changed / len(plain):.1f} % ({changed})")
@@ -259,23 +311,32 @@ def main() -> None:
     ]
     lib_ms.sort()
     n_fall = sum(FALLBACK in p for p in paths)
-    lines += ["", f"palette: {n_lib} of {len(sentences)} sentences had a span read by wetext; "
-              f"they took {statistics.mean(lib_ms):.2f} ms on average "
-              f"(p95 {lib_ms[int(0.95 * (len(lib_ms) - 1))]:.2f} ms). "
-              f"In {n_fall} wetext failed on a piece and our rules read it (no sentence lost). "
-              f"`import + first call`: a fresh interpreter; palette's includes importing the "
-              f"`palette.tts` package (torch and all), {package_s:.2f} s on its own. NeMo's is a start with its grammar "
-              "cache already built; building the grammars on first use took 53 s on a quiet "
-              "machine and 178 s on a busy one here."]  # fmt: skip
+    lines += [
+        "",
+        f"palette: {n_lib} of {len(sentences)} sentences had a span read by wetext; "
+        f"they took {statistics.mean(lib_ms):.2f} ms on average "
+        f"(p95 {lib_ms[int(0.95 * (len(lib_ms) - 1))]:.2f} ms). "
+        f"In {n_fall} wetext failed on a piece and our rules read it (no sentence lost). "
+        f"`import + first call`: a fresh interpreter; palette's includes importing the "
+        f"`palette.tts` package (torch and all), {package_s:.2f} s on its own. NeMo's is a start with its grammar "
+        "cache already built; building the grammars on first use took 53 s on a quiet "
+        "machine and 178 s on a busy one here.",
+    ]
 
     lines += ["", "## Cases the palette normaliser reads differently from the suite", ""]
-    misses = [(c, out) for c, (out, _, _) in zip(cases, systems["palette"][:n_cases], strict=True)
-              if out is None or not same_reading(out, c)]  # fmt: skip
-    lines += [f"- {c.cls}: `{c.written}` -> `{out}` (expected `{c.readings[0]}`)"
-              for c, out in misses] or ["none"]  # fmt: skip
-    changed_plain = [(src, out) for src, (out, _, _) in
-                     zip(plain, systems["palette"][-len(plain):], strict=True)
-                     if out is None or canonical(out) != canonical(src)]  # fmt: skip
+    misses = [
+        (c, out)
+        for c, (out, _, _) in zip(cases, systems["palette"][:n_cases], strict=True)
+        if out is None or not same_reading(out, c)
+    ]
+    lines += [
+        f"- {c.cls}: `{c.written}` -> `{out}` (expected `{c.readings[0]}`)" for c, out in misses
+    ] or ["none"]
+    changed_plain = [
+        (src, out)
+        for src, (out, _, _) in zip(plain, systems["palette"][-len(plain) :], strict=True)
+        if out is None or canonical(out) != canonical(src)
+    ]
     lines += ["", "## Plain sentences the palette normaliser changed", ""]
     lines += [f"- `{src}` -> `{out}`" for src, out in changed_plain] or ["none"]
     lines += ["", "## Crashes per system", ""]

@@ -56,11 +56,17 @@ def par_feed(bundle, batch: int, Lt: int = 120, T: int = 400) -> dict:
     meta = session(bundle.onnx_graph("par")).get_modelmeta().custom_metadata_map
     cfg = LMConfig.from_dict(json.loads(meta["palette.config"])["model"])
     g = np.random.default_rng(0)
-    feed = {"text": g.integers(5, cfg.num_symbols, (batch, Lt)),
-            "text_lens": np.full(batch, Lt), "audio_lens": np.full(batch, T),
-            "masked": np.arange(T)[None].repeat(batch, 0) >= T // 2}  # fmt: skip
-    feed["frames"] = (g.standard_normal((batch, cfg.latent_dim, T)).astype(np.float32)
-                      if cfg.latent_dim else g.integers(0, cfg.cardinality, (batch, T)))  # fmt: skip
+    feed = {
+        "text": g.integers(5, cfg.num_symbols, (batch, Lt)),
+        "text_lens": np.full(batch, Lt),
+        "audio_lens": np.full(batch, T),
+        "masked": np.arange(T)[None].repeat(batch, 0) >= T // 2,
+    }
+    feed["frames"] = (
+        g.standard_normal((batch, cfg.latent_dim, T)).astype(np.float32)
+        if cfg.latent_dim
+        else g.integers(0, cfg.cardinality, (batch, T))
+    )
     if cfg.aligned:
         feed["phone_index"] = np.minimum(np.arange(T) // 4, Lt - 1)[None].repeat(batch, 0)
         feed["progress"] = (np.arange(T) % 4)[None].repeat(batch, 0)
@@ -96,16 +102,30 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/onnx_gpu.md"))
     args = p.parse_args()
     bundle = ModelBundle.read(resolve_model(args.model))
-    lines = ["# onnxruntime on CUDA", "", f"`python benchmarks/onnx_gpu.py {' '.join(sys.argv[1:])}`",
-             "", "| graph | max abs fp16 − fp32 | kept |", "|---|---|---|"]  # fmt: skip
+    lines = [
+        "# onnxruntime on CUDA",
+        "",
+        f"`python benchmarks/onnx_gpu.py {' '.join(sys.argv[1:])}`",
+        "",
+        "| graph | max abs fp16 − fp32 | kept |",
+        "|---|---|---|",
+    ]
     for name in ("par", "refine", "codec_decoder"):
         path = bundle.onnx_graph(name)
         if path is None:
             continue
         s32, s16 = session(path), session(fp16_copy(path))
-        feed = (par_feed(bundle, 1) if name != "codec_decoder" else
-                {"latents": np.random.default_rng(0).standard_normal((1, 16, 200)).astype(np.float32)})  # fmt: skip
-        diff = max(float(np.abs(a - b).max()) for a, b in zip(s32.run(None, feed), s16.run(None, feed), strict=True))
+        feed = (
+            par_feed(bundle, 1)
+            if name != "codec_decoder"
+            else {
+                "latents": np.random.default_rng(0).standard_normal((1, 16, 200)).astype(np.float32)
+            }
+        )
+        diff = max(
+            float(np.abs(a - b).max())
+            for a, b in zip(s32.run(None, feed), s16.run(None, feed), strict=True)
+        )
         kept = "fp32" if name == "codec_decoder" and diff > args.vocoder_tolerance else "fp16"
         lines.append(f"| {name} | {diff:.2e} | {kept} |")
     lines += ["", "| PAR forward | batch | ms per call | frames/s (span 32) |", "|---|---|---|---|"]
@@ -128,8 +148,10 @@ def main() -> None:
         wall = time.perf_counter() - start
         seconds = sum(len(a.samples) for a in audio) / synth.sample_rate
         lines.append(f"\nEnd to end, {batch} text(s) in one call: RTF {wall / seconds:.3f}")
-    lines.append("\n(texts of one call are spoken one after another: the sentence loop has "
-                 "no batching, so batch 8 end to end is 8 × batch 1)")  # fmt: skip
+    lines.append(
+        "\n(texts of one call are spoken one after another: the sentence loop has "
+        "no batching, so batch 8 end to end is 8 × batch 1)"
+    )
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

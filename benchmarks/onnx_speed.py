@@ -61,8 +61,10 @@ def percentile(values, q) -> float:
 
 
 def load_pair(model: str):
-    return (Synthesizer.from_pretrained(model, runtime="torch"),
-            Synthesizer.from_pretrained(model, runtime="onnx"))  # fmt: skip
+    return (
+        Synthesizer.from_pretrained(model, runtime="torch"),
+        Synthesizer.from_pretrained(model, runtime="onnx"),
+    )
 
 
 def stage_rows(synths, voice, repeats: int) -> list[tuple]:
@@ -80,7 +82,7 @@ def stage_rows(synths, voice, repeats: int) -> list[tuple]:
     masked = torch.zeros(1, T, dtype=torch.bool)
     masked[0, Tp:] = True
     durations = torch.zeros(text.shape[1], dtype=torch.long)
-    durations[len(prompt_ids) + 1:] = (T - Tp) // len(target)
+    durations[len(prompt_ids) + 1 :] = (T - Tp) // len(target)
     durations[-1] += (T - Tp) - int(durations.sum())
     index, progress = frame_phonemes(durations[None], torch.tensor([Tp]), T)
     args = (text, text_lens, frames, torch.tensor([T]), masked, index, progress)
@@ -90,14 +92,17 @@ def stage_rows(synths, voice, repeats: int) -> list[tuple]:
     calls = {
         f"PAR forward (text {text.shape[1]}, frames {T})": lambda s: s.models["par"].logits(*args),
         f"duration head (text {text.shape[1]})": lambda s: s.models["par"].log_durations(
-            text, text_lens),
+            text, text_lens
+        ),
         f"refine forward (frames {T})": lambda s: s.models["refine"].logits(*args),
         "codec encoder (3 s prompt)": lambda s: s.codec.encode_latents(wav),
         f"codec decoder (sentence, {T - Tp} frames)": lambda s: s.codec.decode_latents(
-            frames[..., Tp:]),
-        f"codec decoder (stream chunk {chunk} + context {context})": lambda s: s.codec
-        .decode_latents(frames[..., :chunk + context]),
-    }  # fmt: skip
+            frames[..., Tp:]
+        ),
+        f"codec decoder (stream chunk {chunk} + context {context})": lambda s: (
+            s.codec.decode_latents(frames[..., : chunk + context])
+        ),
+    }
     rows = []
     with torch.inference_mode():
         for name, call in calls.items():
@@ -124,8 +129,9 @@ def end_to_end(synths, voice, piper_voice, options, rounds: int) -> dict:
     from palette.recipes.corpus.render import joe_synthesize
     from palette.tts.audio import resample
 
-    out = {k: {"rtf": [], "first": [], "seconds": 0.0, "wall": 0.0}
-           for k in ("torch", "onnx", "piper")}  # fmt: skip
+    out = {
+        k: {"rtf": [], "first": [], "seconds": 0.0, "wall": 0.0} for k in ("torch", "onnx", "piper")
+    }
     max_diff = 0.0
     for _ in range(rounds):
         for sentence in SENTENCES:
@@ -138,8 +144,9 @@ def end_to_end(synths, voice, piper_voice, options, rounds: int) -> dict:
                 out[name]["rtf"].append(wall / seconds)
                 out[name]["wall"] += wall
                 out[name]["seconds"] += seconds
-                out[name]["first"].append(first_chunk(iter(synth.stream(sentence, voice,
-                                                                        options=options)))[0])
+                out[name]["first"].append(
+                    first_chunk(iter(synth.stream(sentence, voice, options=options)))[0]
+                )
                 audio[name] = samples
             max_diff = max(max_diff, float(np.abs(audio["torch"] - audio["onnx"]).max()))
             start = time.perf_counter()
@@ -151,8 +158,11 @@ def end_to_end(synths, voice, piper_voice, options, rounds: int) -> dict:
             out["piper"]["seconds"] += len(wav) / 24000
             from piper import SynthesisConfig
 
-            out["piper"]["first"].append(first_chunk(iter(piper_voice.synthesize(
-                sentence, SynthesisConfig(length_scale=1.0))))[0])  # fmt: skip
+            out["piper"]["first"].append(
+                first_chunk(
+                    iter(piper_voice.synthesize(sentence, SynthesisConfig(length_scale=1.0)))
+                )[0]
+            )
     out["max_abs_diff"] = max_diff
     return out
 
@@ -160,8 +170,16 @@ def end_to_end(synths, voice, piper_voice, options, rounds: int) -> dict:
 def peak_rss_mb(system: str, model: str, threads: int) -> float:
     """Peak resident memory (MB) of a fresh process that loads ``system`` and speaks two
     sentences."""
-    cmd = [sys.executable, __file__, "--rss-worker", system, "--model", model,
-           "--threads", str(threads)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        __file__,
+        "--rss-worker",
+        system,
+        "--model",
+        model,
+        "--threads",
+        str(threads),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
 
@@ -176,8 +194,9 @@ def rss_worker(system: str, model: str, threads: int) -> None:
             joe_synthesize(voice, s, 1.0)
     else:
         synth = Synthesizer.from_pretrained(model, runtime=system)
-        voice = synth.encode_voice(ROOT / "demos/prompt.wav",
-                                   (ROOT / "demos/prompt.txt").read_text().strip())
+        voice = synth.encode_voice(
+            ROOT / "demos/prompt.wav", (ROOT / "demos/prompt.txt").read_text().strip()
+        )
         for s in SENTENCES[:2]:
             synth.synthesize(s, voice)
     # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec
@@ -191,23 +210,30 @@ def torch_alone(model: str, threads: int, repeats: int) -> None:
     shapes as ``stage_rows``: how much of torch's time in the main run is thread contention."""
     torch.set_num_threads(threads)
     synth = Synthesizer.from_pretrained(model, runtime="torch")
-    voice = synth.encode_voice(ROOT / "demos/prompt.wav",
-                               (ROOT / "demos/prompt.txt").read_text().strip())  # fmt: skip
+    voice = synth.encode_voice(
+        ROOT / "demos/prompt.wav", (ROOT / "demos/prompt.txt").read_text().strip()
+    )
     rows = stage_rows((synth, synth), voice, repeats)[:2]
     print(json.dumps({name: t for name, t, _ in rows}))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", default="exp/palette-mini-en-onnx",
-                   help="a model directory with ONNX graphs (palette export)")
+    p.add_argument(
+        "--model",
+        default="exp/palette-mini-en-onnx",
+        help="a model directory with ONNX graphs (palette export)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=15, help="calls per stage timing")
     p.add_argument("--rounds", type=int, default=3, help="passes over the sentences")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/onnx_speed.md"))
     p.add_argument("--rss-worker", help=argparse.SUPPRESS)
-    p.add_argument("--torch-alone", action="store_true",
-                   help="only time torch's PAR forward and duration head, without onnxruntime")
+    p.add_argument(
+        "--torch-alone",
+        action="store_true",
+        help="only time torch's PAR forward and duration head, without onnxruntime",
+    )
     args = p.parse_args()
     if args.rss_worker:
         return rss_worker(args.rss_worker, args.model, args.threads)
@@ -217,8 +243,9 @@ def main() -> None:
     from palette.recipes.corpus.render import joe_voice
 
     synths = load_pair(args.model)
-    voice = synths[0].encode_voice(ROOT / "demos/prompt.wav",
-                                   (ROOT / "demos/prompt.txt").read_text().strip())  # fmt: skip
+    voice = synths[0].encode_voice(
+        ROOT / "demos/prompt.wav", (ROOT / "demos/prompt.txt").read_text().strip()
+    )
     _, options = synths[0].resolve_family(SynthesisOptions(seed=0))
     stages = stage_rows(synths, voice, args.repeats)
     e2e = end_to_end(synths, voice, joe_voice(seed=0), options, args.rounds)
@@ -228,7 +255,8 @@ def main() -> None:
 
 def write(args, stages, e2e, rss) -> None:
     command = "python benchmarks/onnx_speed.py " + " ".join(
-        a for a in sys.argv[1:] if not a.startswith("--out"))
+        a for a in sys.argv[1:] if not a.startswith("--out")
+    )
     lines = [
         "# PyTorch eager vs onnxruntime (and Piper), 2 CPU threads",
         "",
@@ -255,11 +283,16 @@ def write(args, stages, e2e, rss) -> None:
     ]
     for name in ("torch", "onnx", "piper"):
         r = e2e[name]
-        label = {"torch": "palette (torch eager)", "onnx": "palette (onnxruntime)",
-                 "piper": "Piper joe (onnxruntime, 1 thread)"}[name]  # fmt: skip
-        lines.append(f"| {label} | {statistics.median(r['rtf']):.3f} | "
-                     f"{r['wall'] / r['seconds']:.3f} | {percentile(r['first'], 50):.3f} / "
-                     f"{percentile(r['first'], 90):.3f} | {rss[name]:.0f} |")
+        label = {
+            "torch": "palette (torch eager)",
+            "onnx": "palette (onnxruntime)",
+            "piper": "Piper joe (onnxruntime, 1 thread)",
+        }[name]
+        lines.append(
+            f"| {label} | {statistics.median(r['rtf']):.3f} | "
+            f"{r['wall'] / r['seconds']:.3f} | {percentile(r['first'], 50):.3f} / "
+            f"{percentile(r['first'], 90):.3f} | {rss[name]:.0f} |"
+        )
     ratio = statistics.median(e2e["torch"]["rtf"]) / statistics.median(e2e["onnx"]["rtf"])
     lines += [
         "",
@@ -271,8 +304,9 @@ def write(args, stages, e2e, rss) -> None:
         "",
     ]
     Path(args.out).write_text("\n".join(lines))
-    (Path(args.out).with_suffix(".json")).write_text(json.dumps(
-        {"stages": stages, "end_to_end": e2e, "peak_rss_mb": rss}, indent=1))  # fmt: skip
+    (Path(args.out).with_suffix(".json")).write_text(
+        json.dumps({"stages": stages, "end_to_end": e2e, "peak_rss_mb": rss}, indent=1)
+    )
     print("\n".join(lines))
 
 

@@ -103,10 +103,26 @@ def free_port() -> int:
 
 def start_server(args, data_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "palette.tts", "serve", "--model", args.model, "--port", str(port),
-           "--data-dir", str(data_dir), "--queue-size", str(args.queue_size),
-           "--max-active", str(args.max_active), "--max-wait", str(args.max_wait), "--no-web",
-           *(["--torch-threads", str(args.torch_threads)] if args.torch_threads else [])]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "palette.tts",
+        "serve",
+        "--model",
+        args.model,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--queue-size",
+        str(args.queue_size),
+        "--max-active",
+        str(args.max_active),
+        "--max-wait",
+        str(args.max_wait),
+        "--no-web",
+        *(["--torch-threads", str(args.torch_threads)] if args.torch_threads else []),
+    ]
     log = open(data_dir / "server.log", "w")
     proc = subprocess.Popen(cmd, stderr=log, stdout=log)
     url = f"http://127.0.0.1:{port}"
@@ -147,13 +163,19 @@ def main(argv=None) -> int:
     began = time.monotonic()
     try:
         with (ROOT / "demos/prompt.wav").open("rb") as fh:
-            r = httpx.post(f"{url}/v1/voices", files={"file": ("prompt.wav", fh, "audio/wav")},
-                           data={"transcript": (ROOT / "demos/prompt.txt").read_text()}, timeout=120)  # fmt: skip
+            r = httpx.post(
+                f"{url}/v1/voices",
+                files={"file": ("prompt.wav", fh, "audio/wav")},
+                data={"transcript": (ROOT / "demos/prompt.txt").read_text()},
+                timeout=120,
+            )
         r.raise_for_status()
         voice = r.json()["id"]
         asyncio.run(round_of(url, voice, 1, args.request_timeout))  # warm-up
-        solo = [asyncio.run(round_of(url, voice, 1, args.request_timeout, first=i))[0]
-                for i in range(args.solo)]  # fmt: skip
+        solo = [
+            asyncio.run(round_of(url, voice, 1, args.request_timeout, first=i))[0]
+            for i in range(args.solo)
+        ]
         time.sleep(1.0)
         baseline = watcher.rss()
         watcher.start()
@@ -167,8 +189,11 @@ def main(argv=None) -> int:
             wall = time.monotonic() - t0
             time.sleep(2.0)
             rounds.append((results, wall, watcher.rss()))
-            print(f"round {i + 1}: {wall:.1f} s, statuses "
-                  f"{dict(collections.Counter(r['status'] for r in results))}", file=sys.stderr)  # fmt: skip
+            print(
+                f"round {i + 1}: {wall:.1f} s, statuses "
+                f"{dict(collections.Counter(r['status'] for r in results))}",
+                file=sys.stderr,
+            )
         watcher.stopped = True
     finally:
         proc.terminate()
@@ -192,8 +217,11 @@ def render(args, solo, rounds, baseline, peak) -> str:
     refused = [r for r in all_results if r["status"] in (429, 503)]
     statuses = collections.Counter(str(r["status"]) for r in all_results if r["error"] is None)
     errors = collections.Counter(r["error"] for r in all_results if r["error"] is not None)
-    cmd = "python benchmarks/server_load.py" + (" --append" if args.append else "") + (f" --queue-size {args.queue_size}"
-                                                 if args.queue_size != 8 else "")  # fmt: skip
+    cmd = (
+        "python benchmarks/server_load.py"
+        + (" --append" if args.append else "")
+        + (f" --queue-size {args.queue_size}" if args.queue_size != 8 else "")
+    )
     lines = [
         f"## palette serve under load: queue of {args.queue_size}",
         "",

@@ -66,19 +66,28 @@ def first_chunk_latency(pairs: str, model: str, options: SynthesisOptions, limit
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", default="palette-mini-en", help="model name or directory")
     p.add_argument("--families", default="par", help="comma-separated model families to report")
-    p.add_argument("--pairs", action="append", required=True, metavar="NAME=MANIFEST",
-                   help="a pair list from `palette eval pairs`; repeat for each set")  # fmt: skip
+    p.add_argument(
+        "--pairs",
+        action="append",
+        required=True,
+        metavar="NAME=MANIFEST",
+        help="a pair list from `palette eval pairs`; repeat for each set",
+    )
     p.add_argument("--work", default="exp/report", help="folder for generated audio")
     p.add_argument("--out", default="benchmarks/results/synthesis", help="report folder")
     p.add_argument("--latency-items", type=int, default=10, help="items timed for first chunk")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-piper", action="store_true", help="leave out the Piper reference")
-    p.add_argument("--roles", help="MINI_CORPUS.json of the mini corpus: adds a table by speaker "
-                   "group (inside / outside the training range, unseen espeak variants)")  # fmt: skip
+    p.add_argument(
+        "--roles",
+        help="MINI_CORPUS.json of the mini corpus: adds a table by speaker "
+        "group (inside / outside the training range, unseen espeak variants)",
+    )
     p.add_argument("--span", type=int, help="PAR frames committed per step (default: the model's)")
     p.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")
     args = p.parse_args(argv)
@@ -92,8 +101,9 @@ def main(argv: list[str] | None = None) -> None:
             if system == "piper":
                 generated = piper_pairs(manifest, work)
             else:
-                options = SynthesisOptions(family=system, span=args.span,
-                                           temperature=args.temperature)  # fmt: skip
+                options = SynthesisOptions(
+                    family=system, span=args.span, temperature=args.temperature
+                )
                 generated = synthesize_pairs(manifest, args.model, str(work), options)
             report = score_items(read_manifest(generated), EvalOptions(threads=args.threads))
             write_report(report, work / "results.json", work / "results.md")
@@ -102,8 +112,10 @@ def main(argv: list[str] | None = None) -> None:
                 row["groups"] = by_group(report["items"], args.roles)
             if system != "piper":
                 lat = first_chunk_latency(manifest, args.model, options, args.latency_items)
-                row |= {"first_chunk_p50": float(np.percentile(lat, 50)),
-                        "first_chunk_p90": float(np.percentile(lat, 90))}  # fmt: skip
+                row |= {
+                    "first_chunk_p50": float(np.percentile(lat, 50)),
+                    "first_chunk_p90": float(np.percentile(lat, 90)),
+                }
             rows.append(row)
             print(json.dumps(row))
     write(rows, Path(args.out), argv)
@@ -111,8 +123,10 @@ def main(argv: list[str] | None = None) -> None:
 
 def by_group(items: list[dict], roles_file: str) -> dict[str, dict]:
     """Mean WER, SIM to the prompt and speaker-ID accuracy per speaker role of the mini corpus."""
-    roles = {str(s["speaker_id"]): s["role"]
-             for s in json.loads(Path(roles_file).read_text())["speakers"]}  # fmt: skip
+    roles = {
+        str(s["speaker_id"]): s["role"]
+        for s in json.loads(Path(roles_file).read_text())["speakers"]
+    }
     groups: dict[str, list[dict]] = {}
     for item in items:
         groups.setdefault(roles.get(str(item["speaker"]), "unknown"), []).append(item)
@@ -134,30 +148,46 @@ def _fmt(row: dict, key: str, fmt: str) -> str:
 def write(rows: list[dict], out: Path, argv) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(rows, indent=2))
-    lines = ["# Synthesis quality and speed (2 CPU cores)", "",
-             f"Made by `python benchmarks/synthesis_report.py {' '.join(argv or sys.argv[1:])}` "
-             "(the pair lists: see its docstring); RTF counts encoding the prompt too. Piper joe speaks the same texts in its own voice, so its SIM and speaker "
-             "ID are not comparable.", "",
-             "| set | system | items | WER | SIM to prompt | speaker ID | DNSMOS OVRL | RTF | "
-             "first chunk p50 / p90 (s) |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "# Synthesis quality and speed (2 CPU cores)",
+        "",
+        f"Made by `python benchmarks/synthesis_report.py {' '.join(argv or sys.argv[1:])}` "
+        "(the pair lists: see its docstring); RTF counts encoding the prompt too. Piper joe speaks the same texts in its own voice, so its SIM and speaker "
+        "ID are not comparable.",
+        "",
+        "| set | system | items | WER | SIM to prompt | speaker ID | DNSMOS OVRL | RTF | "
+        "first chunk p50 / p90 (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        latency = (f"{r['first_chunk_p50']:.3f} / {r['first_chunk_p90']:.3f}"
-                   if "first_chunk_p50" in r else "–")  # fmt: skip
-        lines.append(f"| {r['set']} | {r['system']} | {r.get('items', 0)} | "
-                     f"{_fmt(r, 'wer', '{:.1%}')} | {_fmt(r, 'sim_prompt', '{:.3f}')} | "
-                     f"{_fmt(r, 'speaker_id_accuracy', '{:.1%}')} | "
-                     f"{_fmt(r, 'dnsmos_ovrl', '{:.2f}')} | {_fmt(r, 'rtf', '{:.3f}')} | "
-                     f"{latency} |")  # fmt: skip
+        latency = (
+            f"{r['first_chunk_p50']:.3f} / {r['first_chunk_p90']:.3f}"
+            if "first_chunk_p50" in r
+            else "–"
+        )
+        lines.append(
+            f"| {r['set']} | {r['system']} | {r.get('items', 0)} | "
+            f"{_fmt(r, 'wer', '{:.1%}')} | {_fmt(r, 'sim_prompt', '{:.3f}')} | "
+            f"{_fmt(r, 'speaker_id_accuracy', '{:.1%}')} | "
+            f"{_fmt(r, 'dnsmos_ovrl', '{:.2f}')} | {_fmt(r, 'rtf', '{:.3f}')} | "
+            f"{latency} |"
+        )
     grouped = [r for r in rows if "groups" in r]
     if grouped:
-        lines += ["", "By speaker group (roles from the corpus's MINI_CORPUS.json):", "",
-                  "| set | system | group | items | WER | SIM to prompt | speaker ID |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "By speaker group (roles from the corpus's MINI_CORPUS.json):",
+            "",
+            "| set | system | group | items | WER | SIM to prompt | speaker ID |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in grouped:
             for role, g in r["groups"].items():
-                lines.append(f"| {r['set']} | {r['system']} | {role} | {g['items']} | "
-                             f"{g['wer']:.1%} | {g['sim_prompt']:.3f} | "
-                             f"{g['speaker_id_accuracy']:.1%} |")  # fmt: skip
+                lines.append(
+                    f"| {r['set']} | {r['system']} | {role} | {g['items']} | "
+                    f"{g['wer']:.1%} | {g['sim_prompt']:.3f} | "
+                    f"{g['speaker_id_accuracy']:.1%} |"
+                )
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -58,11 +58,12 @@ def _load_local(directory: Path):
                 "machine)"
                 if pickled
                 else ""
-            )  # fmt: skip
+            )
         )
     try:
-        return EncodecModel.from_pretrained(str(directory), local_files_only=True,
-                                            use_safetensors=True)  # fmt: skip
+        return EncodecModel.from_pretrained(
+            str(directory), local_files_only=True, use_safetensors=True
+        )
     except (OSError, ValueError, RuntimeError, SafetensorError) as err:  # bad config or tensors
         detail = " ".join(str(err).split())[:200]
         raise UserError(f"cannot load EnCodec checkpoint {directory}: {detail}") from None
@@ -76,21 +77,26 @@ def _load_hub(repo_id: str, allow_download: bool):
         return EncodecModel.from_pretrained(repo_id, local_files_only=True, use_safetensors=True)
     except OSError:
         pass
-    hint = ("Download the checkpoint on a connected machine (save_pretrained) and pass its "
-            "directory instead")  # fmt: skip
+    hint = (
+        "Download the checkpoint on a connected machine (save_pretrained) and pass its "
+        "directory instead"
+    )
     if not allow_download:
         raise UserFileNotFoundError(
             f"EnCodec weights for {repo_id!r} are not in the Hugging Face cache and downloads are "
             f"off: allow them with allow_download=True or {DOWNLOAD_ENV}=1, or: {hint}"
         )
     if not _hub_reachable():
-        raise UserFileNotFoundError(f"EnCodec weights for {repo_id!r} are not cached and the hub "
-                                    f"cannot be reached. {hint}")  # fmt: skip
+        raise UserFileNotFoundError(
+            f"EnCodec weights for {repo_id!r} are not cached and the hub cannot be reached. {hint}"
+        )
     try:
         return EncodecModel.from_pretrained(repo_id, use_safetensors=True)
     except OSError as err:
-        raise UserFileNotFoundError(f"cannot download EnCodec weights {repo_id!r} as safetensors "
-                                    f"({type(err).__name__}). {hint}") from None  # fmt: skip
+        raise UserFileNotFoundError(
+            f"cannot download EnCodec weights {repo_id!r} as safetensors "
+            f"({type(err).__name__}). {hint}"
+        ) from None
 
 
 class EncodecCodec(Codec):
@@ -113,8 +119,9 @@ class EncodecCodec(Codec):
         self.num_codebooks = model.quantizer.get_num_quantizers_for_bandwidth(bandwidth)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, bandwidth: float | None = None,
-                        allow_download: bool | None = None) -> EncodecCodec:  # fmt: skip
+    def from_pretrained(
+        cls, name_or_path: str, bandwidth: float | None = None, allow_download: bool | None = None
+    ) -> EncodecCodec:
         """Load from a local ``save_pretrained`` directory or a Hugging Face id (from the cache;
         from the hub only with ``allow_download`` or ``PALETTE_ALLOW_DOWNLOAD=1``)."""
         if Path(name_or_path).is_dir():

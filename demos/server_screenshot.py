@@ -31,8 +31,9 @@ def main() -> int:
     while not server.started:
         time.sleep(0.1)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--autoplay-policy=no-user-gesture-required"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--autoplay-policy=no-user-gesture-required"]
+        )
         page = browser.new_page(viewport={"width": 900, "height": 1000})
         page.set_default_timeout(120_000)
         page.goto(f"http://127.0.0.1:{port}/")

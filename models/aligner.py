@@ -68,8 +68,14 @@ class CTCAligner(nn.Module):
 
     def forward(self, batch: LMBatch) -> dict[str, torch.Tensor]:
         log_probs = self.log_probs(self.inputs(batch), batch.audio_lens)
-        ctc = F.ctc_loss(log_probs.transpose(0, 1), batch.text, batch.audio_lens,
-                         batch.text_lens, blank=self.blank, zero_infinity=True)  # fmt: skip
+        ctc = F.ctc_loss(
+            log_probs.transpose(0, 1),
+            batch.text,
+            batch.audio_lens,
+            batch.text_lens,
+            blank=self.blank,
+            zero_infinity=True,
+        )
         return {"loss": ctc, "ctc": ctc}
 
     @torch.inference_mode()
@@ -81,8 +87,9 @@ class CTCAligner(nn.Module):
         for b in range(log_probs.shape[0]):
             n, t = int(batch.text_lens[b]), int(batch.audio_lens[b])
             try:
-                out.append(ctc_viterbi_durations(log_probs[b, :t], batch.text[b, :n],
-                                                 self.blank, blanks))  # fmt: skip
+                out.append(
+                    ctc_viterbi_durations(log_probs[b, :t], batch.text[b, :n], self.blank, blanks)
+                )
             except ValueError:
                 out.append(None)
         return out

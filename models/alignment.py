@@ -36,8 +36,13 @@ def frame_phonemes(durations: torch.Tensor, first_frame: torch.Tensor, T: int):
     return index, progress
 
 
-def phone_inputs(text_embed: nn.Embedding, progress_embed: nn.Embedding, text: torch.Tensor,
-                 index: torch.Tensor, progress: torch.Tensor) -> torch.Tensor:
+def phone_inputs(
+    text_embed: nn.Embedding,
+    progress_embed: nn.Embedding,
+    text: torch.Tensor,
+    index: torch.Tensor,
+    progress: torch.Tensor,
+) -> torch.Tensor:
     """What aligned frames add to their inputs: ``[B, T, C]`` from ``text [B, Lt]`` and
     ``index``/``progress [B, T]`` (``frame_phonemes``); zero where ``index`` is -1."""
     has = (index >= 0)[..., None]
@@ -46,8 +51,9 @@ def phone_inputs(text_embed: nn.Embedding, progress_embed: nn.Embedding, text: t
     return (phones + steps) * has
 
 
-def duration_loss(log_durations: torch.Tensor, durations: torch.Tensor,
-                  text_lens: torch.Tensor) -> torch.Tensor:
+def duration_loss(
+    log_durations: torch.Tensor, durations: torch.Tensor, text_lens: torch.Tensor
+) -> torch.Tensor:
     """MSE of predicted ``log(1 + frames) [B, Lt]`` to the stored ``durations [B, Lt]``."""
     text_valid = lengths_to_valid(text_lens, durations.shape[1])
     target = torch.log1p(durations.float())

@@ -129,8 +129,9 @@ class CodecLM(nn.Module):
         B, L, _ = text_states.shape
         return self.draft(text_states).view(B, L * self.config.draft_upsample, -1)
 
-    def extend(self, steps: torch.Tensor, cache: KVCache,
-               phones: torch.Tensor | None = None) -> torch.Tensor:
+    def extend(
+        self, steps: torch.Tensor, cache: KVCache, phones: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Continue a cached sequence (batch of one layout) by ``steps [B, t, C]``: each new step
         attends to everything cached and, causally, to the new ones. -> states ``[B, t, C]``.
         Several steps at once is the verify pass of draft-and-verify decoding. ``phones``: as in
@@ -171,8 +172,9 @@ class CodecLM(nn.Module):
         inputs = self.step_inputs(frames[:, : (S - 1) * P])
         phones = self._training_phones(batch, S) if self.config.aligned else None
         if self.draft is not None:
-            states, text_states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1,
-                                           with_text=True, phones=phones)
+            states, text_states = self.run(
+                batch.text, batch.text_lens, inputs, n_steps - 1, with_text=True, phones=phones
+            )
         else:
             states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones)
         logits = self.frames.logits(states)  # [B, S, P, K + 1]
@@ -191,8 +193,14 @@ class CodecLM(nn.Module):
         """CTC from the upsampled text states to the first codebook's codes."""
         log_probs = self.draft_logits(text_states).float().log_softmax(-1).transpose(0, 1)
         lengths = batch.text_lens * self.config.draft_upsample
-        return F.ctc_loss(log_probs, batch.codes[:, 0], lengths, batch.audio_lens,
-                          blank=self.config.cardinality, zero_infinity=True)
+        return F.ctc_loss(
+            log_probs,
+            batch.codes[:, 0],
+            lengths,
+            batch.audio_lens,
+            blank=self.config.cardinality,
+            zero_infinity=True,
+        )
 
     def _gaussian_losses(self, batch: LMBatch) -> dict[str, torch.Tensor]:
         P, cfg = self.config.patch, self.config
@@ -228,5 +236,6 @@ class CodecLM(nn.Module):
         V = self.config.num_symbols
         logits = self.ctc(states).view(B, S * self.config.patch, V + 1)
         log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # [T, B, V + 1]
-        return F.ctc_loss(log_probs, batch.text, batch.audio_lens, batch.text_lens,
-                          blank=V, zero_infinity=True)  # fmt: skip
+        return F.ctc_loss(
+            log_probs, batch.text, batch.audio_lens, batch.text_lens, blank=V, zero_infinity=True
+        )

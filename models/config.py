@@ -29,9 +29,13 @@ class LMConfig:
     patch: int = 1  # codec frames per model step (reduction factor)
     ctc_weight: float = 0.0  # weight of the auxiliary CTC loss from audio states to phonemes
     noise_std: float = 0.0  # kalle/par latents: std of noise added to input latents in training
-    aligned: bool = False  # par/ar/kalle: frames carry their aligned phoneme; a head predicts durations
+    aligned: bool = (
+        False  # par/ar/kalle: frames carry their aligned phoneme; a head predicts durations
+    )
     score_ratio: float = 0.1  # par: frames scored after the mask start s, fraction of T; 0 = all
-    draft_upsample: int = 0  # ar: CTC draft head over the text states, frames per phoneme (0 = none)
+    draft_upsample: int = (
+        0  # ar: CTC draft head over the text states, frames per phoneme (0 = none)
+    )
     draft_weight: float = 0.0  # ar: weight of the draft head's CTC loss to the codes
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
 
@@ -107,6 +111,7 @@ def load_checkpoint(directory: str | os.PathLike) -> tuple[dict, dict[str, torch
     try:
         state = load_file(str(directory / "model.safetensors"))
     except Exception as err:  # safetensors raises its own error types for a damaged file
-        raise UserError(f"{directory / 'model.safetensors'}: not a readable safetensors file "
-                        f"({err})") from None
+        raise UserError(
+            f"{directory / 'model.safetensors'}: not a readable safetensors file ({err})"
+        ) from None
     return config, state

@@ -94,20 +94,32 @@ class ARGenerator:
         """State ``[1, C]`` that predicts the next step."""
         if not self.use_cache:
             steps = self._all_steps()
-            states = self.model.run(self.text, self.text_lens, steps, torch.tensor([steps.shape[1]]),
-                                    phones=self._phones(0, steps.shape[1] + 1))
+            states = self.model.run(
+                self.text,
+                self.text_lens,
+                steps,
+                torch.tensor([steps.shape[1]]),
+                phones=self._phones(0, steps.shape[1] + 1),
+            )
             return states[:, -1]
         if self.cache is None:
             steps = self._all_steps()
             length = self.text.shape[1] + 1 + steps.shape[1] + self.max_frames // self.P + 1
             self.cache = KVCache(self.model.config.transformer, 1, length)
-            states = self.model.run(self.text, self.text_lens, steps, torch.tensor([steps.shape[1]]),
-                                    self.cache, phones=self._phones(0, steps.shape[1] + 1))
+            states = self.model.run(
+                self.text,
+                self.text_lens,
+                steps,
+                torch.tensor([steps.shape[1]]),
+                self.cache,
+                phones=self._phones(0, steps.shape[1] + 1),
+            )
             return states[:, -1]
         last = self.frames[-1][None]
         position = self.cache.length - self.text.shape[1]
-        return self.model.extend(self.model.step_inputs(last), self.cache,
-                                 self._phones(position, 1))[:, -1]
+        return self.model.extend(
+            self.model.step_inputs(last), self.cache, self._phones(position, 1)
+        )[:, -1]
 
     @torch.inference_mode()
     def step(self) -> torch.Tensor | None:

@@ -14,8 +14,13 @@ from palette.models.config import LMConfig, load_checkpoint
 from palette.models.nar import NARModel
 from palette.models.par import PARModel
 
-MODEL_CLASSES = {"ar": CodecLM, "kalle": CodecLM, "par": PARModel, "nar": NARModel,
-                 "align": CTCAligner}
+MODEL_CLASSES = {
+    "ar": CodecLM,
+    "kalle": CodecLM,
+    "par": PARModel,
+    "nar": NARModel,
+    "align": CTCAligner,
+}
 
 
 def build_model(config: LMConfig) -> torch.nn.Module:
@@ -36,6 +41,7 @@ def load_model(directory: str | os.PathLike) -> tuple[torch.nn.Module, dict]:
         model.load_state_dict({k: v.float() for k, v in state.items()})
     except RuntimeError as err:
         first = str(err).strip().splitlines()[0]
-        raise UserError(f"{Path(directory) / 'model.safetensors'} does not fit its config "
-                        f"({first} ...)") from None
+        raise UserError(
+            f"{Path(directory) / 'model.safetensors'} does not fit its config ({first} ...)"
+        ) from None
     return model.eval(), config

@@ -109,8 +109,9 @@ class PARModel(nn.Module):
             return mean[:, :, 0], logstd[:, :, 0]
         return self.frames.logits(h)[:, :, 0, : self.config.cardinality]
 
-    def logits(self, text, text_lens, frames, audio_lens, masked=None, phone_index=None,
-               progress=None):  # fmt: skip
+    def logits(
+        self, text, text_lens, frames, audio_lens, masked=None, phone_index=None, progress=None
+    ):
         """Predictions for every frame (see ``predict``); discrete frames may mark masked
         positions with ``mask_token`` instead of passing ``masked``."""
         if masked is None:
@@ -153,15 +154,15 @@ class PARModel(nn.Module):
             fed = q_mean + torch.exp(q_logstd) * torch.randn_like(q_mean)  # posterior sample
             if self.config.noise_std and self.training:
                 fed = fed + self.config.noise_std * torch.randn_like(fed)
-            p_mean, p_logstd = self.logits(batch.text, batch.text_lens, fed, lens, masked,
-                                           index, progress)  # fmt: skip
+            p_mean, p_logstd = self.logits(
+                batch.text, batch.text_lens, fed, lens, masked, index, progress
+            )
             kl = gaussian_kl(q_mean.transpose(1, 2), q_logstd.transpose(1, 2), p_mean, p_logstd)
             frame_loss = kl[scored].mean()  # per latent dimension
             losses = {"loss": frame_loss, "kl": frame_loss}
         else:
             codes = batch.codes[:, 0, :T]
-            logits = self.logits(batch.text, batch.text_lens, codes, lens, masked, index,
-                                 progress)  # fmt: skip
+            logits = self.logits(batch.text, batch.text_lens, codes, lens, masked, index, progress)
             frame_loss = F.cross_entropy(logits[scored], codes[scored])
             losses = {"loss": frame_loss, "ce": frame_loss}
         if self.config.aligned:

@@ -50,8 +50,16 @@ class PARGenerator:
     position where the target's phonemes begin. ``step()`` commits the next span and returns
     it (codes ``[t]`` or latents ``[D, t]``); ``refine(refiner)`` runs stage two."""
 
-    def __init__(self, model: PARModel, text, prompt, length: int, options=PAROptions(), seed=0,
-                 target_start: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        model: PARModel,
+        text,
+        prompt,
+        length: int,
+        options=PAROptions(),
+        seed=0,
+        target_start: int | None = None,
+    ):
         self.model, self.options = model.eval(), options
         self.rng = torch.Generator().manual_seed(seed)
         self.text, self.text_lens = text[None], torch.tensor([text.shape[0]])
@@ -67,8 +75,9 @@ class PARGenerator:
         if model.config.aligned:
             self.durations = self._durations(target_start)
             first = torch.tensor([self.prompt_len])
-            self.index, self.progress = frame_phonemes(self.durations[None], first,
-                                                       self.prompt_len + length)  # fmt: skip
+            self.index, self.progress = frame_phonemes(
+                self.durations[None], first, self.prompt_len + length
+            )
         self.confidence = torch.zeros(length)
         self.committed = 0
         self.refined = torch.zeros(length, dtype=torch.bool)
@@ -92,8 +101,9 @@ class PARGenerator:
         """One forward pass; predictions at absolute frame positions ``rows``."""
         self.steps += 1
         lens = torch.tensor([self.frames.shape[-1]])
-        out = model.logits(self.text, self.text_lens, self.frames, lens, self.masked,
-                           self.index, self.progress)  # fmt: skip
+        out = model.logits(
+            self.text, self.text_lens, self.frames, lens, self.masked, self.index, self.progress
+        )
         return tuple(o[0, rows] for o in out) if isinstance(out, tuple) else out[0, rows]
 
     def _write(self, rows: torch.Tensor, values: torch.Tensor) -> None:

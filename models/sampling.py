@@ -61,16 +61,18 @@ def sample(
     return token
 
 
-def draw_gaussian(mean: torch.Tensor, logstd: torch.Tensor, temperature: float,
-                  generator: torch.Generator | None) -> torch.Tensor:  # fmt: skip
+def draw_gaussian(
+    mean: torch.Tensor, logstd: torch.Tensor, temperature: float, generator: torch.Generator | None
+) -> torch.Tensor:
     """One sample of the diagonal Gaussian ``(mean, logstd)`` (any shape), its noise scaled by
     ``temperature`` (0 = the mean)."""
     noise = torch.randn(mean.shape, generator=generator)
     return mean + temperature * torch.exp(logstd) * noise
 
 
-def draw_with_confidence(prediction, temperature: float, top_p: float,
-                         generator: torch.Generator | None):  # fmt: skip
+def draw_with_confidence(
+    prediction, temperature: float, top_p: float, generator: torch.Generator | None
+):
     """PALLE's draw for N frames -> ``(values, confidence [N])``. Discrete: logits ``[N, K]``
     -> codes ``[N]`` (nucleus of the tempered distribution), confidence = the drawn code's
     probability; continuous: ``(mean, logstd) [N, D]`` -> latents ``[N, D]``, confidence = the

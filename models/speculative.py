@@ -60,17 +60,29 @@ class SpeculativeARGenerator(ARGenerator):
     discrete model with a draft head and patch 1; ``target_start`` is where the target's
     phonemes begin in ``text``. ``passes``, ``drafted`` and ``accepted`` count the work."""
 
-    def __init__(self, model, text, prompt, max_frames: int, options: SamplingOptions,
-                 speculative: SpeculativeOptions, target_start: int, seed: int = 0,
-                 durations: torch.Tensor | None = None):
+    def __init__(
+        self,
+        model,
+        text,
+        prompt,
+        max_frames: int,
+        options: SamplingOptions,
+        speculative: SpeculativeOptions,
+        target_start: int,
+        seed: int = 0,
+        durations: torch.Tensor | None = None,
+    ):
         if not model.discrete or model.draft is None:
-            raise UserError("speculative decoding needs an ar model trained with a draft head "
-                            "(draft_upsample > 0)")
+            raise UserError(
+                "speculative decoding needs an ar model trained with a draft head "
+                "(draft_upsample > 0)"
+            )
         if model.config.patch != 1:
             raise UserError("speculative decoding needs an ar model with patch 1")
         if speculative.mode not in MODES:
-            raise UserError(f"unknown speculative mode {speculative.mode!r}; one of "
-                            f"{', '.join(MODES)}")
+            raise UserError(
+                f"unknown speculative mode {speculative.mode!r}; one of {', '.join(MODES)}"
+            )
         super().__init__(model, text, prompt, max_frames, options, seed, durations=durations)
         self.spec, self.target_start = speculative, target_start
         self.hypothesis = self.entropy = None
@@ -80,12 +92,19 @@ class SpeculativeARGenerator(ARGenerator):
     # --- drafting ---------------------------------------------------------------------------
     def _prefill(self) -> None:
         steps = self._all_steps()
-        length = self.text.shape[1] + 1 + steps.shape[1] + self.max_frames + self.spec.draft_tokens + 2
+        length = (
+            self.text.shape[1] + 1 + steps.shape[1] + self.max_frames + self.spec.draft_tokens + 2
+        )
         self.cache = KVCache(self.model.config.transformer, 1, length)
-        states, text_states = self.model.run(self.text, self.text_lens, steps,
-                                             torch.tensor([steps.shape[1]]), self.cache,
-                                             with_text=True,
-                                             phones=self._phones(0, steps.shape[1] + 1))
+        states, text_states = self.model.run(
+            self.text,
+            self.text_lens,
+            steps,
+            torch.tensor([steps.shape[1]]),
+            self.cache,
+            with_text=True,
+            phones=self._phones(0, steps.shape[1] + 1),
+        )
         self.passes += 1
         self._pending_state = states[:, -1]
         draft = self.model.draft_logits(text_states[:, self.target_start :])[0]

@@ -60,9 +60,15 @@ def _kind(cls, f: dataclasses.Field):
     return str
 
 
-def add_flags(parser: argparse.ArgumentParser, cls, *, positional: Iterable[str] = (),
-              choices: Mapping[str, Iterable[str]] | None = None, skip: Iterable[str] = (),
-              repeat: Iterable[str] = ()) -> None:
+def add_flags(
+    parser: argparse.ArgumentParser,
+    cls,
+    *,
+    positional: Iterable[str] = (),
+    choices: Mapping[str, Iterable[str]] | None = None,
+    skip: Iterable[str] = (),
+    repeat: Iterable[str] = (),
+) -> None:
     """One flag per field of dataclass ``cls`` (``--name-with-dashes``), typed by the field, its
     comment as help; fields in ``positional`` become positional arguments, those in ``repeat``
     repeatable flags collected into a tuple. Flags default to ``None`` (= the field's default),
@@ -76,8 +82,11 @@ def add_flags(parser: argparse.ArgumentParser, cls, *, positional: Iterable[str]
         if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
             default = f.default_factory()  # type: ignore[misc]
         help_text = comments.get(f.name, "")
-        kwargs = {"type": _kind(cls, f), "help": help_text,
-                  "choices": list(choices[f.name]) if f.name in choices else None}
+        kwargs = {
+            "type": _kind(cls, f),
+            "help": help_text,
+            "choices": list(choices[f.name]) if f.name in choices else None,
+        }
         if f.name in positional:
             parser.add_argument(f.name, **kwargs)
             continue
@@ -87,15 +96,21 @@ def add_flags(parser: argparse.ArgumentParser, cls, *, positional: Iterable[str]
         elif kwargs["type"] is parse_bool:  # --flag alone means true; --flag false also works
             kwargs |= {"nargs": "?", "const": True, "metavar": "BOOL"}
         elif not required:
-            kwargs["help"] = f"{help_text} (default {default!r})" if help_text else f"default {default!r}"
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, default=None,
-                            required=required, **kwargs)
+            kwargs["help"] = (
+                f"{help_text} (default {default!r})" if help_text else f"default {default!r}"
+            )
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"), dest=f.name, default=None, required=required, **kwargs
+        )
 
 
 def from_args(cls, args: argparse.Namespace | Mapping, **extra):
     """The dataclass from parsed flags (``None`` = the field's default) and ``extra``."""
     values = vars(args) if isinstance(args, argparse.Namespace) else dict(args)
     names = {f.name for f in dataclasses.fields(cls)}
-    kept = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()
-            if k in names and v is not None}
+    kept = {
+        k: (tuple(v) if isinstance(v, list) else v)
+        for k, v in values.items()
+        if k in names and v is not None
+    }
     return cls(**(kept | extra))

@@ -43,8 +43,13 @@ class Speaker:
 
     def request(self, target_ids: list[int]) -> SentenceRequest:
         text = torch.tensor(self.prompt_ids + self.separator + list(target_ids))
-        return SentenceRequest(text, len(self.prompt_ids) + len(self.separator), self.prompt_codes,
-                               self.prompt_latents, self.codec.frame_rate)  # fmt: skip
+        return SentenceRequest(
+            text,
+            len(self.prompt_ids) + len(self.separator),
+            self.prompt_codes,
+            self.prompt_latents,
+            self.codec.frame_rate,
+        )
 
 
 @dataclass
@@ -60,8 +65,13 @@ class Utterance:
 RETRY_SEED_STEP = 1_000_003  # a retried take's seed moves by this, away from other sentences'
 
 
-def speak(speaker: Speaker, sentences: Iterable, options, whole: bool,
-          check: Callable[[int, np.ndarray], object] | None = None) -> Iterator[np.ndarray]:
+def speak(
+    speaker: Speaker,
+    sentences: Iterable,
+    options,
+    whole: bool,
+    check: Callable[[int, np.ndarray], object] | None = None,
+) -> Iterator[np.ndarray]:
     """Yield float32 audio ``[s]`` for each sentence's phoneme ids: one piece per sentence when
     ``whole``, else one per ``options.chunk_frames`` frames; a pause of
     ``options.sentence_pause`` seconds between sentences, or the pause a sentence given as
@@ -84,15 +94,18 @@ def speak(speaker: Speaker, sentences: Iterable, options, whole: bool,
         if whole and check is not None:
             yield _best_take(speaker, ids, index, options, prompt, check)
             continue
-        utterance = Utterance(index, dataclasses.replace(options, seed=options.seed + index),
-                              _first_context(prompt, options.context_frames))
+        utterance = Utterance(
+            index,
+            dataclasses.replace(options, seed=options.seed + index),
+            _first_context(prompt, options.context_frames),
+        )
         yield from _take(speaker, ids, utterance, options, whole)
 
 
-def _take(speaker: Speaker, ids: list[int], utterance: Utterance, options,
-          whole: bool) -> Iterator[np.ndarray]:
-    pieces = speaker.family.pieces(speaker.request(ids), speaker.models, utterance.options,
-                                   whole)
+def _take(
+    speaker: Speaker, ids: list[int], utterance: Utterance, options, whole: bool
+) -> Iterator[np.ndarray]:
+    pieces = speaker.family.pieces(speaker.request(ids), speaker.models, utterance.options, whole)
     chunks = _whole(pieces) if whole else rechunk(pieces, options.chunk_frames)
     return decode_chunks(speaker.codec, chunks, utterance, speaker.kind)
 
@@ -101,8 +114,11 @@ def _best_take(speaker, ids, index, options, prompt, check) -> np.ndarray:
     best = best_score = None
     for attempt in range(1 + options.verify_retries):
         seed = options.seed + index + attempt * RETRY_SEED_STEP
-        utterance = Utterance(index, dataclasses.replace(options, seed=seed),
-                              _first_context(prompt, options.context_frames))
+        utterance = Utterance(
+            index,
+            dataclasses.replace(options, seed=seed),
+            _first_context(prompt, options.context_frames),
+        )
         pieces = list(_take(speaker, ids, utterance, options, whole=True))
         audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         score = check(index, audio)
@@ -125,8 +141,9 @@ def _first_context(prompt: torch.Tensor, context: int) -> DecodeState:
     return DecodeState(context=context, frames=prompt[None, :, prompt.shape[-1] - keep :])
 
 
-def decode_chunks(codec: Codec, chunks: Iterable[torch.Tensor], utterance: Utterance,
-                  kind: FrameKind) -> Iterator[np.ndarray]:  # fmt: skip
+def decode_chunks(
+    codec: Codec, chunks: Iterable[torch.Tensor], utterance: Utterance, kind: FrameKind
+) -> Iterator[np.ndarray]:
     """Decode chunks of frames ``[Q|D, t]`` as they come; yields float32 ``[t * hop]`` per
     chunk and keeps the left context in ``utterance.decode``."""
     for chunk in chunks:

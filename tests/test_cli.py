@@ -9,8 +9,13 @@ import soundfile as sf
 
 
 def palette(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "palette.tts", *args], input=stdin,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "palette.tts", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_help_lists_subcommands():
@@ -41,12 +46,15 @@ def test_text_reads_stdin_and_prints_json():
     assert out.returncode == 0 and len(out.stdout.strip().splitlines()) == 2
 
 
-@pytest.mark.parametrize("args,message", [
-    (["text", "  "], "empty"),
-    (["text", "--language", "xx-yy", "hi"], "no language"),
-    (["codec", "resynth", "missing.wav", "-o", "out.wav"], "not found"),
-    (["nonsense"], "invalid choice"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["text", "  "], "empty"),
+        (["text", "--language", "xx-yy", "hi"], "no language"),
+        (["codec", "resynth", "missing.wav", "-o", "out.wav"], "not found"),
+        (["nonsense"], "invalid choice"),
+    ],
+)
 def test_bad_input_gives_message_and_nonzero_exit(args, message):
     out = palette(*args)
     assert out.returncode != 0
@@ -70,12 +78,24 @@ def test_codec_resynth_round_trip_with_local_encodec(tmp_path):
     from transformers import EncodecConfig, EncodecModel
 
     torch.manual_seed(0)
-    EncodecModel(EncodecConfig(num_filters=4, hidden_size=16, codebook_size=64, codebook_dim=16,
-                               num_lstm_layers=1)).save_pretrained(tmp_path / "enc")  # fmt: skip
+    EncodecModel(
+        EncodecConfig(
+            num_filters=4, hidden_size=16, codebook_size=64, codebook_dim=16, num_lstm_layers=1
+        )
+    ).save_pretrained(tmp_path / "enc")
     wav = tmp_path / "in.wav"
     sf.write(wav, (0.1 * np.sin(np.arange(48000) / 10)).astype(np.float32), 16000)
-    out = palette("codec", "resynth", str(wav), "-o", str(tmp_path / "o.wav"),
-                  "--codec", str(tmp_path / "enc"), "--bandwidth", "3")  # fmt: skip
+    out = palette(
+        "codec",
+        "resynth",
+        str(wav),
+        "-o",
+        str(tmp_path / "o.wav"),
+        "--codec",
+        str(tmp_path / "enc"),
+        "--bandwidth",
+        "3",
+    )
     assert out.returncode == 0, out.stderr
     data, sr = sf.read(tmp_path / "o.wav")
     assert sr == 24000 and len(data) == 72000

@@ -67,8 +67,10 @@ def load_audio(
         with sf.SoundFile(str(path)) as fh:
             check_sample_rate(fh.samplerate, f"audio file {path}")
             if not 1 <= fh.channels <= MAX_CHANNELS:
-                raise AudioError(f"audio file {path} has {fh.channels} channels; "
-                                 f"palette-tts reads 1 to {MAX_CHANNELS}")  # fmt: skip
+                raise AudioError(
+                    f"audio file {path} has {fh.channels} channels; "
+                    f"palette-tts reads 1 to {MAX_CHANNELS}"
+                )
             frames = -1 if max_seconds is None else int(max_seconds * fh.samplerate)
             data, sr = fh.read(frames, dtype="float32", always_2d=True), fh.samplerate
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
@@ -81,12 +83,15 @@ def load_audio(
     return wav, sr
 
 
-def check_sample_rate(sample_rate: int, what: str = "the audio",
-                      limits: PromptLimits = PromptLimits()) -> None:  # fmt: skip
+def check_sample_rate(
+    sample_rate: int, what: str = "the audio", limits: PromptLimits = PromptLimits()
+) -> None:
     """Raise ``AudioError`` for a sample rate no recording has (e.g. 1 Hz, 10 MHz)."""
     if not limits.min_sample_rate <= sample_rate <= limits.max_sample_rate:
-        raise AudioError(f"{what} has a sample rate of {sample_rate} Hz; palette-tts reads "
-                         f"{limits.min_sample_rate} to {limits.max_sample_rate} Hz")  # fmt: skip
+        raise AudioError(
+            f"{what} has a sample rate of {sample_rate} Hz; palette-tts reads "
+            f"{limits.min_sample_rate} to {limits.max_sample_rate} Hz"
+        )
 
 
 def resample(wav: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -287,8 +292,12 @@ def check_voiced(
 # --- writing ---------------------------------------------------------------------------------
 
 # extension -> (libsndfile format, subtype); mp3 only where this libsndfile can write it
-_WRITERS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
-            ".mp3": ("MP3", "MPEG_LAYER_III")}  # fmt: skip
+_WRITERS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
 STDOUT = "-"  # the output path that means standard output (wav)
 
 
@@ -307,8 +316,10 @@ def output_format(path: str | os.PathLike) -> tuple[str, str]:
         return _WRITERS[".wav"]
     if suffix[1:] not in output_formats():
         shown = f"'{suffix}'" if suffix else "no extension"
-        raise UserError(f"cannot write audio to {path_str}: {shown} is not a supported format; "
-                        f"use one of {', '.join('.' + f for f in output_formats())}")  # fmt: skip
+        raise UserError(
+            f"cannot write audio to {path_str}: {shown} is not a supported format; "
+            f"use one of {', '.join('.' + f for f in output_formats())}"
+        )
     return _WRITERS[suffix]
 
 
@@ -338,8 +349,10 @@ def check_output_path(path: str | os.PathLike, what: str = "output") -> None:
     if not parent.is_dir():
         raise UserError(f"{what} {path}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{what} {path}: cannot write in folder {parent} (permission denied "
-                        "or a read-only file system)")  # fmt: skip
+        raise UserError(
+            f"{what} {path}: cannot write in folder {parent} (permission denied "
+            "or a read-only file system)"
+        )
 
 
 def encode_audio(wav: np.ndarray, sample_rate: int, fmt: str, subtype: str) -> bytes:
@@ -433,5 +446,19 @@ def _pcm16(chunk: np.ndarray) -> bytes:
 def streaming_wav_header(sample_rate: int) -> bytes:
     """A 16-bit mono wav header whose sizes say "until the end" (0xFFFFFFFF), as sox and ffmpeg
     write to pipes; players read such a stream until it ends."""
-    return struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 0xFFFFFFFF, b"WAVE", b"fmt ", 16, 1, 1,
-                       sample_rate, 2 * sample_rate, 2, 16, b"data", 0xFFFFFFFF)  # fmt: skip
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        0xFFFFFFFF,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        1,
+        sample_rate,
+        2 * sample_rate,
+        2,
+        16,
+        b"data",
+        0xFFFFFFFF,
+    )

@@ -38,8 +38,14 @@ from palette.models.loading import load_model
 BUNDLE_FILE = "bundle.json"
 ONNX_DIR, ONNX_MANIFEST = "onnx", "manifest.json"
 # options a bundle may recommend per family, and the type each must have
-RECOMMENDABLE = {"temperature": float, "span": int, "top_p": float, "top_k": int,
-                 "refine_iterations": int, "refine_quantile": float}  # fmt: skip
+RECOMMENDABLE = {
+    "temperature": float,
+    "span": int,
+    "top_p": float,
+    "top_k": int,
+    "refine_iterations": int,
+    "refine_quantile": float,
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,9 @@ class ModelBundle:
         language = _field(path, data, "language", str) or "en-us"
         default = _field(path, data, "default_family", str)
         if default is not None and default not in FAMILIES:
-            raise UserError(f"{path}: default_family {default!r} is not one of "
-                            f"{', '.join(FAMILIES)}")
+            raise UserError(
+                f"{path}: default_family {default!r} is not one of {', '.join(FAMILIES)}"
+            )
         sampling = _sampling(path, data.get("sampling", {}))
         stages = tuple(s for s in STAGES if (directory / s).is_dir())
         for stage in stages:
@@ -85,12 +92,16 @@ class ModelBundle:
                 if not (directory / stage / name).is_file():
                     raise UserError(f"{directory / stage}: stage {stage!r} has no {name}")
         if not stages:
-            raise UserError(f"model directory {directory} has no trained stages "
-                            f"(sub-directories named {', '.join(STAGES)})")
+            raise UserError(
+                f"model directory {directory} has no trained stages "
+                f"(sub-directories named {', '.join(STAGES)})"
+            )
         bundle = cls(directory, codec, language, default, sampling, stages)
         if default is not None and default not in bundle.families:
-            raise UserError(f"{path}: default_family {default!r} needs stage(s) "
-                            f"{', '.join(FAMILIES[default].stages)}, which the directory lacks")
+            raise UserError(
+                f"{path}: default_family {default!r} needs stage(s) "
+                f"{', '.join(FAMILIES[default].stages)}, which the directory lacks"
+            )
         return bundle
 
     @property
@@ -110,14 +121,21 @@ class ModelBundle:
 
     def load_models(self, stages=None) -> dict[str, tuple[torch.nn.Module, dict]]:
         """stage -> (model in eval mode, its config.json), for ``stages`` (default: all)."""
-        return {stage: load_model(self.directory / stage) for stage in self.stages
-                if stages is None or stage in stages}  # fmt: skip
+        return {
+            stage: load_model(self.directory / stage)
+            for stage in self.stages
+            if stages is None or stage in stages
+        }
 
     # --- ONNX graphs ---------------------------------------------------------------------
     def weight_hashes(self) -> dict[str, str]:
         """stage -> SHA-256 of its ``model.safetensors`` (recorded with exported graphs)."""
-        return {stage: hashlib.sha256((self.directory / stage / "model.safetensors")
-                                      .read_bytes()).hexdigest() for stage in self.stages}  # fmt: skip
+        return {
+            stage: hashlib.sha256(
+                (self.directory / stage / "model.safetensors").read_bytes()
+            ).hexdigest()
+            for stage in self.stages
+        }
 
     def onnx_manifest(self) -> dict | None:
         """``onnx/manifest.json`` (graph name -> file, inputs, outputs; weights' hashes), or
@@ -165,7 +183,8 @@ class ModelBundle:
                 shutil.copytree(self.directory, tmp, ignore=shutil.ignore_patterns(ONNX_DIR))
                 codec_dir = self.directory / self.codec
                 if codec_dir.is_dir() and not codec_dir.resolve().is_relative_to(
-                        self.directory.resolve()):  # fmt: skip
+                    self.directory.resolve()
+                ):
                     # a codec directory outside the model's: the copy names it absolutely
                     data = json.loads((tmp / BUNDLE_FILE).read_text(encoding="utf-8"))
                     data["codec"] = str(codec_dir.resolve())
@@ -183,9 +202,16 @@ class ModelBundle:
 
     # --- writing -------------------------------------------------------------------------
     @staticmethod
-    def write(out: str | os.PathLike, codec: str, stages: Mapping[str, tuple[dict, dict]],
-              default_family: str, language: str = "en-us", sampling: dict | None = None,
-              card: str | os.PathLike | None = None, half: bool = True) -> ModelBundle:  # fmt: skip
+    def write(
+        out: str | os.PathLike,
+        codec: str,
+        stages: Mapping[str, tuple[dict, dict]],
+        default_family: str,
+        language: str = "en-us",
+        sampling: dict | None = None,
+        card: str | os.PathLike | None = None,
+        half: bool = True,
+    ) -> ModelBundle:
         """Write a model directory atomically (built beside ``out``, then renamed onto it).
 
         ``stages`` maps a stage name to ``(config, state_dict)`` as ``load_checkpoint``
@@ -195,8 +221,9 @@ class ModelBundle:
         for stage in stages:
             if stage not in STAGES:
                 raise UserError(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
-        if default_family not in FAMILIES or not all(s in stages for s in
-                                                      FAMILIES[default_family].stages):
+        if default_family not in FAMILIES or not all(
+            s in stages for s in FAMILIES[default_family].stages
+        ):
             raise UserError(f"default family {default_family!r} is not among the exported stages")
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
@@ -207,14 +234,25 @@ class ModelBundle:
                 codec_ref = "codec"
             for stage, (config, state) in stages.items():
                 (tmp / stage).mkdir()
-                weights = {k: (v.to(torch.float16) if half and v.is_floating_point() else v)
-                           .detach().contiguous().cpu() for k, v in state.items()}  # fmt: skip
-                atomic_write(tmp / stage / "model.safetensors",
-                             lambda p, w=weights: save_file(w, str(p)))  # fmt: skip
-                write_text_atomic(tmp / stage / "config.json",
-                                  json.dumps(config, indent=2, ensure_ascii=False))  # fmt: skip
-            bundle = {"codec": codec_ref, "language": language, "default_family": default_family,
-                      "sampling": sampling or {}}  # fmt: skip
+                weights = {
+                    k: (v.to(torch.float16) if half and v.is_floating_point() else v)
+                    .detach()
+                    .contiguous()
+                    .cpu()
+                    for k, v in state.items()
+                }
+                atomic_write(
+                    tmp / stage / "model.safetensors", lambda p, w=weights: save_file(w, str(p))
+                )
+                write_text_atomic(
+                    tmp / stage / "config.json", json.dumps(config, indent=2, ensure_ascii=False)
+                )
+            bundle = {
+                "codec": codec_ref,
+                "language": language,
+                "default_family": default_family,
+                "sampling": sampling or {},
+            }
             write_text_atomic(tmp / BUNDLE_FILE, json.dumps(bundle, indent=2))
             if card:
                 shutil.copy(card, tmp / "MODEL_CARD.md")
@@ -236,8 +274,7 @@ def _field(path: Path, data: dict, key: str, kind: type, required: bool = False)
         return None
     value = data[key]
     if not isinstance(value, kind) or (kind is str and not value.strip()):
-        raise UserError(f"{path}: field {key!r} must be a non-empty {kind.__name__}, "
-                        f"not {value!r}")
+        raise UserError(f"{path}: field {key!r} must be a non-empty {kind.__name__}, not {value!r}")
     return value
 
 
@@ -254,8 +291,9 @@ def _sampling(path: Path, sampling) -> dict[str, dict]:
             raise UserError(f"{where} must be an object of option -> value")
         for key, value in options.items():
             if key not in RECOMMENDABLE:
-                raise UserError(f"{where}: unknown option {key!r}; one of "
-                                f"{', '.join(RECOMMENDABLE)}")
+                raise UserError(
+                    f"{where}: unknown option {key!r}; one of {', '.join(RECOMMENDABLE)}"
+                )
             kind = RECOMMENDABLE[key]
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
             ok = ok and (kind is float or float(value).is_integer())

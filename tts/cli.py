@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if args.command is None else 2
     try:
-        return run_reporting_user_errors(f"palette {args.command}", lambda: args._run(args),
-                                         args.verbose)
+        return run_reporting_user_errors(
+            f"palette {args.command}", lambda: args._run(args), args.verbose
+        )
     except BrokenPipeError:  # `palette text ... | head`: the reader left; end quietly
         from palette.tts.commands.outputs import _silence_stdout
 

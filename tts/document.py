@@ -28,8 +28,13 @@ from dataclasses import dataclass, replace
 from palette.tts.text import split_sentences
 
 PARAGRAPH, HEADING, LIST_ITEM, QUOTE, TABLE_ROW, CODE = (
-    "paragraph", "heading", "list_item", "quote", "table_row", "code",
-)  # fmt: skip
+    "paragraph",
+    "heading",
+    "list_item",
+    "quote",
+    "table_row",
+    "code",
+)
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,11 @@ class _Reader:
         self.pending = seg
 
     def _block_pause(self, kind: str) -> float:
-        return {HEADING: self.o.heading_pause_s, LIST_ITEM: self.o.list_item_pause_s,
-                TABLE_ROW: self.o.list_item_pause_s}.get(kind, self.o.paragraph_pause_s)  # fmt: skip
+        return {
+            HEADING: self.o.heading_pause_s,
+            LIST_ITEM: self.o.list_item_pause_s,
+            TABLE_ROW: self.o.list_item_pause_s,
+        }.get(kind, self.o.paragraph_pause_s)
 
     def _text_of(self, block: _Block) -> str:
         joined = ""
@@ -167,8 +175,11 @@ class _Reader:
         """A lone short line without end punctuation that starts with a capital or a digit
         ("CHAPTER IV", "The Return", "3 Methods") is a heading."""
         line = strip_inline_markdown(line.strip()) if self.o.markdown else line.strip()
-        return (0 < len(line) <= self.o.plain_heading_chars and not _END_MARK.search(line)
-                and (line[:1].isupper() or line[:1].isdigit()))  # fmt: skip
+        return (
+            0 < len(line) <= self.o.plain_heading_chars
+            and not _END_MARK.search(line)
+            and (line[:1].isupper() or line[:1].isdigit())
+        )
 
     def start(self, kind: str, first: str) -> Iterator[Segment]:
         yield from self.flush()
@@ -227,8 +238,12 @@ def iter_segments(lines: Iterable[str], options: ReadingOptions | None = None) -
         if not line.strip():
             yield from reader.flush()
             continue
-        if _SETEXT.match(line) and reader.block is not None \
-                and reader.block.kind == PARAGRAPH and len(reader.block.lines) == 1:  # fmt: skip
+        if (
+            _SETEXT.match(line)
+            and reader.block is not None
+            and reader.block.kind == PARAGRAPH
+            and len(reader.block.lines) == 1
+        ):
             reader.block.kind = HEADING
             yield from reader.flush()
             continue

@@ -76,8 +76,10 @@ class SynthesisOptions:
         if self.family is not None and not (isinstance(self.family, str) and self.family):
             raise UserError(f"option family must be a family name, not {self.family!r}")
         if self.speculative is not None and self.speculative not in SPECULATIVE_MODES:
-            raise UserError(f"option speculative must be one of {', '.join(SPECULATIVE_MODES)} "
-                            f"(or unset), not {self.speculative!r}")
+            raise UserError(
+                f"option speculative must be one of {', '.join(SPECULATIVE_MODES)} "
+                f"(or unset), not {self.speculative!r}"
+            )
         for name, (kind, low, high) in RANGES.items():
             value = getattr(self, name)
             if value is None and dataclasses.fields(self)[_INDEX[name]].default is None:
@@ -95,8 +97,10 @@ class SynthesisOptions:
             if f.name in LOOP_OPTIONS or f.name in family.options or value == f.default:
                 continue
             users = [name for name, other in FAMILIES.items() if f.name in other.options]
-            messages.append(f"option {f.name}={value!r} has no effect with the {family.name} "
-                            f"family (it is used by {', '.join(users) or 'no family'})")
+            messages.append(
+                f"option {f.name}={value!r} has no effect with the {family.name} "
+                f"family (it is used by {', '.join(users) or 'no family'})"
+            )
         return messages
 
 
@@ -119,8 +123,10 @@ def _check(name: str, value, kind: type, low, high) -> None:
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not numeric or (kind is int and not float(value).is_integer()):
         raise UserError(f"option {name} must be {what} from {span}, not {value!r}")
-    if not math.isfinite(value) or (low is not None and value < low) or (
-        high is not None and value > high
+    if (
+        not math.isfinite(value)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
     ):
         raise UserError(f"option {name}={value!r} is out of range: allowed {span}")
 

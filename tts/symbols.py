@@ -29,11 +29,16 @@ def _ipa_inventory() -> list[str]:
         (0x250, 0x2AF),  # IPA Extensions
         (0x2B0, 0x2FF),  # Spacing Modifier Letters (ˈ ˌ ː ʰ ʲ ...)
         (0x300, 0x36F),  # Combining Diacritical Marks
-        (0x3B2, 0x3B2), (0x3B8, 0x3B8), (0x3C7, 0x3C7),  # β θ χ
-        (0x1D7B, 0x1D7B), (0x1D7D, 0x1D7D),  # ᵻ ᵽ
-        (0x2191, 0x2191), (0x2193, 0x2193), (0x2197, 0x2198),  # tone arrows
+        (0x3B2, 0x3B2),
+        (0x3B8, 0x3B8),
+        (0x3C7, 0x3C7),  # β θ χ
+        (0x1D7B, 0x1D7B),
+        (0x1D7D, 0x1D7D),  # ᵻ ᵽ
+        (0x2191, 0x2191),
+        (0x2193, 0x2193),
+        (0x2197, 0x2198),  # tone arrows
         (0x203F, 0x203F),  # ‿ linking
-    ]  # fmt: skip
+    ]
     chars = [chr(c) for lo, hi in ranges for c in range(lo, hi + 1)]
     return [c for c in chars if c not in ("\u00f7", "\u00d7")]  # ÷ × are not letters
 

@@ -37,8 +37,9 @@ MAX_PHONEMES_PER_SECOND = 40  # a prompt transcript denser than this cannot be w
 
 
 class Synthesizer:
-    def __init__(self, codec: Codec, models: dict[str, tuple[torch.nn.Module, dict]],
-                 bundle: ModelBundle):  # fmt: skip
+    def __init__(
+        self, codec: Codec, models: dict[str, tuple[torch.nn.Module, dict]], bundle: ModelBundle
+    ):
         self.codec, self.bundle = codec, bundle
         self.models = {stage: model for stage, (model, _) in models.items()}
         self.configs = {stage: config for stage, (_, config) in models.items()}
@@ -46,9 +47,12 @@ class Synthesizer:
         self.frontend = TextFrontend(bundle.language, SymbolTable.from_dict(symbols))
 
     @classmethod
-    def from_pretrained(cls, name_or_dir: str | os.PathLike | None = None,
-                        allow_download: bool | None = None,
-                        runtime: str = "auto") -> Synthesizer:  # fmt: skip
+    def from_pretrained(
+        cls,
+        name_or_dir: str | os.PathLike | None = None,
+        allow_download: bool | None = None,
+        runtime: str = "auto",
+    ) -> Synthesizer:
         """A shipped model name (``available_models()``) or a model directory. A codec named by
         a Hugging Face id is fetched only with ``allow_download`` (or PALETTE_ALLOW_DOWNLOAD=1).
         ``runtime``: ``"torch"`` (PyTorch eager), ``"onnx"`` (onnxruntime over the graphs
@@ -66,8 +70,11 @@ class Synthesizer:
 
         exported = set(graph_stages(bundle))
         torch_models = bundle.load_models([s for s in bundle.stages if s not in exported])
-        codec = (None if bundle.onnx_graph("codec_encoder")
-                 else load_codec(bundle.codec_ref, allow_download=allow_download))  # fmt: skip
+        codec = (
+            None
+            if bundle.onnx_graph("codec_encoder")
+            else load_codec(bundle.codec_ref, allow_download=allow_download)
+        )
         models, codec = ort_stand_ins(bundle, torch_models, codec)
         return cls(codec.eval(), models, bundle)
 
@@ -97,9 +104,11 @@ class Synthesizer:
             raise UserError(f"the prompt transcript: {err}") from None
         seconds = len(wav) / self.sample_rate
         if len(phonemes) > MAX_PHONEMES_PER_SECOND * seconds + 10:
-            raise UserError(f"the prompt transcript is too long for a {seconds:.1f} s prompt "
-                            f"({len(phonemes)} phonemes; at most {MAX_PHONEMES_PER_SECOND} a "
-                            "second): give the transcript of the prompt only")
+            raise UserError(
+                f"the prompt transcript is too long for a {seconds:.1f} s prompt "
+                f"({len(phonemes)} phonemes; at most {MAX_PHONEMES_PER_SECOND} a "
+                "second): give the transcript of the prompt only"
+            )
         x = torch.from_numpy(wav)[None, None]
         with torch.inference_mode():
             codes = self.codec.encode(x)[0] if self.codec.has_codes else None
@@ -107,8 +116,13 @@ class Synthesizer:
         return Voice(self.bundle.codec, prompt_text, phonemes, codes, latents)
 
     # --- synthesis -----------------------------------------------------------------------
-    def synthesize(self, text: str | list[str], prompt, prompt_text: str | None = None,
-                   options: SynthesisOptions = DEFAULT_OPTIONS) -> Audio | list[Audio]:  # fmt: skip
+    def synthesize(
+        self,
+        text: str | list[str],
+        prompt,
+        prompt_text: str | None = None,
+        options: SynthesisOptions = DEFAULT_OPTIONS,
+    ) -> Audio | list[Audio]:
         """Speak ``text`` (or each of a list of texts) in the prompt's voice. ``prompt`` is a
         ``Voice``, an audio path, or ``(samples, sample_rate)``. Each sentence is generated to
         its end (refined where the family has a refine stage)."""
@@ -119,25 +133,41 @@ class Synthesizer:
         samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         return Audio(samples, self.sample_rate)
 
-    def sentences(self, text: str, prompt, prompt_text: str | None = None,
-                  options: SynthesisOptions = DEFAULT_OPTIONS) -> Iterator[np.ndarray]:
+    def sentences(
+        self,
+        text: str,
+        prompt,
+        prompt_text: str | None = None,
+        options: SynthesisOptions = DEFAULT_OPTIONS,
+    ) -> Iterator[np.ndarray]:
         """``synthesize`` one sentence at a time: float32 audio ``[s]`` per finished sentence
         (and per pause between sentences), so that a long text can be written out as it goes
         with flat memory."""
         voice = self._voice(prompt, prompt_text)
         return self._speak(text, voice, options, whole=True)
 
-    def stream(self, text: str, prompt, prompt_text: str | None = None,
-               options: SynthesisOptions = DEFAULT_OPTIONS) -> Iterator[np.ndarray]:  # fmt: skip
+    def stream(
+        self,
+        text: str,
+        prompt,
+        prompt_text: str | None = None,
+        options: SynthesisOptions = DEFAULT_OPTIONS,
+    ) -> Iterator[np.ndarray]:
         """Yield float32 audio chunks ``[s]`` as frames are generated (sentence by sentence,
         with the pause between sentences as its own chunk). Streamed sentences are not refined;
         otherwise the stream equals ``synthesize`` for the same seed."""
         voice = self._voice(prompt, prompt_text)
         return self._speak(text, voice, options, whole=False)
 
-    def read(self, lines: Iterable[str], prompt, prompt_text: str | None = None,
-             options: SynthesisOptions = DEFAULT_OPTIONS, reading: ReadingOptions | None = None,
-             total: int | None = None) -> Iterator[np.ndarray]:
+    def read(
+        self,
+        lines: Iterable[str],
+        prompt,
+        prompt_text: str | None = None,
+        options: SynthesisOptions = DEFAULT_OPTIONS,
+        reading: ReadingOptions | None = None,
+        total: int | None = None,
+    ) -> Iterator[np.ndarray]:
         """Long-form: a chapter or a book (plain text or Markdown lines, read lazily) spoken one
         finished sentence at a time, with the document's pauses (paragraphs, headings, list
         items) between sentences. Memory stays flat however long the input; ``total`` (the
@@ -145,12 +175,18 @@ class Synthesizer:
         voice = self._voice(prompt, prompt_text)
         family, options = self.resolve_family(options)
         reading = reading or ReadingOptions(max_chars=options.max_sentence_chars)
-        bar = tqdm(iter_segments(lines, reading), total=total, desc="read", unit="segment",
-                   disable=total is not None and total < PROGRESS_FROM)
+        bar = tqdm(
+            iter_segments(lines, reading),
+            total=total,
+            desc="read",
+            unit="segment",
+            disable=total is not None and total < PROGRESS_FROM,
+        )
         texts: list[str] = []
         items = self._segment_items(bar, options, texts)
-        return speak(self._speaker(family, voice), items, options, True,
-                     self._check(options, True, texts))
+        return speak(
+            self._speaker(family, voice), items, options, True, self._check(options, True, texts)
+        )
 
     def _segment_items(self, segments, options, texts: list[str]):
         """Segments -> ``(phoneme ids, pause after)`` of their sentences (their texts appended
@@ -167,11 +203,19 @@ class Synthesizer:
 
     def _speaker(self, family, voice: Voice) -> Speaker:
         prompt_ids = self.frontend.symbols.encode(list(voice.phonemes))
-        return Speaker(family, self.models, self.codec, prompt_ids,
-                       self.frontend.symbols.encode([" "]), voice.codes, voice.latents)
+        return Speaker(
+            family,
+            self.models,
+            self.codec,
+            prompt_ids,
+            self.frontend.symbols.encode([" "]),
+            voice.codes,
+            voice.latents,
+        )
 
-    def _speak(self, text: str, voice: Voice, options: SynthesisOptions,
-               whole: bool) -> Iterator[np.ndarray]:
+    def _speak(
+        self, text: str, voice: Voice, options: SynthesisOptions, whole: bool
+    ) -> Iterator[np.ndarray]:
         family, options = self.resolve_family(options)
         if not isinstance(text, str):
             raise UserError(f"the text to speak must be a string, not {type(text).__name__}")
@@ -181,19 +225,29 @@ class Synthesizer:
             raise UserError(f"the text to speak: {err}") from None
         if not sentences:
             raise UserError(f"the text to speak: nothing speakable in {text[:60]!r}")
-        ids = (s.ids for s in tqdm(sentences, desc="synthesise", unit="sentence",
-                                   disable=not whole or len(sentences) < PROGRESS_FROM))
+        ids = (
+            s.ids
+            for s in tqdm(
+                sentences,
+                desc="synthesise",
+                unit="sentence",
+                disable=not whole or len(sentences) < PROGRESS_FROM,
+            )
+        )
         texts = [s.normalized for s in sentences]
-        return speak(self._speaker(family, voice), ids, options, whole,
-                     self._check(options, whole, texts))
+        return speak(
+            self._speaker(family, voice), ids, options, whole, self._check(options, whole, texts)
+        )
 
     def _check(self, options: SynthesisOptions, whole: bool, texts: list[str]):
         """The loop's take check for ``verify`` (``None`` when off)."""
         if not options.verify:
             return None
         if not whole:
-            warnings.warn("verify applies to offline synthesis only: streamed audio cannot be "
-                          "taken back", stacklevel=4)
+            warnings.warn(
+                "verify applies to offline synthesis only: streamed audio cannot be taken back",
+                stacklevel=4,
+            )
             return None
         checker = self.checker
 
@@ -234,14 +288,17 @@ class Synthesizer:
         try:
             return resolve_options(options, self.bundle.recommended(family))
         except UserError as err:
-            raise UserError(f"{self.bundle.directory / 'bundle.json'}: sampling.{family}: "
-                            f"{err}") from None
+            raise UserError(
+                f"{self.bundle.directory / 'bundle.json'}: sampling.{family}: {err}"
+            ) from None
 
     def _voice(self, prompt, prompt_text: str | None) -> Voice:
         if not isinstance(prompt, Voice):
             return self.encode_voice(prompt, prompt_text)
         if prompt.codec != self.bundle.codec:
-            raise UserError(f"the voice was encoded with codec {prompt.codec!r}, but this model "
-                            f"uses {self.bundle.codec!r}: encode the prompt again")
+            raise UserError(
+                f"the voice was encoded with codec {prompt.codec!r}, but this model "
+                f"uses {self.bundle.codec!r}: encode the prompt again"
+            )
         prompt.check_codec(self.codec)
         return prompt

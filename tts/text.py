@@ -38,10 +38,44 @@ MONTHS = text_rules.MONTHS
 # characters kept after normalisation besides letters (any script) and spaces
 SPOKEN_PUNCTUATION = set(".,!?;:'\"-()")
 # capitalised acronyms said as words, not spelled
-SAID_AS_WORDS = {"NASA", "NATO", "UNESCO", "UNICEF", "LASER", "RADAR", "SCUBA", "AIDS", "COVID",
-                 "FIFA", "OPEC", "NASDAQ", "GIF", "JPEG", "PIN", "SIM", "LED", "OK", "IKEA",
-                 "ASCII", "SARS", "UEFA", "INTERPOL", "WIFI", "YAML", "JSON", "SQL", "LOL",
-                 "ASAP", "RAM", "ROM", "DOS", "SIMD", "PEP", "NOAA", "CERN"}  # fmt: skip
+SAID_AS_WORDS = {
+    "NASA",
+    "NATO",
+    "UNESCO",
+    "UNICEF",
+    "LASER",
+    "RADAR",
+    "SCUBA",
+    "AIDS",
+    "COVID",
+    "FIFA",
+    "OPEC",
+    "NASDAQ",
+    "GIF",
+    "JPEG",
+    "PIN",
+    "SIM",
+    "LED",
+    "OK",
+    "IKEA",
+    "ASCII",
+    "SARS",
+    "UEFA",
+    "INTERPOL",
+    "WIFI",
+    "YAML",
+    "JSON",
+    "SQL",
+    "LOL",
+    "ASAP",
+    "RAM",
+    "ROM",
+    "DOS",
+    "SIMD",
+    "PEP",
+    "NOAA",
+    "CERN",
+}
 # short words written in capitals for emphasis, said as words
 EMPHASIS_WORDS = set(
     "NOT YES ALL AND THE BUT FOR YOU ARE WAS HAS HAD CAN DID BIG BAD NEW OLD ONE TWO NOW HOW WHY "
@@ -226,9 +260,10 @@ def _read_part(text: str, options: NormalizeOptions) -> list[Span]:
     # digits the library left unread: our rules read them
     return [
         Span(s.written, text_rules.apply_rules(s.spoken), RULES, s.cls or "cardinal")
-        if s.path == PLAIN and re.search(r"\d", s.spoken) else s
+        if s.path == PLAIN and re.search(r"\d", s.spoken)
+        else s
         for s in spans
-    ]  # fmt: skip
+    ]
 
 
 def read_spans(text: str, options: NormalizeOptions | None = None) -> list[Span]:
@@ -277,8 +312,9 @@ def finished_spans(text: str, options: NormalizeOptions | None = None) -> list[S
     spans = []
     for s in read_spans(text, options):
         spoken = _finish(s.spoken, dropped, shouting).lower()
-        spans.append(Span(s.written, spoken if s.path == PLAIN else " ".join(spoken.split()),
-                          s.path, s.cls))  # fmt: skip
+        spans.append(
+            Span(s.written, spoken if s.path == PLAIN else " ".join(spoken.split()), s.path, s.cls)
+        )
     if dropped:
         warnings.warn(
             f"dropped characters that cannot be spoken: {describe(dropped)}", stacklevel=3

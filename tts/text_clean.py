@@ -15,10 +15,23 @@ import re
 import unicodedata
 import warnings
 
-_TRANSLATE = str.maketrans({
-    "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": " - ", "−": "-", "…": "...",
-    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "℃": "°C", "℉": "°F",
-})  # fmt: skip
+_TRANSLATE = str.maketrans(
+    {
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": " - ",
+        "−": "-",
+        "…": "...",
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "℃": "°C",
+        "℉": "°F",
+    }
+)
 _GLUED_FRACTION = re.compile(r"(\d)([½¼¾⅓⅔⅛⅜⅝⅞])")
 _FEET_INCHES = re.compile(r"(?<![\w'])(\d+)'\s?(\d{1,2})\"")
 _INCHES = re.compile(r"(?<![\w\"])(\d+(?:/\d+)?)\"(?=[\s,.;:!?)-]|$)")
@@ -34,9 +47,10 @@ def clean_control(text: str) -> str:
     text = _FEET_INCHES.sub(r"\1 feet \2 inches", text)  # 5'11"
     text = _INCHES.sub(r"\1 inch", text)  # a 1/4" bit, a 12" screen
     return "".join(
-        ch for ch in text
+        ch
+        for ch in text
         if ch in _KEPT_CONTROLS or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )  # fmt: skip
+    )
 
 
 def _script(ch: str) -> str:

@@ -22,32 +22,102 @@ from dataclasses import dataclass
 from num2words import num2words
 
 MONTHS = [
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
-]  # fmt: skip
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 _MONTH_ABBR = {m[:3]: m for m in MONTHS} | {"sept": "september"}
 
 # abbreviation (lower case, without its final period) -> spoken form
 ABBREVIATIONS = {
-    "dr": "doctor", "mr": "mister", "mrs": "missus", "ms": "miz", "prof": "professor",
-    "jr": "junior", "sr": "senior", "st": "saint", "mt": "mount", "capt": "captain",
-    "gen": "general", "col": "colonel", "lt": "lieutenant", "sgt": "sergeant", "gov": "governor",
-    "rev": "reverend", "vs": "versus", "etc": "et cetera", "approx": "approximately",
-    "dept": "department", "inc": "incorporated", "ltd": "limited", "co": "company",
-    "ave": "avenue", "blvd": "boulevard", "rd": "road", "no": "number", "tel": "telephone",
-    "sen": "senator", "rep": "representative", "hwy": "highway", "ln": "lane", "apt": "apartment",
-    "fig": "figure", "ext": "extension", "vol": "volume", "ch": "chapter", "pp": "pages", "est": "established",
-}  # fmt: skip
+    "dr": "doctor",
+    "mr": "mister",
+    "mrs": "missus",
+    "ms": "miz",
+    "prof": "professor",
+    "jr": "junior",
+    "sr": "senior",
+    "st": "saint",
+    "mt": "mount",
+    "capt": "captain",
+    "gen": "general",
+    "col": "colonel",
+    "lt": "lieutenant",
+    "sgt": "sergeant",
+    "gov": "governor",
+    "rev": "reverend",
+    "vs": "versus",
+    "etc": "et cetera",
+    "approx": "approximately",
+    "dept": "department",
+    "inc": "incorporated",
+    "ltd": "limited",
+    "co": "company",
+    "ave": "avenue",
+    "blvd": "boulevard",
+    "rd": "road",
+    "no": "number",
+    "tel": "telephone",
+    "sen": "senator",
+    "rep": "representative",
+    "hwy": "highway",
+    "ln": "lane",
+    "apt": "apartment",
+    "fig": "figure",
+    "ext": "extension",
+    "vol": "volume",
+    "ch": "chapter",
+    "pp": "pages",
+    "est": "established",
+}
 # abbreviations that are also words ("no.", "apt.", "co."): expanded only when capitalised,
 # and "No." only before a number ("No. 5" -> "number five", "I said no." stays)
-CAPITALISED_ONLY = {"apt", "gen", "col", "rep", "sen", "est", "ch", "vol", "fig", "co", "ln",
-                    "rev", "no", "mt", "inc", "ltd", "pp"}  # fmt: skip
+CAPITALISED_ONLY = {
+    "apt",
+    "gen",
+    "col",
+    "rep",
+    "sen",
+    "est",
+    "ch",
+    "vol",
+    "fig",
+    "co",
+    "ln",
+    "rev",
+    "no",
+    "mt",
+    "inc",
+    "ltd",
+    "pp",
+}
 # multi-dot abbreviations, matched case-insensitively
-DOTTED = {"e.g.": "for example", "i.e.": "that is", "a.m.": "a m", "p.m.": "p m",
-          "ph.d.": "p h d"}  # fmt: skip
-SYMBOLS = {"&": " and ", "%": " percent ", "+": " plus ", "@": " at ", "=": " equals ",
-           "#": " number ", "°": " degrees ", "×": " times ", "/": " slash ", "~": " about ",
-           "‰": " per mille ", "™": " ", "®": " ", "^": " to the power of "}  # fmt: skip
+DOTTED = {"e.g.": "for example", "i.e.": "that is", "a.m.": "a m", "p.m.": "p m", "ph.d.": "p h d"}
+SYMBOLS = {
+    "&": " and ",
+    "%": " percent ",
+    "+": " plus ",
+    "@": " at ",
+    "=": " equals ",
+    "#": " number ",
+    "°": " degrees ",
+    "×": " times ",
+    "/": " slash ",
+    "~": " about ",
+    "‰": " per mille ",
+    "™": " ",
+    "®": " ",
+    "^": " to the power of ",
+}
 # currency: symbol -> (unit, units, subunit, subunits); a subunit of None reads decimals as "point"
 CURRENCIES = {
     "$": ("dollar", "dollars", "cent", "cents"),
@@ -61,25 +131,128 @@ CURRENCIES = {
     "CAD": ("canadian dollar", "canadian dollars", "cent", "cents"),
     "AUD": ("australian dollar", "australian dollars", "cent", "cents"),
 }
-ISO_CURRENCIES = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "KRW": "₩",
-                  "CNY": "CNY", "CHF": "CHF", "CAD": "CAD", "AUD": "AUD"}  # fmt: skip
+ISO_CURRENCIES = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "INR": "₹",
+    "KRW": "₩",
+    "CNY": "CNY",
+    "CHF": "CHF",
+    "CAD": "CAD",
+    "AUD": "AUD",
+}
 SCALES = ("thousand", "million", "billion", "trillion")
-SCALE_ABBREVIATIONS = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion",
-                       "b": "billion", "tn": "trillion"}  # fmt: skip
-TIME_ZONES = ("EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "UTC", "GMT", "CET",
-              "CEST", "BST", "IST", "JST", "AEST", "AEDT", "HST", "AKST")  # fmt: skip
+SCALE_ABBREVIATIONS = {
+    "k": "thousand",
+    "m": "million",
+    "mn": "million",
+    "bn": "billion",
+    "b": "billion",
+    "tn": "trillion",
+}
+TIME_ZONES = (
+    "EST",
+    "EDT",
+    "CST",
+    "CDT",
+    "MST",
+    "MDT",
+    "PST",
+    "PDT",
+    "UTC",
+    "GMT",
+    "CET",
+    "CEST",
+    "BST",
+    "IST",
+    "JST",
+    "AEST",
+    "AEDT",
+    "HST",
+    "AKST",
+)
 # words after which a roman numeral is a number ("Chapter IV" -> "chapter four")
-ROMAN_CONTEXT = ("chapter", "part", "volume", "book", "act", "scene", "section", "article",
-                 "episode", "phase", "stage", "level", "season", "war", "bowl", "type", "class",
-                 "appendix", "psalm", "series", "title", "round", "unit", "grade", "canto")  # fmt: skip
+ROMAN_CONTEXT = (
+    "chapter",
+    "part",
+    "volume",
+    "book",
+    "act",
+    "scene",
+    "section",
+    "article",
+    "episode",
+    "phase",
+    "stage",
+    "level",
+    "season",
+    "war",
+    "bowl",
+    "type",
+    "class",
+    "appendix",
+    "psalm",
+    "series",
+    "title",
+    "round",
+    "unit",
+    "grade",
+    "canto",
+)
 # names after which even I, V and X are regnal numbers ("Henry V" -> "henry the fifth")
-REGNAL_NAMES = ("henry", "louis", "charles", "george", "edward", "william", "elizabeth", "james",
-                "richard", "philip", "john", "paul", "pius", "leo", "gregory", "benedict",
-                "peter", "frederick", "alexander", "catherine", "mary", "victoria", "ferdinand",
-                "napoleon", "innocent", "clement", "urban", "boniface", "alfonso", "carlos",
-                "juan", "felipe", "gustav", "olaf", "harald", "christian", "nicholas", "ivan",
-                "francis", "otto", "ludwig", "wilhelm", "umberto", "rama", "david", "robert",
-                "malcolm", "anne", "stephen")  # fmt: skip
+REGNAL_NAMES = (
+    "henry",
+    "louis",
+    "charles",
+    "george",
+    "edward",
+    "william",
+    "elizabeth",
+    "james",
+    "richard",
+    "philip",
+    "john",
+    "paul",
+    "pius",
+    "leo",
+    "gregory",
+    "benedict",
+    "peter",
+    "frederick",
+    "alexander",
+    "catherine",
+    "mary",
+    "victoria",
+    "ferdinand",
+    "napoleon",
+    "innocent",
+    "clement",
+    "urban",
+    "boniface",
+    "alfonso",
+    "carlos",
+    "juan",
+    "felipe",
+    "gustav",
+    "olaf",
+    "harald",
+    "christian",
+    "nicholas",
+    "ivan",
+    "francis",
+    "otto",
+    "ludwig",
+    "wilhelm",
+    "umberto",
+    "rama",
+    "david",
+    "robert",
+    "malcolm",
+    "anne",
+    "stephen",
+)
 # numbers longer than this are read digit by digit (also past num2words' range)
 MAX_NUMBER_DIGITS = 15
 _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -208,9 +381,14 @@ def _time(m: re.Match) -> str:
 
 
 # units the library reads wrongly or not at all ("100m" is not minutes; "10 hrs")
-_UNITS = {"m": ("meter", "meters"), "hr": ("hour", "hours"), "hrs": ("hour", "hours"),
-          "mins": ("minute", "minutes"), "sec": ("second", "seconds"),
-          "secs": ("second", "seconds")}  # fmt: skip
+_UNITS = {
+    "m": ("meter", "meters"),
+    "hr": ("hour", "hours"),
+    "hrs": ("hour", "hours"),
+    "mins": ("minute", "minutes"),
+    "sec": ("second", "seconds"),
+    "secs": ("second", "seconds"),
+}
 
 
 def _measure(m: re.Match) -> str:
@@ -223,9 +401,21 @@ def _phone(m: re.Match) -> str:
     return "plus " + ", ".join(digits(g) for g in groups)
 
 
-_URL_WORDS = {".": " dot ", "/": " slash ", ":": " colon ", "@": " at ", "-": " dash ",
-              "_": " underscore ", "?": " question mark ", "=": " equals ", "&": " and ",
-              "#": " hash ", "~": " tilde ", "+": " plus ", "%": " percent "}  # fmt: skip
+_URL_WORDS = {
+    ".": " dot ",
+    "/": " slash ",
+    ":": " colon ",
+    "@": " at ",
+    "-": " dash ",
+    "_": " underscore ",
+    "?": " question mark ",
+    "=": " equals ",
+    "&": " and ",
+    "#": " hash ",
+    "~": " tilde ",
+    "+": " plus ",
+    "%": " percent ",
+}
 
 
 def _electronic(m: re.Match) -> str:
@@ -301,66 +491,130 @@ _ISO = "|".join(ISO_CURRENCIES)
 _TZ = "|".join(TIME_ZONES)
 _AMPM = r"(?P<ampm>[ap]\.m\.|[ap]m\b|[AP]M\b)"
 _TLD = r"(?:com|org|net|io|edu|gov|co|uk|de|fr|ai|dev|info|biz|us|eu|ca|au)"
-_ABBR_RE = (r"(?P<dotted>" + "|".join(re.escape(k) for k in DOTTED) + r")"
-            r"|(?-i:(?<=[a-z] )(?P<street>St\.)(?=\s+[a-z]|\s*[,.;!?]|\s*$))"
-            r"|\b(?P<init>(?:[A-Z]\.){2,})"
-            r"|\b(?P<a>" + "|".join(ABBREVIATIONS) + r")\.")  # fmt: skip
+_ABBR_RE = (
+    r"(?P<dotted>" + "|".join(re.escape(k) for k in DOTTED) + r")"
+    r"|(?-i:(?<=[a-z] )(?P<street>St\.)(?=\s+[a-z]|\s*[,.;!?]|\s*$))"
+    r"|\b(?P<init>(?:[A-Z]\.){2,})"
+    r"|\b(?P<a>" + "|".join(ABBREVIATIONS) + r")\."
+)
 
 SPAN_RULES: list[SpanRule] = [
-    SpanRule("electronic", re.compile(
-        r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"
-        r"|\b(?:https?://|ftp://|www\.)[^\s\"'<>()]+[^\s\"'<>().,;:!?]"
-        r"|\b[a-z][\w-]*(?:\.[\w-]+)*\." + _TLD + r"\b(?:/[^\s\"'<>()]*[^\s\"'<>().,;:!?])?"),
-        _electronic),
+    SpanRule(
+        "electronic",
+        re.compile(
+            r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"
+            r"|\b(?:https?://|ftp://|www\.)[^\s\"'<>()]+[^\s\"'<>().,;:!?]"
+            r"|\b[a-z][\w-]*(?:\.[\w-]+)*\." + _TLD + r"\b(?:/[^\s\"'<>()]*[^\s\"'<>().,;:!?])?"
+        ),
+        _electronic,
+    ),
     SpanRule("cardinal", re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}"), lambda m: digits(m[0])),
-    SpanRule("range", re.compile(
-        rf"(?P<sym>{_SYM})\s?(?P<a>{_AMOUNT})\s?[-–]\s?(?:{_SYM})?\s?(?P<b>{_AMOUNT})"),
-        _money_range),
-    SpanRule("money", re.compile(
-        rf"(?:(?P<sym>{_SYM})|\b(?P<iso>{_ISO})\s?)(?P<amt>{_AMOUNT})"
-        rf"(?:\s+(?P<scale>{'|'.join(SCALES)})\b|(?P<scale_abbr>(?i:bn|mn|tn|[kmb]))\b)?"), _money),
-    SpanRule("money", re.compile(
-        rf"(?P<sym>)(?P<iso>)(?P<amt>\b{_AMOUNT})\s?(?P<iso2>{_ISO})\b"), _money),
-    SpanRule("date", re.compile(
-        r"\b(?P<iy>\d{4})([-/])(?P<im>\d{1,2})\2(?P<id>\d{1,2})\b"
-        r"|\b(?P<ed>\d{1,2})\.(?P<em>\d{1,2})\.(?P<ey>\d{4})\b"
-        r"|\b(?P<ua>\d{1,2})/(?P<ub>\d{1,2})/(?P<uy>\d{4})\b"), _numeric_date),
-    SpanRule("date", re.compile(
-        rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
-        r"(?:,?\s+(?P<y>1\d{3}|20\d{2})\b)?", re.I), _month_date),
-    SpanRule("date", re.compile(
-        rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\b\.?"
-        r"(?:,?\s+(?P<y>1\d{3}|20\d{2})\b)?", re.I), _day_month),
-    SpanRule("measure", re.compile(
-        r"(?<![\w.])(?P<n>\d[\d,]*(?:\.\d+)?)\s?(?P<u>m|hrs?|mins|secs?)\b(?![²³/.]\w)"),
-        _measure),
-    SpanRule("date", re.compile(r"\b(?P<n>1\d{2}0|20\d0)s\b"),
-             lambda m: _plural(year(int(m["n"])))),
+    SpanRule(
+        "range",
+        re.compile(rf"(?P<sym>{_SYM})\s?(?P<a>{_AMOUNT})\s?[-–]\s?(?:{_SYM})?\s?(?P<b>{_AMOUNT})"),
+        _money_range,
+    ),
+    SpanRule(
+        "money",
+        re.compile(
+            rf"(?:(?P<sym>{_SYM})|\b(?P<iso>{_ISO})\s?)(?P<amt>{_AMOUNT})"
+            rf"(?:\s+(?P<scale>{'|'.join(SCALES)})\b|(?P<scale_abbr>(?i:bn|mn|tn|[kmb]))\b)?"
+        ),
+        _money,
+    ),
+    SpanRule(
+        "money", re.compile(rf"(?P<sym>)(?P<iso>)(?P<amt>\b{_AMOUNT})\s?(?P<iso2>{_ISO})\b"), _money
+    ),
+    SpanRule(
+        "date",
+        re.compile(
+            r"\b(?P<iy>\d{4})([-/])(?P<im>\d{1,2})\2(?P<id>\d{1,2})\b"
+            r"|\b(?P<ed>\d{1,2})\.(?P<em>\d{1,2})\.(?P<ey>\d{4})\b"
+            r"|\b(?P<ua>\d{1,2})/(?P<ub>\d{1,2})/(?P<uy>\d{4})\b"
+        ),
+        _numeric_date,
+    ),
+    SpanRule(
+        "date",
+        re.compile(
+            rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\b"
+            r"(?:,?\s+(?P<y>1\d{3}|20\d{2})\b)?",
+            re.I,
+        ),
+        _month_date,
+    ),
+    SpanRule(
+        "date",
+        re.compile(
+            rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\b\.?"
+            r"(?:,?\s+(?P<y>1\d{3}|20\d{2})\b)?",
+            re.I,
+        ),
+        _day_month,
+    ),
+    SpanRule(
+        "measure",
+        re.compile(r"(?<![\w.])(?P<n>\d[\d,]*(?:\.\d+)?)\s?(?P<u>m|hrs?|mins|secs?)\b(?![²³/.]\w)"),
+        _measure,
+    ),
+    SpanRule(
+        "date", re.compile(r"\b(?P<n>1\d{2}0|20\d0)s\b"), lambda m: _plural(year(int(m["n"])))
+    ),
     SpanRule("date", re.compile(r"(?<!\w)'(?P<n>\d0)s\b"), lambda m: _plural(words(int(m["n"])))),
-    SpanRule("range", re.compile(r"(?<![\d.])(?P<a>\d+(?:\.\d+)?)\s?[-–]\s?(?P<b>\d+(?:\.\d+)?)\s?%"),
-             lambda m: f"{cardinal(m['a'])} to {cardinal(m['b'])} percent"),
-    SpanRule("range", re.compile(r"\b(?P<a>1[1-9]\d\d|20\d\d)\s?[-–]\s?(?P<b>1[1-9]\d\d|20\d\d)\b"),
-             lambda m: f"{year(int(m['a']))} to {year(int(m['b']))}"),
-    SpanRule("time", re.compile(
-        r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?"
-        rf"(?:\s*{_AMPM})?(?:\s+(?P<tz>{_TZ})\b)?", re.I), _time),
-    SpanRule("time", re.compile(
-        rf"\b(?P<h>1[0-2]|0?[1-9])(?P<m>)(?P<s>)\s*{_AMPM}(?:\s+(?P<tz>{_TZ})\b)?"), _time),
+    SpanRule(
+        "range",
+        re.compile(r"(?<![\d.])(?P<a>\d+(?:\.\d+)?)\s?[-–]\s?(?P<b>\d+(?:\.\d+)?)\s?%"),
+        lambda m: f"{cardinal(m['a'])} to {cardinal(m['b'])} percent",
+    ),
+    SpanRule(
+        "range",
+        re.compile(r"\b(?P<a>1[1-9]\d\d|20\d\d)\s?[-–]\s?(?P<b>1[1-9]\d\d|20\d\d)\b"),
+        lambda m: f"{year(int(m['a']))} to {year(int(m['b']))}",
+    ),
+    SpanRule(
+        "time",
+        re.compile(
+            r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?"
+            rf"(?:\s*{_AMPM})?(?:\s+(?P<tz>{_TZ})\b)?",
+            re.I,
+        ),
+        _time,
+    ),
+    SpanRule(
+        "time",
+        re.compile(rf"\b(?P<h>1[0-2]|0?[1-9])(?P<m>)(?P<s>)\s*{_AMPM}(?:\s+(?P<tz>{_TZ})\b)?"),
+        _time,
+    ),
     SpanRule("telephone", re.compile(r"\+\d{1,3}(?:[\s.-]\(?\d{1,4}\)?){2,5}\b"), _phone),
-    SpanRule("telephone", re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}\b"),
-             lambda m: ", ".join(digits(g) for g in re.findall(r"\d+", m[0]))),
-    SpanRule("telephone", re.compile(r"(?<![\d-])\d{3}-\d{4}(?![\d-])"),
-             lambda m: ", ".join(digits(g) for g in m[0].split("-"))),
-    SpanRule("cardinal", re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.]|\.\d)"),
-             lambda m: (" dot " if m[0].count(".") == 3 else " point ").join(
-                 words(int(p)) for p in m[0].split("."))),
-    SpanRule("roman", re.compile(
-        rf"\b(?P<ctx>{'|'.join(ROMAN_CONTEXT)})\s+(?P<r>[IVXLCDM]+)\b(?!['’]\w)", re.I),
-        _roman_context),
-    SpanRule("roman", re.compile(
-        r"\b(?P<name>[A-Z][a-z]+)\s+(?P<r>[IVX]+)\b(?!['’]\w|\.\w)"), _roman_regnal),
+    SpanRule(
+        "telephone",
+        re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}\b"),
+        lambda m: ", ".join(digits(g) for g in re.findall(r"\d+", m[0])),
+    ),
+    SpanRule(
+        "telephone",
+        re.compile(r"(?<![\d-])\d{3}-\d{4}(?![\d-])"),
+        lambda m: ", ".join(digits(g) for g in m[0].split("-")),
+    ),
+    SpanRule(
+        "cardinal",
+        re.compile(r"(?<![\d.])\d+(?:\.\d+){2,}(?![\d.]|\.\d)"),
+        lambda m: (" dot " if m[0].count(".") == 3 else " point ").join(
+            words(int(p)) for p in m[0].split(".")
+        ),
+    ),
+    SpanRule(
+        "roman",
+        re.compile(rf"\b(?P<ctx>{'|'.join(ROMAN_CONTEXT)})\s+(?P<r>[IVXLCDM]+)\b(?!['’]\w)", re.I),
+        _roman_context,
+    ),
+    SpanRule(
+        "roman",
+        re.compile(r"\b(?P<name>[A-Z][a-z]+)\s+(?P<r>[IVX]+)\b(?!['’]\w|\.\w)"),
+        _roman_regnal,
+    ),
     SpanRule("abbreviation", re.compile(_ABBR_RE, re.I), _abbreviation),
-]  # fmt: skip
+]
 
 
 def _match_case_sensitive_parts(rule: SpanRule, m: re.Match) -> bool:
@@ -412,19 +666,28 @@ _FALLBACK: list[tuple[re.Pattern, object]] = [
     # percentages: 50%, 3.5 %
     (re.compile(r"(?P<n>\d[\d,]*(?:\.\d+)?)\s?%"), lambda m: f"{cardinal(m['n'])} percent"),
     # ordinals: 1st, 22nd, 103rd
-    (re.compile(r"\b(?P<n>\d[\d,]*)(?:st|nd|rd|th)\b", re.I),
-     lambda m: words(int(m["n"].replace(",", "")), to="ordinal")),
+    (
+        re.compile(r"\b(?P<n>\d[\d,]*)(?:st|nd|rd|th)\b", re.I),
+        lambda m: words(int(m["n"].replace(",", "")), to="ordinal"),
+    ),
     # plain times 10:30, 12:00
-    (re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?(?P<ampm>)(?P<tz>)(?![\w:])"),
-     _time),
+    (
+        re.compile(
+            r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d))?(?P<ampm>)(?P<tz>)(?![\w:])"
+        ),
+        _time,
+    ),
     # years: four digits 1100-2099 standing alone (not 1,000 and not decimals)
-    (re.compile(r"(?<![\d,.])(?P<n>1[1-9]\d\d|20\d\d)(?!\d|,\d|\.\d)"), lambda m: year(int(m["n"]))),
+    (
+        re.compile(r"(?<![\d,.])(?P<n>1[1-9]\d\d|20\d\d)(?!\d|,\d|\.\d)"),
+        lambda m: year(int(m["n"])),
+    ),
     # a number glued to letters: 221B -> 221 B
     (re.compile(r"(?<=\d)(?=[A-Za-z])|(?<=[A-Za-z])(?=\d)"), " "),
     # negative numbers and plain cardinals / decimals
     (re.compile(r"(?<![\w.])-(?P<n>\d[\d,]*(?:\.\d+)?)\b"), lambda m: "minus " + cardinal(m["n"])),
     (re.compile(r"(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.\d+|\d+)"), lambda m: cardinal(m["n"])),
-]  # fmt: skip
+]
 
 
 def apply_span_rules(text: str) -> str:

@@ -51,8 +51,9 @@ def score_take(reference: list[str], heard: list[str]) -> TakeScore:
     for i in range(1, n + 1):
         for j in range(1, m + 1):
             same = reference[i - 1] == heard[j - 1]
-            cost[i, j] = min(cost[i - 1, j - 1] + (not same), cost[i - 1, j] + 1,
-                             cost[i, j - 1] + 1)
+            cost[i, j] = min(
+                cost[i - 1, j - 1] + (not same), cost[i - 1, j] + 1, cost[i, j - 1] + 1
+            )
     sub = dele = ins = rep = 0
     i, j = n, m
     while i or j:
@@ -62,8 +63,11 @@ def score_take(reference: list[str], heard: list[str]) -> TakeScore:
         elif i and cost[i, j] == cost[i - 1, j] + 1:
             dele, i = dele + 1, i - 1
         else:
-            neighbours = {heard[j - 2] if j > 1 else None, reference[i - 1] if i else None,
-                          reference[i] if i < n else None}
+            neighbours = {
+                heard[j - 2] if j > 1 else None,
+                reference[i - 1] if i else None,
+                reference[i] if i < n else None,
+            }
             rep += heard[j - 1] in neighbours
             ins, j = ins + 1, j - 1
     return TakeScore(sub, dele, ins, rep, n)
@@ -82,8 +86,9 @@ class WhisperChecker:
 
         if len(audio) == 0:
             return score_take(words(text), [])
-        segments, _ = _whisper().transcribe(resample(audio, sample_rate, 16000), beam_size=1,
-                                            language="en")
+        segments, _ = _whisper().transcribe(
+            resample(audio, sample_rate, 16000), beam_size=1, language="en"
+        )
         heard = " ".join(s.text.strip() for s in segments)
         if not heard.strip():
             return score_take(words(text), [])

@@ -47,8 +47,6 @@ TENSOR_KEYS = ("codes", "latents")
 META_KEY = "palette_voice"
 META_FIELDS = ("codec", "text", "phonemes")
 
-from palette.codec.files import UserError
-
 
 @dataclass
 class Audio:
@@ -86,8 +84,11 @@ class Voice:
         from safetensors.torch import save_file
 
         path = Path(path)
-        tensors = {k: v.contiguous() for k, v in (("codes", self.codes), ("latents", self.latents))
-                   if v is not None}  # fmt: skip
+        tensors = {
+            k: v.contiguous()
+            for k, v in (("codes", self.codes), ("latents", self.latents))
+            if v is not None
+        }
         meta = {"codec": self.codec, "text": self.text, "phonemes": self.phonemes}
         try:
             with atomic_path(path) as tmp:
@@ -113,15 +114,21 @@ class Voice:
         codebook count and code range, latent size."""
         if self.codes is not None and codec.has_codes:
             if self.codes.shape[0] != codec.num_codebooks:
-                raise UserError(f"the voice has {self.codes.shape[0]} codebooks, the codec "
-                                f"{self.codec!r} has {codec.num_codebooks}")  # fmt: skip
+                raise UserError(
+                    f"the voice has {self.codes.shape[0]} codebooks, the codec "
+                    f"{self.codec!r} has {codec.num_codebooks}"
+                )
             if int(self.codes.max()) >= codec.cardinality:
-                raise UserError(f"the voice has code {int(self.codes.max())}, the codec "
-                                f"{self.codec!r} has only {codec.cardinality} entries")  # fmt: skip
+                raise UserError(
+                    f"the voice has code {int(self.codes.max())}, the codec "
+                    f"{self.codec!r} has only {codec.cardinality} entries"
+                )
         if self.latents is not None and codec.has_latents:
             if self.latents.shape[0] != codec.latent_dim:
-                raise UserError(f"the voice has {self.latents.shape[0]}-dim latents, the codec "
-                                f"{self.codec!r} has {codec.latent_dim}")  # fmt: skip
+                raise UserError(
+                    f"the voice has {self.latents.shape[0]}-dim latents, the codec "
+                    f"{self.codec!r} has {codec.latent_dim}"
+                )
 
 
 def _read_voice_file(path: Path, limits: VoiceLimits) -> tuple[object, dict[str, torch.Tensor]]:
@@ -132,23 +139,27 @@ def _read_voice_file(path: Path, limits: VoiceLimits) -> tuple[object, dict[str,
         raise UserFileNotFoundError(f"voice file not found: {path}")
     size = path.stat().st_size
     if size > limits.max_file_bytes:
-        raise VoiceFileError(f"{path}: {size} bytes is too large for a voice file "
-                             f"(at most {limits.max_file_bytes})")  # fmt: skip
+        raise VoiceFileError(
+            f"{path}: {size} bytes is too large for a voice file (at most {limits.max_file_bytes})"
+        )
     try:
         with safe_open(str(path), "pt") as fh:
             meta = (fh.metadata() or {}).get(META_KEY)
             keys = list(fh.keys())
             unknown = sorted(set(keys) - set(TENSOR_KEYS))
             if unknown:
-                raise VoiceFileError(f"{path}: unknown tensor {unknown[0]!r} in a voice file "
-                                     f"(expected {' and/or '.join(TENSOR_KEYS)})")  # fmt: skip
+                raise VoiceFileError(
+                    f"{path}: unknown tensor {unknown[0]!r} in a voice file "
+                    f"(expected {' and/or '.join(TENSOR_KEYS)})"
+                )
             tensors = {k: fh.get_tensor(k) for k in keys}
     except VoiceFileError:
         raise
     except Exception as err:  # safetensors raises its own error types (and OSError, TypeError)
         detail = " ".join(str(err).split())[:200]
-        raise VoiceFileError(f"{path} is not a palette voice file (corrupt or truncated "
-                             f"safetensors: {detail})") from None  # fmt: skip
+        raise VoiceFileError(
+            f"{path} is not a palette voice file (corrupt or truncated safetensors: {detail})"
+        ) from None
     if meta is None:
         raise VoiceFileError(f"{path}: no {META_KEY!r} metadata; not a palette voice file")
     return meta, tensors
@@ -161,8 +172,9 @@ def _check_meta(path: Path, raw: object, limits: VoiceLimits) -> dict[str, str]:
     except (TypeError, ValueError):
         raise VoiceFileError(f"{path}: metadata {META_KEY!r} is not valid JSON") from None
     if not isinstance(meta, dict):
-        raise VoiceFileError(f"{path}: metadata {META_KEY!r} must be a JSON object, "
-                             f"not {type(meta).__name__}")  # fmt: skip
+        raise VoiceFileError(
+            f"{path}: metadata {META_KEY!r} must be a JSON object, not {type(meta).__name__}"
+        )
     missing = [k for k in META_FIELDS if k not in meta]
     extra = sorted(set(meta) - set(META_FIELDS))
     if missing or extra:
@@ -177,8 +189,10 @@ def _check_meta(path: Path, raw: object, limits: VoiceLimits) -> dict[str, str]:
                 f"{path}: field {key!r} must be a string, not {type(value).__name__}"
             )
         if len(value) > limits.max_text_chars:
-            raise VoiceFileError(f"{path}: field {key!r} has {len(value)} characters "
-                                 f"(at most {limits.max_text_chars})")  # fmt: skip
+            raise VoiceFileError(
+                f"{path}: field {key!r} has {len(value)} characters "
+                f"(at most {limits.max_text_chars})"
+            )
         if "\x00" in value:
             raise VoiceFileError(f"{path}: field {key!r} contains a NUL character")
     if not meta["codec"].strip():
@@ -197,22 +211,28 @@ def _check_tensors(path: Path, tensors: dict[str, torch.Tensor], limits: VoiceLi
         out["latents"] = _check_latents(path, tensors["latents"], limits)
     lengths = {k: int(v.shape[-1]) for k, v in out.items() if v is not None}
     if len(set(lengths.values())) > 1:
-        raise VoiceFileError(f"{path}: 'codes' has {lengths['codes']} frames but 'latents' has "
-                             f"{lengths['latents']}")  # fmt: skip
+        raise VoiceFileError(
+            f"{path}: 'codes' has {lengths['codes']} frames but 'latents' has {lengths['latents']}"
+        )
     return out
 
 
-def _check_shape(path: Path, name: str, x: torch.Tensor, rows: str, max_rows: int,
-                 limits: VoiceLimits) -> None:  # fmt: skip
+def _check_shape(
+    path: Path, name: str, x: torch.Tensor, rows: str, max_rows: int, limits: VoiceLimits
+) -> None:
     if x.ndim != 2:
-        raise VoiceFileError(f"{path}: field {name!r} must be 2-D [{rows}, T], "
-                             f"not shape {list(x.shape)}")  # fmt: skip
+        raise VoiceFileError(
+            f"{path}: field {name!r} must be 2-D [{rows}, T], not shape {list(x.shape)}"
+        )
     if not 1 <= x.shape[0] <= max_rows:
-        raise VoiceFileError(f"{path}: field {name!r} has {x.shape[0]} rows ({rows}); "
-                             f"allowed 1 to {max_rows}")  # fmt: skip
+        raise VoiceFileError(
+            f"{path}: field {name!r} has {x.shape[0]} rows ({rows}); allowed 1 to {max_rows}"
+        )
     if not 1 <= x.shape[1] <= limits.max_frames:
-        raise VoiceFileError(f"{path}: field {name!r} has {x.shape[1]} frames; allowed 1 to "
-                             f"{limits.max_frames} (30 s of prompt)")  # fmt: skip
+        raise VoiceFileError(
+            f"{path}: field {name!r} has {x.shape[1]} frames; allowed 1 to "
+            f"{limits.max_frames} (30 s of prompt)"
+        )
 
 
 def _check_codes(path: Path, codes: torch.Tensor, limits: VoiceLimits) -> torch.Tensor:
@@ -222,8 +242,10 @@ def _check_codes(path: Path, codes: torch.Tensor, limits: VoiceLimits) -> torch.
     codes = codes.to(torch.int64)
     low, high = int(codes.min()), int(codes.max())
     if low < 0 or high >= limits.max_code:
-        raise VoiceFileError(f"{path}: field 'codes' has values from {low} to {high}; "
-                             f"allowed 0 to {limits.max_code - 1}")  # fmt: skip
+        raise VoiceFileError(
+            f"{path}: field 'codes' has values from {low} to {high}; "
+            f"allowed 0 to {limits.max_code - 1}"
+        )
     return codes.contiguous()
 
 
@@ -236,6 +258,8 @@ def _check_latents(path: Path, latents: torch.Tensor, limits: VoiceLimits) -> to
         raise VoiceFileError(f"{path}: field 'latents' contains NaN or infinite values")
     top = float(latents.abs().max())
     if top > limits.max_abs_latent:
-        raise VoiceFileError(f"{path}: field 'latents' has a value of magnitude {top:.3g}; "
-                             f"allowed at most {limits.max_abs_latent:g}")  # fmt: skip
+        raise VoiceFileError(
+            f"{path}: field 'latents' has a value of magnitude {top:.3g}; "
+            f"allowed at most {limits.max_abs_latent:g}"
+        )
     return latents.contiguous()

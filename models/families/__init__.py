@@ -33,5 +33,14 @@ def get_family(name: str) -> Family:
     return FAMILIES[name]
 
 
-__all__ = ["FAMILIES", "LOOP_OPTIONS", "STAGES", "Family", "Models", "SentenceRequest",
-           "get_family", "rechunk", "steps"]  # fmt: skip
+__all__ = [
+    "FAMILIES",
+    "LOOP_OPTIONS",
+    "STAGES",
+    "Family",
+    "Models",
+    "SentenceRequest",
+    "get_family",
+    "rechunk",
+    "steps",
+]

@@ -20,9 +20,21 @@ class ARFamily(Family):
     name = "ar"
     stages = ("ar",)
     optional_stages = ("nar",)
-    options = frozenset({"temperature", "top_k", "top_p", "ras_window", "ras_threshold",
-                         "speculative", "draft_tokens", "tau_ctc", "tau_lm", "speed",
-                         "duration"})  # speed/duration: aligned models
+    options = frozenset(
+        {
+            "temperature",
+            "top_k",
+            "top_p",
+            "ras_window",
+            "ras_threshold",
+            "speculative",
+            "draft_tokens",
+            "tau_ctc",
+            "tau_lm",
+            "speed",
+            "duration",
+        }
+    )  # speed/duration: aligned models
     summary = "VALL-E-style autoregressive codes (+ NAR for the other codebooks), optionally self-speculative"
 
     def frame_kind(self, models):
@@ -30,9 +42,13 @@ class ARFamily(Family):
 
     @staticmethod
     def sampling(options) -> SamplingOptions:
-        return SamplingOptions(temperature=options.temperature, top_k=options.top_k,
-                               top_p=options.top_p, ras_window=options.ras_window,
-                               ras_threshold=options.ras_threshold)  # fmt: skip
+        return SamplingOptions(
+            temperature=options.temperature,
+            top_k=options.top_k,
+            top_p=options.top_p,
+            ras_window=options.ras_window,
+            ras_threshold=options.ras_threshold,
+        )
 
     def pieces(self, request, models, options, whole):
         model = models["ar"]
@@ -43,12 +59,31 @@ class ARFamily(Family):
             durations = predicted_durations(model, request, cap)
         prompt = request.prompt_frames(FrameKind.CODES)[0]
         if options.speculative:
-            spec = SpeculativeOptions(mode=options.speculative, draft_tokens=options.draft_tokens,
-                                      tau_ctc=options.tau_ctc, tau_lm=options.tau_lm)
-            generator = SpeculativeARGenerator(model, request.text, prompt, cap,
-                                               self.sampling(options), spec,
-                                               request.target_start, options.seed, durations)
+            spec = SpeculativeOptions(
+                mode=options.speculative,
+                draft_tokens=options.draft_tokens,
+                tau_ctc=options.tau_ctc,
+                tau_lm=options.tau_lm,
+            )
+            generator = SpeculativeARGenerator(
+                model,
+                request.text,
+                prompt,
+                cap,
+                self.sampling(options),
+                spec,
+                request.target_start,
+                options.seed,
+                durations,
+            )
         else:
-            generator = ARGenerator(model, request.text, prompt, cap, self.sampling(options),
-                                    options.seed, durations=durations)
+            generator = ARGenerator(
+                model,
+                request.text,
+                prompt,
+                cap,
+                self.sampling(options),
+                options.seed,
+                durations=durations,
+            )
         return complete_codebooks(steps(generator), request, models, options.chunk_frames)

@@ -58,35 +58,43 @@ class SentenceRequest:
         """The prompt as ``kind`` frames: codes ``[Q, Tp]`` or latents ``[D, Tp]``."""
         frames = self.prompt_codes if kind is FrameKind.CODES else self.prompt_latents
         if frames is None:
-            raise UserError(f"the voice has no {kind.value}: encode the prompt again with a "
-                            "codec that has them")  # fmt: skip
+            raise UserError(
+                f"the voice has no {kind.value}: encode the prompt again with a codec that has them"
+            )
         return frames
 
 
 MAX_SENTENCE_SECONDS = 60.0  # no sentence is generated longer than this, whatever the text
 
 
-def frame_cap(request: "SentenceRequest", frames: int) -> int:
+def frame_cap(request: SentenceRequest, frames: int) -> int:
     """``frames`` bounded by ``MAX_SENTENCE_SECONDS`` (with a warning when it cuts)."""
     cap = int(MAX_SENTENCE_SECONDS * request.frame_rate)
     if frames > cap:
-        warnings.warn(f"a sentence would take {frames / request.frame_rate:.0f} s; it is cut at "
-                      f"{MAX_SENTENCE_SECONDS:g} s", stacklevel=3)
+        warnings.warn(
+            f"a sentence would take {frames / request.frame_rate:.0f} s; it is cut at "
+            f"{MAX_SENTENCE_SECONDS:g} s",
+            stacklevel=3,
+        )
         return cap
     return frames
 
 
-def target_frames(request: "SentenceRequest", options) -> int:
+def target_frames(request: SentenceRequest, options) -> int:
     """Frames of a sentence whose length is set in advance (PAR, aligned AR): the given
     duration, or the prompt's frames-per-phoneme rate divided by the speed; capped."""
     if options.duration:
         return max(1, round(options.duration * request.frame_rate))
-    return frame_cap(request, target_length(request.prompt_length, request.prompt_tokens,
-                                            request.target_tokens, options.speed))
+    return frame_cap(
+        request,
+        target_length(
+            request.prompt_length, request.prompt_tokens, request.target_tokens, options.speed
+        ),
+    )
 
 
 @torch.inference_mode()
-def predicted_durations(model, request: "SentenceRequest", length: int) -> torch.Tensor:
+def predicted_durations(model, request: SentenceRequest, length: int) -> torch.Tensor:
     """Frames per text position ``[Lt]`` from an aligned model's duration head: zero for the
     prompt's phonemes, ``length`` spread over the target's."""
     log_d = model.log_durations(request.text[None], torch.tensor([request.text.shape[0]]))[0]
@@ -95,8 +103,17 @@ def predicted_durations(model, request: "SentenceRequest", length: int) -> torch
 
 # options every family's sentences use; they are read by the streaming loop, not the family
 LOOP_OPTIONS = frozenset(
-    {"family", "seed", "sentence_pause", "max_sentence_chars", "chunk_frames", "context_frames",
-     "verify", "verify_retries", "verify_max_wer"}
+    {
+        "family",
+        "seed",
+        "sentence_pause",
+        "max_sentence_chars",
+        "chunk_frames",
+        "context_frames",
+        "verify",
+        "verify_retries",
+        "verify_max_wer",
+    }
 )
 
 
@@ -117,8 +134,9 @@ class Family(abc.ABC):
         """The kind of frames this family generates with these models."""
 
     @abc.abstractmethod
-    def pieces(self, request: SentenceRequest, models: Models, options,
-               whole: bool) -> Iterator[torch.Tensor]:  # fmt: skip
+    def pieces(
+        self, request: SentenceRequest, models: Models, options, whole: bool
+    ) -> Iterator[torch.Tensor]:
         """Target frames of one sentence as they are produced: codes ``[Q, t]`` or latents
         ``[D, t]`` per piece. ``options`` is a ``SynthesisOptions`` (already resolved and
         seeded). ``whole=True`` asks for the finished sentence (refinement and any other pass

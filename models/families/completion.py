@@ -11,8 +11,9 @@ from palette.codec import UserError
 from palette.models.families.base import Models, SentenceRequest, rechunk
 
 
-def complete_codebooks(first: Iterator[torch.Tensor], request: SentenceRequest, models: Models,
-                       chunk: int) -> Iterator[torch.Tensor]:  # fmt: skip
+def complete_codebooks(
+    first: Iterator[torch.Tensor], request: SentenceRequest, models: Models, chunk: int
+) -> Iterator[torch.Tensor]:
     """First-codebook pieces ``[t]`` -> all codebooks ``[Q, t']``."""
     prompt = request.prompt_codes
     if prompt.shape[0] == 1:

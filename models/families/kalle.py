@@ -32,5 +32,8 @@ class KalleFamily(Family):
             durations = predicted_durations(model, request, cap)
         prompt = request.prompt_frames(FrameKind.LATENTS)
         sampling = GaussianSampling(temperature=options.temperature)
-        return steps(ARGenerator(model, request.text, prompt, cap, sampling, options.seed,
-                                 durations=durations))
+        return steps(
+            ARGenerator(
+                model, request.text, prompt, cap, sampling, options.seed, durations=durations
+            )
+        )

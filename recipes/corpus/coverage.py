@@ -75,18 +75,29 @@ def draw(rows: list[dict], embs: np.ndarray, out: Path, command: str) -> dict:
     fig, ax = plt.subplots(figsize=(9, 7), dpi=110)
     sources = sorted({r["base"].split(":")[0] for r in rows})
     colours = {src: plt.cm.tab10(i % 10) for i, src in enumerate(sources)}
-    styles = {"pseudo-speaker (WORLD)": ("o", 12, 0.45), "training base": ("s", 46, 0.95),
-              "dev": ("D", 22, 0.7), "joe+WORLD warp test": ("^", 60, 1.0),
-              "held-out base voice": ("*", 220, 1.0),
-              "held-out real recording": ("P", 90, 1.0)}  # fmt: skip
+    styles = {
+        "pseudo-speaker (WORLD)": ("o", 12, 0.45),
+        "training base": ("s", 46, 0.95),
+        "dev": ("D", 22, 0.7),
+        "joe+WORLD warp test": ("^", 60, 1.0),
+        "held-out base voice": ("*", 220, 1.0),
+        "held-out real recording": ("P", 90, 1.0),
+    }
     for group, (marker, size, alpha) in styles.items():
         idx = [i for i, g in enumerate(groups) if g == group]
         if not idx:
             continue
-        ax.scatter(xy[idx, 0], xy[idx, 1], s=size, marker=marker, alpha=alpha,
-                   c=[colours[rows[i]["base"].split(":")[0]] for i in idx],
-                   edgecolors="black" if group != "pseudo-speaker (WORLD)" else "none",
-                   linewidths=0.6, label=group)  # fmt: skip
+        ax.scatter(
+            xy[idx, 0],
+            xy[idx, 1],
+            s=size,
+            marker=marker,
+            alpha=alpha,
+            c=[colours[rows[i]["base"].split(":")[0]] for i in idx],
+            edgecolors="black" if group != "pseudo-speaker (WORLD)" else "none",
+            linewidths=0.6,
+            label=group,
+        )
     for i, g in enumerate(groups):
         if g in ("held-out base voice", "held-out real recording"):
             ax.annotate(
@@ -112,17 +123,23 @@ def draw(rows: list[dict], embs: np.ndarray, out: Path, command: str) -> dict:
         if r["subset"] == layout.TEST:
             cos = embs[train_idx] @ embs[i]
             j = train_idx[int(cos.argmax())]
-            nearest[f'{r["speaker_id"]} {r["base"]} ({r["role"]})'] = {
-                "nearest_training_speaker": f'{rows[j]["speaker_id"]} {rows[j]["name"]}',
-                "cosine": round(float(cos.max()), 3)}  # fmt: skip
+            nearest[f"{r['speaker_id']} {r['base']} ({r['role']})"] = {
+                "nearest_training_speaker": f"{rows[j]['speaker_id']} {rows[j]['name']}",
+                "cosine": round(float(cos.max()), 3),
+            }
     counts = {g: groups.count(g) for g in sorted(set(groups))}
-    return {"command": command, "speakers": counts, "explained_variance": explained,
-            "test_nearest_training": nearest}  # fmt: skip
+    return {
+        "command": command,
+        "speakers": counts,
+        "explained_variance": explained,
+        "test_nearest_training": nearest,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m palette.recipes.corpus.coverage",
-                                     description=__doc__.split("\n\n")[0])  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m palette.recipes.corpus.coverage", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/corpus/coverage.png"))
     parser.add_argument("--per-speaker", type=int, default=2)

@@ -84,8 +84,13 @@ def system_sources(etc: Path = Path("/etc/apt")) -> list[tuple[str, str, str]]:
 def _apt_env(root: Path) -> dict[str, str]:
     """Environment whose ``APT_CONFIG`` points at the cache's own configuration."""
     apt = root / "apt"
-    for sub in ("lists/partial", "cache/archives/partial", "etc/sources.list.d",
-                "etc/apt.conf.d", "etc/preferences.d"):  # fmt: skip
+    for sub in (
+        "lists/partial",
+        "cache/archives/partial",
+        "etc/sources.list.d",
+        "etc/apt.conf.d",
+        "etc/preferences.d",
+    ):
         (apt / sub).mkdir(parents=True, exist_ok=True)
     sources = system_sources()
     if not sources:
@@ -175,8 +180,15 @@ def fetch(packages: list[str] | tuple[str, ...], root: Path | None = None) -> Pa
 @functools.cache
 def library_path(root: Path) -> str:
     """``LD_LIBRARY_PATH`` value with the cache's library folders first."""
-    folders = [str(p) for p in (root / "usr/lib/x86_64-linux-gnu", root / "usr/lib",
-                                root / "lib/x86_64-linux-gnu") if p.is_dir()]  # fmt: skip
+    folders = [
+        str(p)
+        for p in (
+            root / "usr/lib/x86_64-linux-gnu",
+            root / "usr/lib",
+            root / "lib/x86_64-linux-gnu",
+        )
+        if p.is_dir()
+    ]
     old = os.environ.get("LD_LIBRARY_PATH")
     return ":".join(folders + ([old] if old else []))
 

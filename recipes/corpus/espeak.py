@@ -102,8 +102,16 @@ def synthesize(text: str, voice: EspeakVoice, seed: int = 0) -> tuple[np.ndarray
         if hasattr(lib, "espeak_ng_SetRandSeed"):
             lib.espeak_ng_SetRandSeed(ctypes.c_long(seed))
         data = text.encode("utf-8")
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]  # fmt: skip
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         status = lib.espeak_Synth(
             data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
         )

@@ -40,8 +40,17 @@ def synthesize(voice: str, text: str, rate: float = 1.0) -> tuple[np.ndarray, in
     root = setup()
     with tempfile.TemporaryDirectory(prefix="palette-flite-") as folder:
         out = Path(folder) / "out.wav"
-        cmd = [str(root / "usr/bin/flite"), "-voice", voice, "--setf",
-               f"duration_stretch={1.0 / rate:.3f}", "-t", text, "-o", str(out)]  # fmt: skip
+        cmd = [
+            str(root / "usr/bin/flite"),
+            "-voice",
+            voice,
+            "--setf",
+            f"duration_stretch={1.0 / rate:.3f}",
+            "-t",
+            text,
+            "-o",
+            str(out),
+        ]
         done = subprocess.run(cmd, env=debian.tool_env(root), capture_output=True, timeout=120)
         if done.returncode != 0 or not out.is_file():
             raise RuntimeError(f"flite {voice} failed: {done.stderr.decode(errors='replace')}")

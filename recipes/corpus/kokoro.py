@@ -112,11 +112,14 @@ def synthesize(text: str, style: np.ndarray, speed: float = 1.0) -> tuple[np.nda
         tokens = [vocab[c] for c in piece if c in vocab]
         if not tokens:
             continue
-        audio = _session().run(None, {
-            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
-            "style": style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32),
-            "speed": np.array([speed], dtype=np.float32),
-        })[0]  # fmt: skip
+        audio = _session().run(
+            None,
+            {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32),
+                "speed": np.array([speed], dtype=np.float32),
+            },
+        )[0]
         out.append(np.asarray(audio, dtype=np.float32).ravel())
     if not out:
         raise RuntimeError(f"Kokoro produced no audio for {text!r}")

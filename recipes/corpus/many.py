@@ -107,9 +107,11 @@ class SourceVoice:
         text = f"{self.base.source} {self.base.name} rate x{self.rate:.2f}"
         if self.warp is not None:
             w = self.warp
-            text += (f" +WORLD f0 x{w.f0_scale:.2f} formant x{w.formant_scale:.3f} "
-                     f"intonation x{w.intonation:.2f} tilt {w.tilt_db:+.1f} dB/oct "
-                     f"breath {w.breathiness:.2f}")  # fmt: skip
+            text += (
+                f" +WORLD f0 x{w.f0_scale:.2f} formant x{w.formant_scale:.3f} "
+                f"intonation x{w.intonation:.2f} tilt {w.tilt_db:+.1f} dB/oct "
+                f"breath {w.breathiness:.2f}"
+            )
         return text
 
     def estimate_seconds(self, normalized: str) -> float:
@@ -172,12 +174,14 @@ def warp_voices(row: dict, count: int, ranges: WarpRanges, rng: random.Random) -
         formant = scale**ranges.formant_follow * _lerp(ranges.formant_jitter, u[1], log=True)
         warp = WorldVoice(
             f0_scale=round(scale, 4),
-            formant_scale=round(min(max(formant, ranges.formant_scale[0]), ranges.formant_scale[1]), 4),
+            formant_scale=round(
+                min(max(formant, ranges.formant_scale[0]), ranges.formant_scale[1]), 4
+            ),
             rate=1.0,
             intonation=round(_lerp(ranges.intonation, u[3]), 4),
             tilt_db=round(_lerp(ranges.tilt_db, u[4]), 3),
             breathiness=round(_lerp(ranges.breathiness, u[5]), 4),
-        )  # fmt: skip
+        )
         rate = round(_lerp(ranges.rate, u[2], log=True), 4)
         out.append(SourceVoice(base, warp, rate, round(f0 * scale, 1), row["chars_per_second"]))
     return out
@@ -191,15 +195,28 @@ def draw_speakers(config: ManyCorpusConfig, rows: list[dict]) -> list[Speaker]:
     train_rows = [r for r in rows if r["status"] == "train"]
     test_rows = [r for r in rows if r["status"] == "test"]
     groups: list[tuple[str, str, list]] = []
-    groups.append((TEST, "test-base", [
-        SourceVoice(BaseVoice(r["source"], r["name"], r["gender"]), None, 1.0,
-                    r["f0_hz"], r["chars_per_second"]) for r in test_rows
-    ]))  # fmt: skip
+    groups.append(
+        (
+            TEST,
+            "test-base",
+            [
+                SourceVoice(
+                    BaseVoice(r["source"], r["name"], r["gender"]),
+                    None,
+                    1.0,
+                    r["f0_hz"],
+                    r["chars_per_second"],
+                )
+                for r in test_rows
+            ],
+        )
+    )
     if train_rows and any(r["key"] == "piper:joe" for r in train_rows):
         world = WorldRanges()
         groups.append((TEST, "test-inside", world_speakers(config.world_test_inside, rng, world)))
-        groups.append((TEST, "test-outside",
-                       outside_world_speakers(config.world_test_outside, rng, world)))  # fmt: skip
+        groups.append(
+            (TEST, "test-outside", outside_world_speakers(config.world_test_outside, rng, world))
+        )
     dev = []
     for i in range(config.dev_speakers if train_rows else 0):
         dev += warp_voices(train_rows[(i * 7) % len(train_rows)], 1, config.warps, rng)
@@ -240,8 +257,10 @@ def check_split(speakers: list[Speaker]) -> None:
             raise ValueError(f"speaker {s.speaker_id} ({s.subset}) uses reserved {base.key}")
         overlap = base.parents() & held
         if overlap:
-            raise ValueError(f"speaker {s.speaker_id} ({s.subset}, {base.key}) is made from "
-                             f"held-out {sorted(overlap)}")  # fmt: skip
+            raise ValueError(
+                f"speaker {s.speaker_id} ({s.subset}, {base.key}) is made from "
+                f"held-out {sorted(overlap)}"
+            )
 
 
 def budgets(config: ManyCorpusConfig, speakers: list[Speaker]) -> dict[int, float]:
@@ -294,16 +313,29 @@ def plan_many(config: ManyCorpusConfig, bases_file: Path = BASES_FILE) -> list[C
 
 def speaker_record(speaker: Speaker) -> dict:
     voice = speaker.voice
-    out = {"speaker_id": speaker.speaker_id, "subset": speaker.subset, "role": speaker.role,
-           "gender": speaker.gender, "kind": speaker.kind, "gain_db": speaker.gain_db,
-           "name": voice.name}  # fmt: skip
+    out = {
+        "speaker_id": speaker.speaker_id,
+        "subset": speaker.subset,
+        "role": speaker.role,
+        "gender": speaker.gender,
+        "kind": speaker.kind,
+        "gain_db": speaker.gain_db,
+        "name": voice.name,
+    }
     if isinstance(voice, SourceVoice):
-        out.update(base=voice.base.key, identity=voice.base.identity, licence=voice.base.licence,
-                   shippable=voice.base.shippable, rate=voice.rate, f0_hz=voice.f0_hz,
-                   warp=dataclasses.asdict(voice.warp) if voice.warp else None)  # fmt: skip
+        out.update(
+            base=voice.base.key,
+            identity=voice.base.identity,
+            licence=voice.base.licence,
+            shippable=voice.base.shippable,
+            rate=voice.rate,
+            f0_hz=voice.f0_hz,
+            warp=dataclasses.asdict(voice.warp) if voice.warp else None,
+        )
     else:
-        out.update(base="piper:joe", identity="piper:joe", shippable=True,
-                   warp=dataclasses.asdict(voice))  # fmt: skip
+        out.update(
+            base="piper:joe", identity="piper:joe", shippable=True, warp=dataclasses.asdict(voice)
+        )
     return out
 
 
@@ -313,9 +345,16 @@ def source_table(speakers: list[Speaker]) -> dict:
     for s in speakers:
         kind = "piper" if isinstance(s.voice, WorldVoice) else s.voice.base.source
         licence, shippable = SOURCE_LICENCES.get(kind, ("unknown", False))
-        entry = table.setdefault(kind, {"licence": licence, "fit_for_shipped_weights": shippable,
-                                        "train_bases": set(), "test_bases": set(),
-                                        "speakers": 0})  # fmt: skip
+        entry = table.setdefault(
+            kind,
+            {
+                "licence": licence,
+                "fit_for_shipped_weights": shippable,
+                "train_bases": set(),
+                "test_bases": set(),
+                "speakers": 0,
+            },
+        )
         entry["speakers"] += 1
         if isinstance(s.voice, SourceVoice):
             held = s.role in ("test-base", "test-real")
@@ -345,8 +384,10 @@ def _write_record(
         existing = json.loads(path.read_text(encoding="utf-8"))
         for key in ("config", "bases_digest", "plan_digest"):
             if existing.get(key) != record[key]:
-                raise ValueError(f"{root} holds a corpus planned otherwise ({key} differs in "
-                                 f"{path}); build into a new directory or use the same settings")  # fmt: skip
+                raise ValueError(
+                    f"{root} holds a corpus planned otherwise ({key} differs in "
+                    f"{path}); build into a new directory or use the same settings"
+                )
     layout.write_text_if_changed(path, json.dumps(record, indent=1) + "\n")
 
 
@@ -370,9 +411,13 @@ def build_many(
     chapters = plan_many(config, bases_file)
     _write_record(root, config, chapters, bases_file)
     total = sum(len(c.utterances) for c in chapters)
-    done = sum(layout.is_written(layout.chapter_dir(root, c.speaker.subset, c.speaker.speaker_id,
-                                                    c.chapter_id), u.utt_id)
-               for c in chapters for u in c.utterances)  # fmt: skip
+    done = sum(
+        layout.is_written(
+            layout.chapter_dir(root, c.speaker.subset, c.speaker.speaker_id, c.chapter_id), u.utt_id
+        )
+        for c in chapters
+        for u in c.utterances
+    )
     logger.info(
         "%d utterances planned in %d chapters, %d already on disk", total, len(chapters), done
     )
@@ -385,8 +430,10 @@ def build_many(
         if c.speaker.speaker_id not in seen:
             seen.add(c.speaker.speaker_id)
             firsts.append(c)
-    passes = [(partial(render_chapter, str(root), limit=1), [c for c in firsts if _missing(root, c)]),
-              (partial(render_chapter, str(root)), None)]  # fmt: skip
+    passes = [
+        (partial(render_chapter, str(root), limit=1), [c for c in firsts if _missing(root, c)]),
+        (partial(render_chapter, str(root)), None),
+    ]
     pool = multiprocessing.get_context("spawn").Pool(jobs) if jobs > 1 else None
     try:
         for render, todo in passes:
@@ -401,14 +448,25 @@ def build_many(
                 now = time.time()
                 if now - last >= progress_every_s:
                     last = now
-                    logger.info("CPU s per audio s (warps included): %s", ", ".join(
-                        f"{k} {c / a:.3f}" for k, (c, a) in sorted(per_source.items()) if a > 0))  # fmt: skip
+                    logger.info(
+                        "CPU s per audio s (warps included): %s",
+                        ", ".join(
+                            f"{k} {c / a:.3f}" for k, (c, a) in sorted(per_source.items()) if a > 0
+                        ),
+                    )
                     rate = audio / max(1e-9, now - start)  # audio seconds per second
                     left = max(0, total - finished) * (audio / max(1, written))
-                    logger.info("%s  %d/%d utterances (%.1f%%), %.2f h rendered this run, "
-                                "%.2f audio s/s, ETA %.1f h", time.strftime("%H:%M:%S"),
-                                finished, total, 100.0 * finished / total, audio / 3600.0,
-                                rate, left / max(rate, 1e-9) / 3600.0)  # fmt: skip
+                    logger.info(
+                        "%s  %d/%d utterances (%.1f%%), %.2f h rendered this run, "
+                        "%.2f audio s/s, ETA %.1f h",
+                        time.strftime("%H:%M:%S"),
+                        finished,
+                        total,
+                        100.0 * finished / total,
+                        audio / 3600.0,
+                        rate,
+                        left / max(rate, 1e-9) / 3600.0,
+                    )
     finally:
         if pool:
             pool.close()
@@ -434,9 +492,11 @@ def _missing(root: Path, chapter: Chapter) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     d = ManyCorpusConfig()
-    parser = argparse.ArgumentParser(prog="python -m palette.recipes.corpus.many",
-                                     description="Build the many-voice LibriTTS-layout corpus "
-                                     "(rerun the same command to resume).")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m palette.recipes.corpus.many",
+        description="Build the many-voice LibriTTS-layout corpus "
+        "(rerun the same command to resume).",
+    )
     parser.add_argument("out_dir", type=Path)
     parser.add_argument(
         "--hours", type=float, default=d.hours, help="total audio (default %(default)s)"
@@ -457,10 +517,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = ManyCorpusConfig(hours=args.hours, seed=args.seed, warps_per_base=args.warps_per_base,
-                              dev_speakers=args.dev_speakers,
-                              utterances_per_speaker=args.utterances_per_speaker,
-                              sources=tuple(s for s in args.sources.split(",") if s))  # fmt: skip
+    config = ManyCorpusConfig(
+        hours=args.hours,
+        seed=args.seed,
+        warps_per_base=args.warps_per_base,
+        dev_speakers=args.dev_speakers,
+        utterances_per_speaker=args.utterances_per_speaker,
+        sources=tuple(s for s in args.sources.split(",") if s),
+    )
     try:
         if args.plan_only:
             print(json.dumps(plan_summary(plan_many(config, args.bases)), indent=1))
@@ -479,8 +543,11 @@ def plan_summary(chapters: list[Chapter]) -> dict:
     for c in chapters:
         kind = c.speaker.kind
         seconds[kind] = seconds.get(kind, 0.0) + sum(
-            c.speaker.voice.estimate_seconds(u.normalized) if isinstance(c.speaker.voice, SourceVoice)
-            else len(u.normalized) / 20.0 + 0.35 for u in c.utterances)  # fmt: skip
+            c.speaker.voice.estimate_seconds(u.normalized)
+            if isinstance(c.speaker.voice, SourceVoice)
+            else len(u.normalized) / 20.0 + 0.35
+            for u in c.utterances
+        )
     roles: dict[str, dict] = {}
     for s in speakers:
         r = roles.setdefault(s.role, {"speakers": 0, "F": 0, "M": 0, "bases": set()})
@@ -490,10 +557,13 @@ def plan_summary(chapters: list[Chapter]) -> dict:
             r["bases"].add(s.voice.base.key)
     for r in roles.values():
         r["bases"] = len(r["bases"])
-    return {"utterances": sum(len(c.utterances) for c in chapters),
-            "estimated_hours": round(sum(seconds.values()) / 3600.0, 2),
-            "estimated_hours_by_source": {k: round(v / 3600.0, 2) for k, v in sorted(seconds.items())},
-            "roles": roles, "sources": source_table(speakers)}  # fmt: skip
+    return {
+        "utterances": sum(len(c.utterances) for c in chapters),
+        "estimated_hours": round(sum(seconds.values()) / 3600.0, 2),
+        "estimated_hours_by_source": {k: round(v / 3600.0, 2) for k, v in sorted(seconds.items())},
+        "roles": roles,
+        "sources": source_table(speakers),
+    }
 
 
 if __name__ == "__main__":

@@ -78,9 +78,11 @@ def render_chapter(root: str | Path, chapter: Chapter, limit: int = 0) -> Chapte
             logger.warning("%s (%s) failed: %s", utt.utt_id, speaker.voice.name, err)
             continue
         wav = finish(wav, sr, speaker.gain_db)
-        layout.write_utterance(directory, utt.utt_id, utt.original, utt.normalized, wav,
-                               layout.SAMPLE_RATE)  # fmt: skip
+        layout.write_utterance(
+            directory, utt.utt_id, utt.original, utt.normalized, wav, layout.SAMPLE_RATE
+        )
         written += 1
         seconds += len(wav) / layout.SAMPLE_RATE
-    return ChapterResult(source, len(chapter.utterances), written, seconds,
-                         time.process_time() - start)  # fmt: skip
+    return ChapterResult(
+        source, len(chapter.utterances), written, seconds, time.process_time() - start
+    )

@@ -29,17 +29,27 @@ from palette.recipes.corpus.debian import SourceUnavailable
 LICENCE = "MBROLA voice licence: non-commercial, non-military use only (research recipes only)"
 # espeak-ng voice -> (gender, what it is); every voice here reads English
 VOICES = {
-    "us1": ("F", "American English"), "us2": ("M", "American English"),
-    "us3": ("M", "American English"), "en1": ("M", "British English"),
-    "af1-en": ("M", "Afrikaans speaker"), "de1-en": ("F", "German speaker"),
-    "de2-en": ("M", "German speaker"), "de3-en": ("F", "German speaker"),
-    "de4-en": ("M", "German speaker"), "de5-en": ("F", "German speaker"),
-    "de6-en": ("M", "German speaker"), "fr1-en": ("M", "French speaker"),
-    "fr4-en": ("F", "French speaker"), "gr2-en": ("M", "Greek speaker"),
-    "hu1-en": ("F", "Hungarian speaker"), "nl2-en": ("M", "Dutch speaker"),
-    "pl1-en": ("F", "Polish speaker"), "ro1-en": ("M", "Romanian speaker"),
-    "sw1-en": ("M", "Swedish speaker"), "sw2-en": ("F", "Swedish speaker"),
-}  # fmt: skip
+    "us1": ("F", "American English"),
+    "us2": ("M", "American English"),
+    "us3": ("M", "American English"),
+    "en1": ("M", "British English"),
+    "af1-en": ("M", "Afrikaans speaker"),
+    "de1-en": ("F", "German speaker"),
+    "de2-en": ("M", "German speaker"),
+    "de3-en": ("F", "German speaker"),
+    "de4-en": ("M", "German speaker"),
+    "de5-en": ("F", "German speaker"),
+    "de6-en": ("M", "German speaker"),
+    "fr1-en": ("M", "French speaker"),
+    "fr4-en": ("F", "French speaker"),
+    "gr2-en": ("M", "Greek speaker"),
+    "hu1-en": ("F", "Hungarian speaker"),
+    "nl2-en": ("M", "Dutch speaker"),
+    "pl1-en": ("F", "Polish speaker"),
+    "ro1-en": ("M", "Romanian speaker"),
+    "sw1-en": ("M", "Swedish speaker"),
+    "sw2-en": ("F", "Swedish speaker"),
+}
 
 
 def database(voice: str) -> str:
@@ -79,8 +89,16 @@ def synthesize(voice: str, text: str, rate: float = 1.0) -> tuple[np.ndarray, in
     root = setup()
     if not (root / f"usr/share/mbrola/{database(voice)}/{database(voice)}").is_file():
         raise SourceUnavailable(f"MBROLA database {database(voice)} is not in the cache")
-    cmd = ["espeak-ng", f"--path={root / 'usr/lib/x86_64-linux-gnu'}", "-v", f"mb-{voice}",
-           "-s", str(round(165 * rate)), "--stdout", text]  # fmt: skip
+    cmd = [
+        "espeak-ng",
+        f"--path={root / 'usr/lib/x86_64-linux-gnu'}",
+        "-v",
+        f"mb-{voice}",
+        "-s",
+        str(round(165 * rate)),
+        "--stdout",
+        text,
+    ]
     done = subprocess.run(cmd, env=debian.tool_env(root), capture_output=True, timeout=120)
     if done.returncode != 0 or len(done.stdout) < 100:
         raise RuntimeError(f"espeak-ng mb-{voice} failed: {done.stderr.decode(errors='replace')}")

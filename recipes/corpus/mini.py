@@ -209,10 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="template sentences (numbers, dates, currency) added to the documentation sentences (default %(default)s)",
     )
     group = parser.add_argument_group("speakers per kind and subset")
-    where = {"train": "train-clean-100", "dev": "dev-clean",
-             "test_inside": "test-clean, inside the training range of pitch and formants",
-             "test_outside": "test-clean, outside the training range of pitch and/or formants",
-             "test": "test-clean, with variants no other speaker uses"}  # fmt: skip
+    where = {
+        "train": "train-clean-100",
+        "dev": "dev-clean",
+        "test_inside": "test-clean, inside the training range of pitch and formants",
+        "test_outside": "test-clean, outside the training range of pitch and/or formants",
+        "test": "test-clean, with variants no other speaker uses",
+    }
     for f in dataclasses.fields(SpeakerCounts):
         kind, _, subset = f.name.partition("_")
         voice = "joe+WORLD" if kind == "world" else "espeak-ng"
@@ -252,8 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logger.info(
         "%d utterances planned, %d written now; %.2f h of audio in %s",
-        report.utterances, report.written, report.hours, args.out_dir,
-    )  # fmt: skip
+        report.utterances,
+        report.written,
+        report.hours,
+        args.out_dir,
+    )
     for kind, ratio in sorted(report.cpu_per_audio_second().items()):
         logger.info("%s voices: %.3f CPU s per audio s", kind, ratio)
     return 0

@@ -34,8 +34,14 @@ SAMPLE_RATE = 16000
 LICENCE = "Apache-2.0 (library); lingware redistributable, no source (Debian non-free)"
 # voice -> (gender, speaker file tag); the German, French, Spanish and Italian voices read
 # English text with their own language's rules (kept only if the screening understands them)
-VOICES = {"en-US": ("F", "lh0"), "en-GB": ("F", "kh0"), "de-DE": ("F", "gl0"),
-          "fr-FR": ("F", "nk0"), "es-ES": ("F", "zl0"), "it-IT": ("F", "cm0")}  # fmt: skip
+VOICES = {
+    "en-US": ("F", "lh0"),
+    "en-GB": ("F", "kh0"),
+    "de-DE": ("F", "gl0"),
+    "fr-FR": ("F", "nk0"),
+    "es-ES": ("F", "zl0"),
+    "it-IT": ("F", "cm0"),
+}
 PACKAGES = ["libttspico0", "libttspico-data"]
 _MEMORY = 2_500_000
 _STEP_BUSY = 201
@@ -72,8 +78,10 @@ def synthesize(voice: str, text: str, rate: float = 1.0) -> tuple[np.ndarray, in
         _check(lib.pico_createVoiceDefinition(system, name), "voice definition")
         for path in files:
             resource = ctypes.c_void_p()
-            _check(lib.pico_loadResource(system, str(path).encode(), ctypes.byref(resource)),
-                   f"loading {path.name}")  # fmt: skip
+            _check(
+                lib.pico_loadResource(system, str(path).encode(), ctypes.byref(resource)),
+                f"loading {path.name}",
+            )
             resources.append(resource)
             res_name = ctypes.create_string_buffer(200)
             _check(lib.pico_getResourceName(system, resource, res_name), "resource name")
@@ -88,8 +96,9 @@ def synthesize(voice: str, text: str, rate: float = 1.0) -> tuple[np.ndarray, in
             _check(lib.pico_putTextUtf8(engine, piece, len(piece), ctypes.byref(put)), "text")
             offset += put.value
             while True:
-                status = lib.pico_getData(engine, buffer, 4096, ctypes.byref(got),
-                                          ctypes.byref(kind))  # fmt: skip
+                status = lib.pico_getData(
+                    engine, buffer, 4096, ctypes.byref(got), ctypes.byref(kind)
+                )
                 if got.value > 0:
                     chunks.append(np.frombuffer(buffer.raw[: got.value], dtype=np.int16).copy())
                 if status != _STEP_BUSY:

@@ -51,29 +51,57 @@ VOICES = {"bdl": "M", "clb": "F", "alan": "M", "slt": "F", "evgeniy-eng": "M", "
 PACKAGES = ["librhvoice5", "librhvoice-core7", "rhvoice-english"]
 
 _RATE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
-_SPEECH_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_uint,
-                              ctypes.c_void_p)  # fmt: skip
+_SPEECH_CB = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_uint, ctypes.c_void_p
+)
 
 
 class _Callbacks(ctypes.Structure):
     _fields_ = [("set_sample_rate", _RATE_CB), ("play_speech", _SPEECH_CB)] + [
-        (n, ctypes.c_void_p) for n in ("process_mark", "word_starts", "word_ends",
-                                       "sentence_starts", "sentence_ends", "play_audio", "done")
-    ]  # fmt: skip
+        (n, ctypes.c_void_p)
+        for n in (
+            "process_mark",
+            "word_starts",
+            "word_ends",
+            "sentence_starts",
+            "sentence_ends",
+            "play_audio",
+            "done",
+        )
+    ]
 
 
 class _InitParams(ctypes.Structure):
-    _fields_ = [("data_path", ctypes.c_char_p), ("config_path", ctypes.c_char_p),
-                ("resource_paths", ctypes.c_void_p), ("callbacks", _Callbacks),
-                ("options", ctypes.c_uint)]  # fmt: skip
+    _fields_ = [
+        ("data_path", ctypes.c_char_p),
+        ("config_path", ctypes.c_char_p),
+        ("resource_paths", ctypes.c_void_p),
+        ("callbacks", _Callbacks),
+        ("options", ctypes.c_uint),
+    ]
 
 
 class _SynthParams(ctypes.Structure):
-    _fields_ = [("voice_profile", ctypes.c_char_p)] + [
-        (n, ctypes.c_double) for n in ("absolute_rate", "absolute_pitch", "absolute_volume",
-                                       "relative_rate", "relative_pitch", "relative_volume")
-    ] + [("punctuation_mode", ctypes.c_int), ("punctuation_list", ctypes.c_char_p),
-         ("capitals_mode", ctypes.c_int), ("flags", ctypes.c_int)]  # fmt: skip
+    _fields_ = (
+        [("voice_profile", ctypes.c_char_p)]
+        + [
+            (n, ctypes.c_double)
+            for n in (
+                "absolute_rate",
+                "absolute_pitch",
+                "absolute_volume",
+                "relative_rate",
+                "relative_pitch",
+                "relative_volume",
+            )
+        ]
+        + [
+            ("punctuation_mode", ctypes.c_int),
+            ("punctuation_list", ctypes.c_char_p),
+            ("capitals_mode", ctypes.c_int),
+            ("flags", ctypes.c_int),
+        ]
+    )
 
 
 class _Engine:
@@ -86,9 +114,14 @@ class _Engine:
         self.lib.RHVoice_new_tts_engine.restype = ctypes.c_void_p
         self.lib.RHVoice_new_tts_engine.argtypes = [ctypes.POINTER(_InitParams)]
         self.lib.RHVoice_new_message.restype = ctypes.c_void_p
-        self.lib.RHVoice_new_message.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint,
-                                                 ctypes.c_int, ctypes.POINTER(_SynthParams),
-                                                 ctypes.c_void_p]  # fmt: skip
+        self.lib.RHVoice_new_message.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.POINTER(_SynthParams),
+            ctypes.c_void_p,
+        ]
         self.lib.RHVoice_speak.argtypes = [ctypes.c_void_p]
         self.lib.RHVoice_delete_message.argtypes = [ctypes.c_void_p]
         self.chunks: list[np.ndarray] = []
@@ -96,9 +129,12 @@ class _Engine:
         self._rate_cb = _RATE_CB(self._set_rate)
         self._speech_cb = _SPEECH_CB(self._speech)
         self.params = _InitParams(
-            str(root / "usr/share/RHVoice").encode(), str(root / "etc/RHVoice").encode(), None,
-            _Callbacks(self._rate_cb, self._speech_cb), 0,
-        )  # fmt: skip
+            str(root / "usr/share/RHVoice").encode(),
+            str(root / "etc/RHVoice").encode(),
+            None,
+            _Callbacks(self._rate_cb, self._speech_cb),
+            0,
+        )
         self.engine = self.lib.RHVoice_new_tts_engine(ctypes.byref(self.params))
         if not self.engine:
             raise SourceUnavailable("RHVoice failed to start (data under the cache?)")
@@ -115,8 +151,9 @@ class _Engine:
         self.chunks = []
         params = _SynthParams(voice.encode(), 0.0, 0.0, 1.0, rate, 1.0, 1.0, 0, None, 0, 0)
         data = text.encode("utf-8")
-        message = self.lib.RHVoice_new_message(self.engine, data, len(data), 0,
-                                               ctypes.byref(params), None)  # fmt: skip
+        message = self.lib.RHVoice_new_message(
+            self.engine, data, len(data), 0, ctypes.byref(params), None
+        )
         if not message:
             raise RuntimeError(f"RHVoice refused voice {voice!r} or text {text!r}")
         try:

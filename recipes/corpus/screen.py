@@ -84,8 +84,13 @@ def measure(
             if base.key in known_embeddings:
                 embeddings[base.key] = known_embeddings[base.key]
             continue
-        row = {"key": base.key, "source": base.source, "name": base.name,
-               "licence": base.licence, "shippable": base.shippable}  # fmt: skip
+        row = {
+            "key": base.key,
+            "source": base.source,
+            "name": base.name,
+            "licence": base.licence,
+            "shippable": base.shippable,
+        }
         reason = sources.unavailable(base.source)
         if reason:
             rows.append({**row, "status": "unavailable", "reason": reason})
@@ -114,9 +119,13 @@ def measure(
         gender = base.gender
         if base.source == "kokoro":
             gender = "F" if f0 >= options.female_f0_hz else "M"
-        row.update(gender=gender, f0_hz=round(f0, 1), wer=round(errors / max(1, words), 3),
-                   chars_per_second=round(chars / seconds, 2),
-                   cpu_per_audio_second=round(cpu / seconds, 3))  # fmt: skip
+        row.update(
+            gender=gender,
+            f0_hz=round(f0, 1),
+            wer=round(errors / max(1, words), 3),
+            chars_per_second=round(chars / seconds, 2),
+            cpu_per_audio_second=round(cpu / seconds, 3),
+        )
         logger.info("%-44s wer %.2f f0 %5.1f", base.key[:44], row["wer"], f0)
         rows.append(row)
     return rows, embeddings
@@ -139,8 +148,11 @@ def decide(
             continue
         row = {k: v for k, v in row.items() if k not in ("status", "reason")}
         emb = embeddings[row["key"]]
-        nearest, cos = max(((k, float(emb @ e)) for k, e in kept.items()),
-                           key=lambda kv: kv[1], default=(None, 0.0))  # fmt: skip
+        nearest, cos = max(
+            ((k, float(emb @ e)) for k, e in kept.items()),
+            key=lambda kv: kv[1],
+            default=(None, 0.0),
+        )
         row.update(nearest=nearest, nearest_cosine=round(cos, 3))
         limit = options.max_wer_derived if derived(row) else options.max_wer
         test = (
@@ -163,15 +175,22 @@ def decide(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m palette.recipes.corpus.screen",
-                                     description=__doc__.split("\n\n")[0])  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m palette.recipes.corpus.screen", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="bases.json to write")
     parser.add_argument("--embeddings", type=Path, default=Path("data/screen/embeddings.npz"))
-    parser.add_argument("--extend", action="store_true",
-                        help="measure only candidates that --out and --embeddings lack")  # fmt: skip
-    parser.add_argument("--decide-only", action="store_true",
-                        help="re-decide the statuses in --out from its measurements and the "
-                        "saved --embeddings (nothing is rendered)")  # fmt: skip
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="measure only candidates that --out and --embeddings lack",
+    )
+    parser.add_argument(
+        "--decide-only",
+        action="store_true",
+        help="re-decide the statuses in --out from its measurements and the "
+        "saved --embeddings (nothing is rendered)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     options = ScreenOptions()
@@ -189,8 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = decide(rows, embeddings, options)
     from palette.codec.files import write_text_atomic
 
-    record = {"options": {**options.__dict__, "held_out": list(options.held_out)},
-              "sentences": list(SENTENCES), "voices": rows}  # fmt: skip
+    record = {
+        "options": {**options.__dict__, "held_out": list(options.held_out)},
+        "sentences": list(SENTENCES),
+        "voices": rows,
+    }
     write_text_atomic(args.out, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     if not args.decide_only:
         args.embeddings.parent.mkdir(parents=True, exist_ok=True)

@@ -28,9 +28,23 @@ from palette.tts.text import normalize
 # Standard-library modules not imported for their docstrings: they open windows or browsers,
 # print or touch the terminal on import, or are test suites.
 _SKIP_MODULES = frozenset(
-    {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__main__",
-     "lib2to3", "ensurepip", "test", "pydoc_data", "venv", "readline", "rlcompleter"}
-)  # fmt: skip
+    {
+        "antigravity",
+        "this",
+        "idlelib",
+        "tkinter",
+        "turtle",
+        "turtledemo",
+        "__main__",
+        "lib2to3",
+        "ensurepip",
+        "test",
+        "pydoc_data",
+        "venv",
+        "readline",
+        "rlcompleter",
+    }
+)
 # A prose sentence: capitalised words separated by spaces and light punctuation, one end mark.
 _PROSE = re.compile(r"[A-Z][A-Za-z']*(?:[ ,;:\-]+\(?[A-Za-z0-9][A-Za-z0-9']*\)?)*[.!?]")
 # Words that mark a sentence as being about code rather than prose.
@@ -135,8 +149,18 @@ Baker Hughes Price Ellis Grant Palmer Reyes Foster Sutton""".split()
 _CITIES = """London Paris Boston Denver Cairo Lima Osaka Toronto Dublin Madrid Chicago Nairobi
 Oslo Sydney Seattle Lisbon Vienna Austin Mumbai Prague Phoenix Helsinki Atlanta Montreal Quito
 Edinburgh Portland Santiago Melbourne Glasgow""".split()
-_STREETS = ["Oak St.", "Maple Ave.", "River Rd.", "Sunset Blvd.", "Elm St.", "Park Ave.",
-            "Hill Rd.", "Church St.", "Lake Ave.", "Mill Rd."]  # fmt: skip
+_STREETS = [
+    "Oak St.",
+    "Maple Ave.",
+    "River Rd.",
+    "Sunset Blvd.",
+    "Elm St.",
+    "Park Ave.",
+    "Hill Rd.",
+    "Church St.",
+    "Lake Ave.",
+    "Mill Rd.",
+]
 _ITEMS = """bicycle umbrella lamp ticket map violin jacket kettle novel camera clock blanket
 telescope guitar suitcase painting chair notebook radio lantern mirror basket compass""".split()
 _PLACES = """library market station museum harbor bakery hospital theater garden school
@@ -147,8 +171,20 @@ _VERBS = """bought sold found lost ordered borrowed repaired painted wrapped ret
 delivered carried""".split()
 _PLURALS = """apples chairs boxes letters birds lanterns bottles coins stamps photographs
 tickets bicycles candles shells""".split()
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"]  # fmt: skip
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 _TEMPLATES = [
     "{title} {last} paid {money} for the {adj} {item} on {date}.",
@@ -241,25 +277,42 @@ def _slots(rng: random.Random) -> dict[str, str]:
     year = rng.randint(1850, 2029)
     small, page = rng.randint(2, 12), rng.randint(12, 480)
     return {
-        "title": rng.choice(_TITLES), "title2": rng.choice(_TITLES),
-        "first": rng.choice(_FIRST), "first2": rng.choice(_FIRST),
-        "last": rng.choice(_LAST), "last2": rng.choice(_LAST),
-        "city": rng.choice(_CITIES), "street": rng.choice(_STREETS),
+        "title": rng.choice(_TITLES),
+        "title2": rng.choice(_TITLES),
+        "first": rng.choice(_FIRST),
+        "first2": rng.choice(_FIRST),
+        "last": rng.choice(_LAST),
+        "last2": rng.choice(_LAST),
+        "city": rng.choice(_CITIES),
+        "street": rng.choice(_STREETS),
         "street_full": f"{rng.randint(3, 2400)} {rng.choice(_STREETS)}",
-        "item": rng.choice(_ITEMS), "place": rng.choice(_PLACES), "adj": rng.choice(_ADJECTIVES),
-        "verb": rng.choice(_VERBS), "plural": rng.choice(_PLURALS),
-        "money": _money(rng), "money2": _money(rng),
-        "date": _date(rng, year=False), "date_year": _date(rng, year=True),
-        "time": _time(rng), "year": str(year), "year2": str(year + rng.randint(2, 40)),
+        "item": rng.choice(_ITEMS),
+        "place": rng.choice(_PLACES),
+        "adj": rng.choice(_ADJECTIVES),
+        "verb": rng.choice(_VERBS),
+        "plural": rng.choice(_PLURALS),
+        "money": _money(rng),
+        "money2": _money(rng),
+        "date": _date(rng, year=False),
+        "date_year": _date(rng, year=True),
+        "time": _time(rng),
+        "year": str(year),
+        "year2": str(year + rng.randint(2, 40)),
         "decade": f"{rng.randint(185, 202)}0s",
-        "percent": rng.choice([f"{rng.randint(2, 95)}%", f"{rng.randint(1, 19)}.{rng.randint(1, 9)}%"]),
+        "percent": rng.choice(
+            [f"{rng.randint(2, 95)}%", f"{rng.randint(1, 19)}.{rng.randint(1, 9)}%"]
+        ),
         "ordinal": f"{(n := rng.choice([1, 2, 3, 4, 5, 7, 11, 12, 21, 22, 23, 31, 101]))}{_suffix(n)}",
-        "count": str(rng.randint(3, 750)), "big": f"{rng.randint(1, 950)},{rng.randint(0, 999):03d}",
-        "small": str(small), "small2": str(rng.randint(0, 12)), "page": str(page),
-        "room": str(rng.randint(100, 499)), "room2": str(rng.randint(500, 999)),
+        "count": str(rng.randint(3, 750)),
+        "big": f"{rng.randint(1, 950)},{rng.randint(0, 999):03d}",
+        "small": str(small),
+        "small2": str(rng.randint(0, 12)),
+        "page": str(page),
+        "room": str(rng.randint(100, 499)),
+        "room2": str(rng.randint(500, 999)),
         "decimal": f"{rng.randint(0, 9)}.{rng.choice([25, 5, 75, 2, 4])}",
         "flight": f"{rng.randint(100, 9899)}",
-    }  # fmt: skip
+    }
 
 
 def template_sentences(count: int, seed: int) -> list[str]:

@@ -23,8 +23,13 @@ SOURCES = ("piper", "kokoro", "espeak", "mbrola", "pico", "rhvoice", "flite", "z
 def _module(source: str):
     from palette.recipes.corpus import flite, kokoro, mbrola, pico, rhvoice
 
-    return {"kokoro": kokoro, "mbrola": mbrola, "pico": pico, "rhvoice": rhvoice,
-            "flite": flite}.get(source)  # fmt: skip
+    return {
+        "kokoro": kokoro,
+        "mbrola": mbrola,
+        "pico": pico,
+        "rhvoice": rhvoice,
+        "flite": flite,
+    }.get(source)
 
 
 @functools.cache
@@ -91,8 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     are fetched into the cache) and print which can be used; exit 0 even when some cannot."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m palette.recipes.corpus.sources",
-                                     description=main.__doc__.split(":", 1)[1].strip())  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m palette.recipes.corpus.sources",
+        description=main.__doc__.split(":", 1)[1].strip(),
+    )
     parser.add_argument("--sources", default=",".join(SOURCES), help="comma-separated")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

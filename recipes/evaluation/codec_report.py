@@ -93,8 +93,14 @@ def codec_systems(codec) -> dict:
     return systems, timing
 
 
-def build_report(split_dir: str, codec_name: str, out_dir: str, per_speaker: int = 4,
-                 seed: int = 0, threads: int = 2) -> dict:  # fmt: skip
+def build_report(
+    split_dir: str,
+    codec_name: str,
+    out_dir: str,
+    per_speaker: int = 4,
+    seed: int = 0,
+    threads: int = 2,
+) -> dict:
     torch.set_num_threads(threads)
     out = Path(out_dir)
     wavs = pick_utterances(Path(split_dir), per_speaker, seed)
@@ -112,8 +118,10 @@ def build_report(split_dir: str, codec_name: str, out_dir: str, per_speaker: int
             path = save_wav(out / name.replace(" ", "_") / wav_path.name, fn(wav), SR)
             items[name].append(EvalItem(id=wav_path.stem, generated=path, **common))
     scorers = load_scorers(EvalOptions(threads=threads))
-    summaries = {name: score_items(its, EvalOptions(threads=threads), scorers, progress=False)["summary"]
-                 for name, its in items.items()}  # fmt: skip
+    summaries = {
+        name: score_items(its, EvalOptions(threads=threads), scorers, progress=False)["summary"]
+        for name, its in items.items()
+    }
     speed = {
         "encode_rtf": timing["encode"] / timing["seconds"],
         "decode_rtf": timing["decode"] / timing["seconds"],
@@ -121,31 +129,49 @@ def build_report(split_dir: str, codec_name: str, out_dir: str, per_speaker: int
         "bitrate": codec.num_codebooks * np.log2(max(codec.cardinality, 2)) * codec.frame_rate,
         "parameters": sum(p.numel() for p in codec.parameters()),
     }
-    report = {"codec": codec_name, "utterances": len(wavs), "speakers": len({w.parent.parent.name for w in wavs}),
-              "systems": summaries, "speed": speed, "threads": threads}  # fmt: skip
+    report = {
+        "codec": codec_name,
+        "utterances": len(wavs),
+        "speakers": len({w.parent.parent.name for w in wavs}),
+        "systems": summaries,
+        "speed": speed,
+        "threads": threads,
+    }
     write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
     write_text_atomic(out / "report.md", to_markdown(report, split_dir, per_speaker, seed))
     return report
 
 
 def to_markdown(report: dict, split_dir: str, per_speaker: int, seed: int) -> str:
-    rows = ["| system | WER | SIM to original | speaker ID | DNSMOS OVRL | SIG | BAK |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = [
+        "| system | WER | SIM to original | speaker ID | DNSMOS OVRL | SIG | BAK |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, s in report["systems"].items():
-        rows.append(f"| {name} | {s.get('wer', float('nan')):.1%} | {s.get('sim_reference', float('nan')):.3f} | "
-                    f"{s.get('speaker_id_accuracy', float('nan')):.1%} | {s.get('dnsmos_ovrl', float('nan')):.2f} | "
-                    f"{s.get('dnsmos_sig', float('nan')):.2f} | {s.get('dnsmos_bak', float('nan')):.2f} |")  # fmt: skip
+        rows.append(
+            f"| {name} | {s.get('wer', float('nan')):.1%} | {s.get('sim_reference', float('nan')):.3f} | "
+            f"{s.get('speaker_id_accuracy', float('nan')):.1%} | {s.get('dnsmos_ovrl', float('nan')):.2f} | "
+            f"{s.get('dnsmos_sig', float('nan')):.2f} | {s.get('dnsmos_bak', float('nan')):.2f} |"
+        )
     sp = report["speed"]
-    return "\n".join([
-        f"# Codec report: {report['codec']}", "",
-        f"`python -m palette.recipes.evaluation.codec_report {split_dir} --codec {report['codec']} "
-        f"--per-speaker {per_speaker} --seed {seed}`", "",
-        f"{report['utterances']} utterances of {report['speakers']} test speakers (unseen in training); "
-        "Whisper tiny.en, resemblyzer, DNSMOS (speechmos).", "", *rows, "",
-        f"Frame rate {sp['frame_rate']:g} Hz, {sp['bitrate']:.0f} bit/s, {sp['parameters'] / 1e6:.2f} M parameters; "
-        f"encode RTF {sp['encode_rtf']:.4f}, decode RTF {sp['decode_rtf']:.4f} on {report['threads']} threads "
-        "(both modes, whole utterances).", "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"# Codec report: {report['codec']}",
+            "",
+            f"`python -m palette.recipes.evaluation.codec_report {split_dir} --codec {report['codec']} "
+            f"--per-speaker {per_speaker} --seed {seed}`",
+            "",
+            f"{report['utterances']} utterances of {report['speakers']} test speakers (unseen in training); "
+            "Whisper tiny.en, resemblyzer, DNSMOS (speechmos).",
+            "",
+            *rows,
+            "",
+            f"Frame rate {sp['frame_rate']:g} Hz, {sp['bitrate']:.0f} bit/s, {sp['parameters'] / 1e6:.2f} M parameters; "
+            f"encode RTF {sp['encode_rtf']:.4f}, decode RTF {sp['decode_rtf']:.4f} on {report['threads']} threads "
+            "(both modes, whole utterances).",
+            "",
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -159,8 +185,9 @@ class CodecReportOptions:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_flags(parser, CodecReportOptions, positional=("split",))
     o = from_args(CodecReportOptions, parser.parse_args(argv))
 

@@ -45,13 +45,20 @@ def _csv(text: str) -> tuple[str, ...]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    s = sub.add_parser("score", help="score generated utterances listed in a manifest or folder",
-                       description="Score generated speech. Writes JSON (per item + summary) "
-                       "and a markdown table.", epilog=eval_manifest.__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("manifest", nargs="?",
-                   help="items to score: .jsonl/.json/.tsv (fields: id, generated, text, "
-                        "reference, prompt, prompt_text, speaker, synthesis_seconds)")
+    s = sub.add_parser(
+        "score",
+        help="score generated utterances listed in a manifest or folder",
+        description="Score generated speech. Writes JSON (per item + summary) "
+        "and a markdown table.",
+        epilog=eval_manifest.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument(
+        "manifest",
+        nargs="?",
+        help="items to score: .jsonl/.json/.tsv (fields: id, generated, text, "
+        "reference, prompt, prompt_text, speaker, synthesis_seconds)",
+    )
     s.add_argument("--generated-dir", help="instead of a manifest: score every audio file here")
     s.add_argument("--reference-dir", help="with --generated-dir: references matched by file stem")
     s.add_argument("--prompt-dir", help="with --generated-dir: prompts matched by file stem")
@@ -61,9 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--limit", type=int, help="score only the first N items")
     add_flags(s, EvalOptions)
 
-    p = sub.add_parser("pairs", help="make the zero-shot test list (targets + same-speaker prompts)",
-                       description="Select 4-10 s targets from a LibriTTS/LibriSpeech subset and "
-                       "pair each with a different utterance of the same speaker as prompt.")
+    p = sub.add_parser(
+        "pairs",
+        help="make the zero-shot test list (targets + same-speaker prompts)",
+        description="Select 4-10 s targets from a LibriTTS/LibriSpeech subset and "
+        "pair each with a different utterance of the same speaker as prompt.",
+    )
     p.add_argument("corpus", help="subset folder, e.g. LibriTTS/test-clean")
     p.add_argument("-o", "--output", required=True, help="manifest to write (.jsonl or .tsv)")
     p.add_argument("--generated-dir", help="fill 'generated' with <DIR>/<id>.wav")
@@ -86,8 +96,9 @@ def score(args: argparse.Namespace) -> int:
     if args.manifest is not None:
         items = read_manifest(args.manifest)
     else:
-        items = items_from_directories(args.generated_dir, args.reference_dir,
-                                       args.prompt_dir, args.text_dir)  # fmt: skip
+        items = items_from_directories(
+            args.generated_dir, args.reference_dir, args.prompt_dir, args.text_dir
+        )
     items = items[: args.limit] if args.limit else items
     options = from_args(EvalOptions, args)
     if options.threads:

@@ -212,9 +212,14 @@ def items_from_directories(
     items = []
     for stem, path in gens.items():
         txt = texts.get(stem)
-        items.append(EvalItem(
-            id=stem, generated=path, reference=refs.get(stem), prompt=prompts.get(stem),
-            text=txt.read_text(encoding="utf-8").strip() if txt else None,
-            speaker=speaker_from_id(stem),
-        ))  # fmt: skip
+        items.append(
+            EvalItem(
+                id=stem,
+                generated=path,
+                reference=refs.get(stem),
+                prompt=prompts.get(stem),
+                text=txt.read_text(encoding="utf-8").strip() if txt else None,
+                speaker=speaker_from_id(stem),
+            )
+        )
     return items

@@ -118,8 +118,9 @@ def select_zero_shot_pairs(
     for speaker in sorted(by_speaker):
         utts = by_speaker[speaker]
         targets = [u for u in utts if options.min_seconds <= u.seconds <= options.max_seconds]
-        prompts = [u for u in utts
-                   if options.prompt_min_seconds <= u.seconds <= options.prompt_max_seconds]  # fmt: skip
+        prompts = [
+            u for u in utts if options.prompt_min_seconds <= u.seconds <= options.prompt_max_seconds
+        ]
         rng.shuffle(targets)
         pairs = []
         for target in targets:
@@ -142,9 +143,14 @@ def select_zero_shot_pairs(
     gen = Path(generated_dir).resolve() if generated_dir is not None else None
     return [
         EvalItem(
-            id=t.id, text=t.text, reference=t.path, prompt=p.path, prompt_text=p.text,
-            speaker=t.speaker, generated=gen / f"{t.id}.wav" if gen is not None else None,
+            id=t.id,
+            text=t.text,
+            reference=t.path,
+            prompt=p.path,
+            prompt_text=p.text,
+            speaker=t.speaker,
+            generated=gen / f"{t.id}.wav" if gen is not None else None,
             extra={"target_seconds": round(t.seconds, 3), "prompt_seconds": round(p.seconds, 3)},
         )
         for t, p in sorted(chosen, key=lambda pair: pair[0].id)
-    ]  # fmt: skip
+    ]

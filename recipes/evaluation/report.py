@@ -83,8 +83,10 @@ def to_markdown(report: dict, title: str = "Evaluation results") -> str:
     if timing:
         lines += ["", "| stage | seconds per item | model load (s) |", "|---|---|---|"]
         for stage, t in timing.items():
-            lines.append(f"| {stage} | {_show(t.get('seconds_per_item'), '{:.3f}')} | "
-                         f"{_show(t.get('load_seconds'), '{:.2f}')} |")  # fmt: skip
+            lines.append(
+                f"| {stage} | {_show(t.get('seconds_per_item'), '{:.3f}')} | "
+                f"{_show(t.get('load_seconds'), '{:.2f}')} |"
+            )
     columns = [k for k in ITEM_COLUMNS if any(it.get(k) is not None for it in items)]
     if columns:
         lines += ["", "## Per item", ""]

@@ -81,9 +81,14 @@ def load_scorers(options: EvalOptions = EvalOptions()) -> Scorers:
     scorers = Scorers()
     start = time.perf_counter()
     if "wer" in options.metrics:
-        scorers.asr = WhisperTranscriber(options.whisper_model, options.device,
-                                         options.compute_type, options.beam_size,
-                                         options.language, options.threads)  # fmt: skip
+        scorers.asr = WhisperTranscriber(
+            options.whisper_model,
+            options.device,
+            options.compute_type,
+            options.beam_size,
+            options.language,
+            options.threads,
+        )
         scorers.load_seconds["asr"] = time.perf_counter() - start
     if {"sim", "spkid"} & set(options.metrics):
         start = time.perf_counter()
@@ -163,17 +168,29 @@ def score_items(
     results, counts = [], []
     for it in tqdm(items, desc="scoring", unit="utt", disable=not progress):
         wav = audio(Path(it.generated))
-        row: dict = {"id": it.id, "generated": str(it.generated), "speaker": it.speaker,
-                     "seconds": round(len(wav) / 16000, 3)}  # fmt: skip
+        row: dict = {
+            "id": it.id,
+            "generated": str(it.generated),
+            "speaker": it.speaker,
+            "seconds": round(len(wav) / 16000, 3),
+        }
         if "wer" in want and it.text is not None and scorers.asr is not None:
             hyp = clock.run("asr", scorers.asr.transcribe, wav)
             errs = word_errors(it.text, hyp)
             counts.append(errs)
-            row |= {"text": it.text, "hypothesis": hyp, "wer": errs.wer,
-                    "normalized_text": normalize_for_wer(it.text),
-                    "normalized_hypothesis": normalize_for_wer(hyp),
-                    "errors": {"substitutions": errs.substitutions, "deletions": errs.deletions,
-                               "insertions": errs.insertions, "words": errs.words}}  # fmt: skip
+            row |= {
+                "text": it.text,
+                "hypothesis": hyp,
+                "wer": errs.wer,
+                "normalized_text": normalize_for_wer(it.text),
+                "normalized_hypothesis": normalize_for_wer(hyp),
+                "errors": {
+                    "substitutions": errs.substitutions,
+                    "deletions": errs.deletions,
+                    "insertions": errs.insertions,
+                    "words": errs.words,
+                },
+            }
         if "sim" in want and scorers.speaker is not None:
             gen = embedding(Path(it.generated))
             if it.prompt is not None:
@@ -194,17 +211,27 @@ def score_items(
     summary = _summarise(results, counts, spk)
     stages = {"asr": "asr", "speaker": "speaker", "dnsmos": "dnsmos", "load": "audio"}
     timing = {
-        name: {"seconds_per_item": clock.seconds[stage] / len(items),
-               "seconds": clock.seconds[stage], "calls": clock.counts[stage],
-               "load_seconds": scorers.load_seconds.get(stage)}
-        for stage, name in stages.items() if clock.counts[stage]
-    }  # fmt: skip
-    models = {"asr": scorers.asr.name if scorers.asr else None,
-              "speaker": scorers.speaker.name if scorers.speaker else None,
-              "dnsmos": scorers.dnsmos.name if scorers.dnsmos else None}  # fmt: skip
-    return {"summary": summary, "items": results,
-            "models": {k: v for k, v in models.items() if v}, "timing": timing,
-            "options": asdict(options)}  # fmt: skip
+        name: {
+            "seconds_per_item": clock.seconds[stage] / len(items),
+            "seconds": clock.seconds[stage],
+            "calls": clock.counts[stage],
+            "load_seconds": scorers.load_seconds.get(stage),
+        }
+        for stage, name in stages.items()
+        if clock.counts[stage]
+    }
+    models = {
+        "asr": scorers.asr.name if scorers.asr else None,
+        "speaker": scorers.speaker.name if scorers.speaker else None,
+        "dnsmos": scorers.dnsmos.name if scorers.dnsmos else None,
+    }
+    return {
+        "summary": summary,
+        "items": results,
+        "models": {k: v for k, v in models.items() if v},
+        "timing": timing,
+        "options": asdict(options),
+    }
 
 
 def _speaker_identification(items, results, options, embedding) -> dict:
@@ -240,8 +267,11 @@ def _speaker_identification(items, results, options, embedding) -> dict:
         row["speaker_correct"] = row["predicted_speaker"] == it.speaker
         predicted.append(row["predicted_speaker"])
         truth.append(it.speaker)
-    return {"speaker_id_accuracy": speaker_id_accuracy(predicted, truth),
-            "speaker_id_speakers": len(names), "speaker_id_items": len(truth)}  # fmt: skip
+    return {
+        "speaker_id_accuracy": speaker_id_accuracy(predicted, truth),
+        "speaker_id_speakers": len(names),
+        "speaker_id_items": len(truth),
+    }
 
 
 def _summarise(results: list[dict], counts: list[WordErrors], spk: dict) -> dict:
@@ -256,10 +286,15 @@ def _summarise(results: list[dict], counts: list[WordErrors], spk: dict) -> dict
         "sim_prompt": mean(r.get("sim_prompt") for r in results),
         "sim_reference": mean(r.get("sim_reference") for r in results),
         **spk,
-        **{f"dnsmos_{k}": mean(r.get(f"dnsmos_{k}") for r in results)
-           for k in ("ovrl", "sig", "bak", "p808")},
-        "rtf": (sum(r["synthesis_seconds"] for r in timed) / sum(r["seconds"] for r in timed)
-                if timed else None),
+        **{
+            f"dnsmos_{k}": mean(r.get(f"dnsmos_{k}") for r in results)
+            for k in ("ovrl", "sig", "bak", "p808")
+        },
+        "rtf": (
+            sum(r["synthesis_seconds"] for r in timed) / sum(r["seconds"] for r in timed)
+            if timed
+            else None
+        ),
         "rtf_median": median(r.get("rtf") for r in results),
-    }  # fmt: skip
+    }
     return {k: v for k, v in summary.items() if v is not None}

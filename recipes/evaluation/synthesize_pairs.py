@@ -27,8 +27,9 @@ from palette.recipes.flags import add_flags, from_args
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 
-def synthesize_pairs(pairs: str, model: str, out_dir: str, options: SynthesisOptions,
-                     limit: int = 0) -> Path:  # fmt: skip
+def synthesize_pairs(
+    pairs: str, model: str, out_dir: str, options: SynthesisOptions, limit: int = 0
+) -> Path:
     synth = Synthesizer.from_pretrained(model)
     items = read_manifest(pairs)[: limit or None]
     out = Path(out_dir).resolve()
@@ -55,16 +56,17 @@ class PairSynthesisOptions:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_flags(parser, PairSynthesisOptions, positional=("pairs",),
-              choices={"family": FAMILIES})
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_flags(parser, PairSynthesisOptions, positional=("pairs",), choices={"family": FAMILIES})
     o = from_args(PairSynthesisOptions, parser.parse_args(argv))
     torch.set_num_threads(o.threads)
     options = SynthesisOptions(family=o.family, seed=o.seed)
     return run_reporting_user_errors(
         "synthesize_pairs",
-        lambda: print(synthesize_pairs(o.pairs, o.model, o.out, options, o.limit)))
+        lambda: print(synthesize_pairs(o.pairs, o.model, o.out, options, o.limit)),
+    )
 
 
 if __name__ == "__main__":

@@ -63,20 +63,21 @@ class DurationOptions:
 def store_durations(options: DurationOptions) -> Path:
     aligner, _ = load_model(options.aligner)
     with torch.inference_mode():
-        found, failed = align_cuts(aligner, load_cuts(options.manifests, options.codec,
-                                                      list(options.parts)))
+        found, failed = align_cuts(
+            aligner, load_cuts(options.manifests, options.codec, list(options.parts))
+        )
     if not found:
         raise UserError("no cut could be aligned: is the aligner trained for this codec?")
     path = durations_path(options.manifests, options.codec)
     write_text_atomic(path, json.dumps(found))
-    logger.info("durations of %d cuts in %s (%d too short to align)", len(found), path,
-                len(failed))
+    logger.info("durations of %d cuts in %s (%d too short to align)", len(found), path, len(failed))
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_flags(parser, DurationOptions)
     options = from_args(DurationOptions, parser.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

@@ -33,12 +33,20 @@ class ExportOptions:
     sampling: str = "{}"  # recommended options per family, JSON: {"par": {"temperature": 0.4}}
 
 
-def export_bundle(out_dir: str, codec: str, stages: dict[str, str], default_family: str,
-                  language: str = "en-us", card: str = "", sampling: dict | None = None) -> Path:
+def export_bundle(
+    out_dir: str,
+    codec: str,
+    stages: dict[str, str],
+    default_family: str,
+    language: str = "en-us",
+    card: str = "",
+    sampling: dict | None = None,
+) -> Path:
     """Trained stage directories -> one model directory (written by ``ModelBundle.write``)."""
     checkpoints = {stage: load_checkpoint(source) for stage, source in stages.items()}
-    bundle = ModelBundle.write(out_dir, codec, checkpoints, default_family, language, sampling,
-                               card or None, half=True)
+    bundle = ModelBundle.write(
+        out_dir, codec, checkpoints, default_family, language, sampling, card or None, half=True
+    )
     return bundle.directory
 
 
@@ -55,15 +63,28 @@ def export(options: ExportOptions) -> Path:
         sampling = json.loads(options.sampling)
     except json.JSONDecodeError as err:
         raise UserError(f"--sampling is not valid JSON ({err})") from None
-    return export_bundle(options.out, options.codec, stages, options.default_family,
-                         options.language, options.card, sampling)
+    return export_bundle(
+        options.out,
+        options.codec,
+        stages,
+        options.default_family,
+        options.language,
+        options.card,
+        sampling,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_flags(parser, ExportOptions, positional=("out",), repeat=("stage",),
-              choices={"default_family": FAMILIES})
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_flags(
+        parser,
+        ExportOptions,
+        positional=("out",),
+        repeat=("stage",),
+        choices={"default_family": FAMILIES},
+    )
     options = from_args(ExportOptions, parser.parse_args(argv))
     return run_reporting_user_errors("export", lambda: print(export(options)))
 

@@ -25,8 +25,10 @@ def read_meta(out_dir: str, codec: str) -> dict:
     """The stored codec's sizes (``codec.json``) plus the symbol table phonemes map through."""
     path = manifests.feature_dir(Path(out_dir), feature_tag(codec)) / "palette.codec.json"
     if not path.is_file():
-        raise UserFileNotFoundError(f"no codec features at {path.parent}: run prepare.py's stage 3 "
-                                f"with --codec {codec} first")  # fmt: skip
+        raise UserFileNotFoundError(
+            f"no codec features at {path.parent}: run prepare.py's stage 3 "
+            f"with --codec {codec} first"
+        )
     return json.loads(path.read_text()) | {"symbols": SymbolTable.default().to_dict()}
 
 
@@ -38,8 +40,10 @@ def read_durations(out_dir: str, codec: str) -> dict[str, list[int]]:
     """Frames per phoneme of every aligned cut, as ``recipes.libritts.durations`` stored them."""
     path = durations_path(out_dir, codec)
     if not path.is_file():
-        raise UserFileNotFoundError(f"no durations at {path}: train the align stage and run "
-                                "python -m palette.recipes.libritts.durations first")  # fmt: skip
+        raise UserFileNotFoundError(
+            f"no durations at {path}: train the align stage and run "
+            "python -m palette.recipes.libritts.durations first"
+        )
     return json.loads(path.read_text())
 
 
@@ -61,8 +65,12 @@ def phoneme_ids(cut, symbols: SymbolTable) -> list[int]:
     return symbols.encode(list(text))
 
 
-def collate(cuts, latents: bool = False, symbols: SymbolTable | None = None,
-            durations: dict[str, list[int]] | None = None) -> LMBatch:  # fmt: skip
+def collate(
+    cuts,
+    latents: bool = False,
+    symbols: SymbolTable | None = None,
+    durations: dict[str, list[int]] | None = None,
+) -> LMBatch:
     """Cuts -> padded ``LMBatch`` (text ``[B, Lt]``, codes ``[B, Q, T]``, latents ``[B, D, T]``,
     and with a ``durations`` map, frames per phoneme ``[B, Lt]``)."""
     symbols = symbols or SymbolTable.default()
@@ -81,7 +89,9 @@ def collate(cuts, latents: bool = False, symbols: SymbolTable | None = None,
         batch.durations = torch.zeros(B, Lt, dtype=torch.long)
         for i, c in enumerate(cuts):
             if c.id not in durations:
-                raise UserError(f"cut {c.id} has no stored durations: rerun recipes.libritts.durations")
+                raise UserError(
+                    f"cut {c.id} has no stored durations: rerun recipes.libritts.durations"
+                )
             d = torch.tensor(durations[c.id])
             if len(d) != text_lens[i] or d.sum() != audio_lens[i]:
                 raise UserError(f"stored durations of {c.id} do not fit its phonemes and frames")

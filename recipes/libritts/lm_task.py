@@ -18,8 +18,14 @@ from palette.recipes.libritts.lm_data import collate, load_cuts, read_durations,
 from palette.recipes.libritts.trainer import Task
 
 logger = logging.getLogger(__name__)
-FAMILY = {"align": "align", "ar": "ar", "nar": "nar", "kalle": "kalle", "par": "par",
-          "refine": "par"}
+FAMILY = {
+    "align": "align",
+    "ar": "ar",
+    "nar": "nar",
+    "kalle": "kalle",
+    "par": "par",
+    "refine": "par",
+}
 
 
 def model_config(config, meta: dict) -> LMConfig:
@@ -27,8 +33,10 @@ def model_config(config, meta: dict) -> LMConfig:
     family = FAMILY[config.stage]
     core = TransformerConfig(dim=config.dim, layers=config.layers, heads=config.heads)
     latent_dim = meta.get("latent_dim", 0)
-    continuous = family == "kalle" or (family == "par" and config.latents) or (
-        family == "align" and latent_dim > 0
+    continuous = (
+        family == "kalle"
+        or (family == "par" and config.latents)
+        or (family == "align" and latent_dim > 0)
     )
     if continuous and not latent_dim:
         raise UserError(f"the {config.stage} stage needs a codec with latents")
@@ -60,8 +68,10 @@ def lm_task(config) -> Task:
     if config.init:
         saved, state = load_checkpoint(config.init)
         if LMConfig.from_dict(saved["model"]) != cfg:
-            raise UserError(f"--init {config.init} has a different model config than this stage: "
-                             f"{LMConfig.from_dict(saved['model'])} vs {cfg}")  # fmt: skip
+            raise UserError(
+                f"--init {config.init} has a different model config than this stage: "
+                f"{LMConfig.from_dict(saved['model'])} vs {cfg}"
+            )
         model.load_state_dict(state)
         logger.info("initialised from %s", config.init)
     logger.info(
@@ -76,9 +86,16 @@ def lm_task(config) -> Task:
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
     # ranks must see the same number of batches: drop the ragged tail only under DDP
-    sampler = DynamicBucketingSampler(cuts, max_duration=config.max_duration, shuffle=True,
-                                      num_buckets=config.num_buckets, seed=config.loop.seed,
-                                      world_size=world, rank=rank, drop_last=world > 1)  # fmt: skip
+    sampler = DynamicBucketingSampler(
+        cuts,
+        max_duration=config.max_duration,
+        shuffle=True,
+        num_buckets=config.num_buckets,
+        seed=config.loop.seed,
+        world_size=world,
+        rank=rank,
+        drop_last=world > 1,
+    )
     need_latents = cfg.latent_dim > 0
 
     def batches(epoch: int):
@@ -98,8 +115,16 @@ def lm_task(config) -> Task:
         return m(batch)
 
     def save_final(m, directory: Path):
-        save_checkpoint(directory, m, {"model": cfg.to_dict(), "symbols": meta["symbols"],
-                                       "codec": config.codec, "stage": config.stage})  # fmt: skip
+        save_checkpoint(
+            directory,
+            m,
+            {
+                "model": cfg.to_dict(),
+                "symbols": meta["symbols"],
+                "codec": config.codec,
+                "stage": config.stage,
+            },
+        )
 
     return Task(
         model=model, loss_fn=loss_fn, batches=batches, sampler=sampler, save_final=save_final

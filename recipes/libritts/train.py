@@ -53,7 +53,9 @@ class TrainConfig:
     latents: bool = False  # par/refine: predict the codec's Gaussian latents instead of codes
     aligned: bool = False  # par/refine: frame-aligned phonemes + duration head (needs durations)
     score_ratio: float = 0.1  # par: scored frames after the mask start, fraction of T (0 = all)
-    draft_upsample: int = 0  # ar: CTC draft head frames per phoneme for self-speculative decoding (0 = none)
+    draft_upsample: int = (
+        0  # ar: CTC draft head frames per phoneme for self-speculative decoding (0 = none)
+    )
     draft_weight: float = 0.3  # ar: weight of the draft head's CTC loss
     max_duration: float = 60.0  # seconds of audio per batch (lhotse DynamicBucketingSampler)
     num_buckets: int = 10

@@ -142,9 +142,15 @@ def codec_task(config: CodecTrainConfig) -> Task:
     logger.info(
         "codec: %.2f M parameters, %.0f Hz, %d x %d codes (%.0f bit/s), %d latent dims; "
         "corpus: %d files, %.2f h",
-        model.num_parameters() / 1e6, model.frame_rate, model.num_codebooks, model.cardinality,
-        codec_config.bitrate, model.latent_dim, len(sampler.files), sampler.hours,
-    )  # fmt: skip
+        model.num_parameters() / 1e6,
+        model.frame_rate,
+        model.num_codebooks,
+        model.cardinality,
+        codec_config.bitrate,
+        model.latent_dim,
+        len(sampler.files),
+        sampler.hours,
+    )
 
     def batches(epoch: int):
         for _ in range(config.epoch_steps):
@@ -178,7 +184,9 @@ class CodecTrainFlags:
     corpus: str  # folder with **/*.wav (e.g. LibriTTS/train-clean-100)
     out: str  # experiment folder (checkpoint, log.csv, final/)
     minutes: float = 50.0  # wall-clock budget of this run
-    max_steps: int | None = None  # optimiser steps, also the schedule's length (None: minutes x 60 x STEPS_PER_SECOND)
+    max_steps: int | None = (
+        None  # optimiser steps, also the schedule's length (None: minutes x 60 x STEPS_PER_SECOND)
+    )
     threads: int = 2  # torch CPU threads
     batch_size: int = 16  # 1-s crops per step
     lr: float = 2e-3  # peak AdamW learning rate
@@ -204,10 +212,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.codec_config:
             codec = PaletteCodecConfig.from_dict(json.loads(Path(args.codec_config).read_text()))
         max_steps = args.max_steps or max(1, int(args.minutes * 60 * STEPS_PER_SECOND))
-        loop = LoopOptions(lr=args.lr, max_steps=max_steps, max_minutes=args.minutes,
-                           ckpt_minutes=args.ckpt_minutes, seed=args.seed, log_every=20)
-        config = CodecTrainConfig(corpus=args.corpus, exp=args.out, batch_size=args.batch_size,
-                                  kl_weight=args.kl_weight, codec=codec, loop=loop)
+        loop = LoopOptions(
+            lr=args.lr,
+            max_steps=max_steps,
+            max_minutes=args.minutes,
+            ckpt_minutes=args.ckpt_minutes,
+            seed=args.seed,
+            log_every=20,
+        )
+        config = CodecTrainConfig(
+            corpus=args.corpus,
+            exp=args.out,
+            batch_size=args.batch_size,
+            kl_weight=args.kl_weight,
+            codec=codec,
+            loop=loop,
+        )
         row = run(config)
         logger.info("finished: %s; codec in %s", row, Path(args.out) / "final")
 

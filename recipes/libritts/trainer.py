@@ -84,8 +84,13 @@ def _lr_lambda(opts: LoopOptions):
 def _rng_state() -> dict:
     """The three global RNG states as tensors and plain values (``weights_only``-loadable)."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    numpy_state = {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                   "has_gauss": int(has_gauss), "gauss": float(gauss)}  # fmt: skip
+    numpy_state = {
+        "kind": kind,
+        "keys": torch.from_numpy(keys.astype(np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "gauss": float(gauss),
+    }
     return {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
 
 
@@ -94,8 +99,13 @@ def _set_rng_state(state: dict) -> None:
     numpy_state = state["numpy"]
     if isinstance(numpy_state, dict):
         n = numpy_state
-        numpy_state = (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-                       n["gauss"])  # fmt: skip
+        numpy_state = (
+            n["kind"],
+            n["keys"].numpy().astype(np.uint32),
+            n["pos"],
+            n["has_gauss"],
+            n["gauss"],
+        )
     np.random.set_state(numpy_state)
     random.setstate(state["python"])
 
@@ -114,8 +124,10 @@ def load_checkpoint(path: Path, device: torch.device) -> dict:
             state = torch.load(path, map_location=device, weights_only=True)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
         detail = " ".join(str(err).split())[:200]
-        raise UserError(f"cannot resume from checkpoint {path} ({type(err).__name__}: {detail}); "
-                        "move it away to start over") from None  # fmt: skip
+        raise UserError(
+            f"cannot resume from checkpoint {path} ({type(err).__name__}: {detail}); "
+            "move it away to start over"
+        ) from None
     missing = {"model", "optim", "sched", "step", "epoch", "rng"} - set(
         state if isinstance(state, dict) else ()
     )
@@ -164,10 +176,16 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
     def checkpoint():
         if rank != 0:
             return
-        state = {"model": model.state_dict(), "optim": optim.state_dict(),
-                 "sched": sched.state_dict(), "step": step, "epoch": epoch, "rng": _rng_state(),
-                 "sampler": task.sampler.state_dict() if task.sampler is not None else None,
-                 "options": asdict(opts)}  # fmt: skip
+        state = {
+            "model": model.state_dict(),
+            "optim": optim.state_dict(),
+            "sched": sched.state_dict(),
+            "step": step,
+            "epoch": epoch,
+            "rng": _rng_state(),
+            "sampler": task.sampler.state_dict() if task.sampler is not None else None,
+            "options": asdict(opts),
+        }
         save_checkpoint(ckpt, state)
 
     log_path = exp_dir / "log.csv"
@@ -197,8 +215,12 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
             step += 1
             bar.update(1)
             if step % opts.log_every == 0 or step == opts.max_steps:
-                row = {"step": step, "epoch": epoch, "minutes": round((time.monotonic() - start) / 60, 2),
-                       "lr": sched.get_last_lr()[0]} | {k: v / count for k, v in sums.items()}  # fmt: skip
+                row = {
+                    "step": step,
+                    "epoch": epoch,
+                    "minutes": round((time.monotonic() - start) / 60, 2),
+                    "lr": sched.get_last_lr()[0],
+                } | {k: v / count for k, v in sums.items()}
                 bar.set_postfix(loss=f"{row['loss']:.3f}")
                 if rank == 0:
                     _append_csv(log_path, row)
@@ -212,8 +234,10 @@ def train(task: Task, exp_dir: str | os.PathLike, opts: LoopOptions) -> dict:
                 last_ckpt = time.monotonic()
         else:
             if batches_this_epoch == 0 and epoch != resumed_epoch:  # a resumed epoch may be spent
-                raise RuntimeError(f"epoch {epoch} produced no batches: the training data is "
-                                   "empty or smaller than one batch")  # fmt: skip
+                raise RuntimeError(
+                    f"epoch {epoch} produced no batches: the training data is "
+                    "empty or smaller than one batch"
+                )
             epoch += 1
     bar.close()
     checkpoint()

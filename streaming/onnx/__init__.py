@@ -12,5 +12,12 @@ from palette.streaming.onnx.runtime import (
     ort_stand_ins,
 )
 
-__all__ = ["OrtCodec", "OrtOptions", "OrtPARModel", "choose_runtime", "graph_stages",
-           "ort_available", "ort_stand_ins"]  # fmt: skip
+__all__ = [
+    "OrtCodec",
+    "OrtOptions",
+    "OrtPARModel",
+    "choose_runtime",
+    "graph_stages",
+    "ort_available",
+    "ort_stand_ins",
+]

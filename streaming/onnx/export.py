@@ -56,37 +56,61 @@ class ExportOptions:
 
 def codec_metadata(codec) -> dict:
     """What a runner needs to stand in for the codec without loading it."""
-    return {"sample_rate": codec.sample_rate, "hop_length": codec.hop_length,
-            "num_codebooks": codec.num_codebooks, "cardinality": codec.cardinality,
-            "latent_dim": codec.latent_dim,
-            "config": codec.config.to_dict() if hasattr(codec, "config") else None}  # fmt: skip
+    return {
+        "sample_rate": codec.sample_rate,
+        "hop_length": codec.hop_length,
+        "num_codebooks": codec.num_codebooks,
+        "cardinality": codec.cardinality,
+        "latent_dim": codec.latent_dim,
+        "config": codec.config.to_dict() if hasattr(codec, "config") else None,
+    }
 
 
-def export_graph(spec: GraphSpec, path: Path, metadata: dict[str, str], opset: int = 20,
-                 optimize: bool = True) -> dict:  # fmt: skip
+def export_graph(
+    spec: GraphSpec, path: Path, metadata: dict[str, str], opset: int = 20, optimize: bool = True
+) -> dict:
     """Trace ``spec`` into ``path`` (one self-contained file) -> its manifest entry."""
     from torch.export import Dim
 
     try:
         import onnxscript  # noqa: F401  (the dynamo exporter needs it)
     except ImportError:
-        raise UserError("ONNX export needs the onnx extra: pip install 'palette-tts[onnx]'") from None
+        raise UserError(
+            "ONNX export needs the onnx extra: pip install 'palette-tts[onnx]'"
+        ) from None
     dims = {}
-    shapes = {name: {axis: dims.setdefault(dim, Dim(dim, min=spec.minimum.get(dim, 1)))
-                     for axis, dim in axes.items()} for name, axes in spec.dynamic.items()}  # fmt: skip
+    shapes = {
+        name: {
+            axis: dims.setdefault(dim, Dim(dim, min=spec.minimum.get(dim, 1)))
+            for axis, dim in axes.items()
+        }
+        for name, axes in spec.dynamic.items()
+    }
     start = time.perf_counter()
     with torch.no_grad(), warnings.catch_warnings(), _quiet(QUIET_LOGGERS):
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(spec.module.eval(), (), kwargs=spec.inputs,
-                                    input_names=list(spec.inputs), output_names=list(spec.outputs),
-                                    dynamic_shapes=shapes, opset_version=opset, dynamo=True,
-                                    optimize=optimize, verbose=False)  # fmt: skip
+        program = torch.onnx.export(
+            spec.module.eval(),
+            (),
+            kwargs=spec.inputs,
+            input_names=list(spec.inputs),
+            output_names=list(spec.outputs),
+            dynamic_shapes=shapes,
+            opset_version=opset,
+            dynamo=True,
+            optimize=optimize,
+            verbose=False,
+        )
     program.model.metadata_props.update(metadata)
     program.model.metadata_props["palette.graph"] = spec.name
     program.save(str(path), external_data=False)
     log.info("exported %s (%.0f s)", path.name, time.perf_counter() - start)
-    return {"file": path.name, "inputs": list(spec.inputs), "outputs": list(spec.outputs),
-            "dynamic": {k: {str(a): d for a, d in v.items()} for k, v in spec.dynamic.items()}}
+    return {
+        "file": path.name,
+        "inputs": list(spec.inputs),
+        "outputs": list(spec.outputs),
+        "dynamic": {k: {str(a): d for a, d in v.items()} for k, v in spec.dynamic.items()},
+    }
 
 
 def exportable_stages(models: dict) -> list[str]:
@@ -94,8 +118,13 @@ def exportable_stages(models: dict) -> list[str]:
     return [stage for stage, (model, _) in models.items() if isinstance(model, PARModel)]
 
 
-def write_graphs(models: dict, codec, directory: Path, options: ExportOptions = ExportOptions(),
-                 weights: dict[str, str] | None = None) -> dict:  # fmt: skip
+def write_graphs(
+    models: dict,
+    codec,
+    directory: Path,
+    options: ExportOptions = ExportOptions(),
+    weights: dict[str, str] | None = None,
+) -> dict:
     """Export the graphs of ``models`` (stage -> (model, config.json)) and ``codec`` into
     ``directory``; returns the manifest (also written there as ``manifest.json``)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -104,26 +133,38 @@ def write_graphs(models: dict, codec, directory: Path, options: ExportOptions = 
     if options.stages is not None:
         missing = sorted(set(options.stages) - set(wanted))
         if missing:
-            raise UserError(f"no ONNX graph for stage(s) {', '.join(missing)}; exportable: "
-                            f"{', '.join(wanted) or 'none'}")
+            raise UserError(
+                f"no ONNX graph for stage(s) {', '.join(missing)}; exportable: "
+                f"{', '.join(wanted) or 'none'}"
+            )
         wanted = [s for s in wanted if s in options.stages]
     graphs = {}
     for stage in wanted:
         model, config = models[stage]
-        meta = {"palette.config": json.dumps(config, ensure_ascii=False),
-                "palette.symbols": json.dumps(config.get("symbols"), ensure_ascii=False),
-                "palette.stage": stage}  # fmt: skip
+        meta = {
+            "palette.config": json.dumps(config, ensure_ascii=False),
+            "palette.symbols": json.dumps(config.get("symbols"), ensure_ascii=False),
+            "palette.stage": stage,
+        }
         for spec in par_graphs(stage, model, durations=stage in family_models):
-            graphs[spec.name] = export_graph(spec, directory / f"{spec.name}.onnx", meta,
-                                             options.opset, options.optimize)  # fmt: skip
+            graphs[spec.name] = export_graph(
+                spec, directory / f"{spec.name}.onnx", meta, options.opset, options.optimize
+            )
     if options.codec:
         meta = {"palette.codec": json.dumps(codec_metadata(codec))}
         for spec in codec_graphs(codec):
-            graphs[spec.name] = export_graph(spec, directory / f"{spec.name}.onnx", meta,
-                                             options.opset, options.optimize)  # fmt: skip
+            graphs[spec.name] = export_graph(
+                spec, directory / f"{spec.name}.onnx", meta, options.opset, options.optimize
+            )
     weights = {s: h for s, h in (weights or {}).items() if s in wanted}  # exported stages only
-    manifest = {"format": MANIFEST_FORMAT, "opset": options.opset, "dtype": "float32",
-                "torch": torch.__version__, "graphs": graphs, "weights": weights}  # fmt: skip
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "opset": options.opset,
+        "dtype": "float32",
+        "torch": torch.__version__,
+        "graphs": graphs,
+        "weights": weights,
+    }
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -137,5 +178,6 @@ def export_bundle(bundle, out, options: ExportOptions = ExportOptions()):
     if not hasattr(codec, "encoder") or not hasattr(codec, "decoder"):
         raise UserError(f"codec {bundle.codec!r} has no ONNX export (only palette codecs do)")
     models = bundle.load_models()
-    return bundle.write_onnx(out, lambda d: write_graphs(models, codec, d, options,
-                                                         bundle.weight_hashes()))  # fmt: skip
+    return bundle.write_onnx(
+        out, lambda d: write_graphs(models, codec, d, options, bundle.weight_hashes())
+    )

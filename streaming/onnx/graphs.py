@@ -52,10 +52,8 @@ class PARLogits(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, text, text_lens, frames, audio_lens, masked, phone_index=None,
-                progress=None):  # fmt: skip
-        return self.model.logits(text, text_lens, frames, audio_lens, masked, phone_index,
-                                 progress)  # fmt: skip
+    def forward(self, text, text_lens, frames, audio_lens, masked, phone_index=None, progress=None):
+        return self.model.logits(text, text_lens, frames, audio_lens, masked, phone_index, progress)
 
 
 class PARDurations(nn.Module):
@@ -125,20 +123,36 @@ def par_graphs(stage: str, model: PARModel, durations: bool) -> list[GraphSpec]:
     else:
         frames = torch.randint(0, cfg.cardinality, (B, T), generator=g)
         frame_axes, outputs = {0: "batch", 1: "frames"}, ("logits",)
-    inputs = {"text": text, "text_lens": text_lens, "frames": frames,
-              "audio_lens": torch.tensor([T, T - 4]), "masked": torch.rand(B, T, generator=g) < 0.5}  # fmt: skip
+    inputs = {
+        "text": text,
+        "text_lens": text_lens,
+        "frames": frames,
+        "audio_lens": torch.tensor([T, T - 4]),
+        "masked": torch.rand(B, T, generator=g) < 0.5,
+    }
     per_frame = {0: "batch", 1: "frames"}
-    dynamic = {"text": {0: "batch", 1: "text"}, "text_lens": {0: "batch"}, "frames": frame_axes,
-               "audio_lens": {0: "batch"}, "masked": per_frame}  # fmt: skip
+    dynamic = {
+        "text": {0: "batch", 1: "text"},
+        "text_lens": {0: "batch"},
+        "frames": frame_axes,
+        "audio_lens": {0: "batch"},
+        "masked": per_frame,
+    }
     if cfg.aligned:
         inputs["phone_index"] = torch.randint(-1, Lt - 3, (B, T), generator=g)
         inputs["progress"] = torch.randint(0, 20, (B, T), generator=g)
         dynamic["phone_index"] = dynamic["progress"] = per_frame
     specs = [GraphSpec(stage, PARLogits(model), inputs, outputs, dynamic)]
     if durations and cfg.aligned:
-        specs.append(GraphSpec(f"{stage}_durations", PARDurations(model),
-                               {"text": text, "text_lens": text_lens}, ("log_durations",),
-                               {k: dynamic[k] for k in ("text", "text_lens")}))  # fmt: skip
+        specs.append(
+            GraphSpec(
+                f"{stage}_durations",
+                PARDurations(model),
+                {"text": text, "text_lens": text_lens},
+                ("log_durations",),
+                {k: dynamic[k] for k in ("text", "text_lens")},
+            )
+        )
     return specs
 
 
@@ -148,15 +162,38 @@ def codec_graphs(codec) -> list[GraphSpec]:
     g = torch.Generator().manual_seed(0)
     wav = 0.1 * torch.randn(B, 1, T * codec.hop_length - 7, generator=g)
     outputs = (("latent_mean", "latent_logstd") if codec.has_latents else ()) + (
-        ("codes",) if codec.has_codes else ())  # fmt: skip
-    specs = [GraphSpec("codec_encoder", CodecEncoder(codec), {"wav": wav}, outputs,
-                       {"wav": {0: "batch", 2: "samples"}}, {"samples": codec.hop_length})]  # fmt: skip
+        ("codes",) if codec.has_codes else ()
+    )
+    specs = [
+        GraphSpec(
+            "codec_encoder",
+            CodecEncoder(codec),
+            {"wav": wav},
+            outputs,
+            {"wav": {0: "batch", 2: "samples"}},
+            {"samples": codec.hop_length},
+        )
+    ]
     if codec.has_latents:
         latents = torch.randn(B, codec.latent_dim, T, generator=g)
-        specs.append(GraphSpec("codec_decoder", LatentDecoder(codec), {"latents": latents},
-                               ("wav",), {"latents": {0: "batch", 2: "frames"}}))  # fmt: skip
+        specs.append(
+            GraphSpec(
+                "codec_decoder",
+                LatentDecoder(codec),
+                {"latents": latents},
+                ("wav",),
+                {"latents": {0: "batch", 2: "frames"}},
+            )
+        )
     if codec.has_codes:
         codes = torch.randint(0, codec.cardinality, (B, codec.num_codebooks, T), generator=g)
-        specs.append(GraphSpec("codec_code_decoder", CodeDecoder(codec), {"codes": codes},
-                               ("wav",), {"codes": {0: "batch", 2: "frames"}}))  # fmt: skip
+        specs.append(
+            GraphSpec(
+                "codec_code_decoder",
+                CodeDecoder(codec),
+                {"codes": codes},
+                ("wav",),
+                {"codes": {0: "batch", 2: "frames"}},
+            )
+        )
     return specs

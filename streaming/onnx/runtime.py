@@ -51,8 +51,9 @@ class Graph:
         so.intra_op_num_threads = options.threads or torch.get_num_threads()
         so.inter_op_num_threads = 1
         so.log_severity_level = 3  # errors only: constant-folding notes are not for users
-        so.add_session_config_entry("session.intra_op.allow_spinning",
-                                    "1" if options.spinning else "0")  # fmt: skip
+        so.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if options.spinning else "0"
+        )
         so.graph_optimization_level = {
             "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
             "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
@@ -94,13 +95,20 @@ class OrtPARModel:
     def eval(self) -> OrtPARModel:
         return self
 
-    def logits(self, text, text_lens, frames, audio_lens, masked=None, phone_index=None,
-               progress=None):  # fmt: skip
+    def logits(
+        self, text, text_lens, frames, audio_lens, masked=None, phone_index=None, progress=None
+    ):
         if masked is None:
             masked = frames == self.mask_token
-        out = self.forward_graph.run(text=text, text_lens=text_lens, frames=frames,
-                                     audio_lens=audio_lens, masked=masked,
-                                     phone_index=phone_index, progress=progress)  # fmt: skip
+        out = self.forward_graph.run(
+            text=text,
+            text_lens=text_lens,
+            frames=frames,
+            audio_lens=audio_lens,
+            masked=masked,
+            phone_index=phone_index,
+            progress=progress,
+        )
         out = tuple(torch.from_numpy(o) for o in out)
         return out if self.continuous else out[0]
 
@@ -123,7 +131,10 @@ class OrtCodec(Codec):
         self.num_codebooks, self.cardinality = info["num_codebooks"], info["cardinality"]
         self.latent_dim = info["latent_dim"]
         self.encoder_graph, self.decoder_graph, self.code_decoder_graph = (
-            encoder, decoder, code_decoder)  # fmt: skip
+            encoder,
+            decoder,
+            code_decoder,
+        )
 
     def _encode(self, wav: torch.Tensor):
         return [torch.from_numpy(o) for o in self.encoder_graph.run(wav=wav.float())]
@@ -163,10 +174,14 @@ def ort_stand_ins(bundle, models: dict, codec: Codec, options: OrtOptions = OrtO
         log.info("stages without ONNX graphs run in PyTorch: %s", ", ".join(torch_stages))
     encoder = bundle.onnx_graph("codec_encoder")
     if encoder is not None:
-        decoder, code_decoder = (bundle.onnx_graph(n) for n in ("codec_decoder",
-                                                                "codec_code_decoder"))  # fmt: skip
-        codec = OrtCodec(Graph(encoder, options), decoder and Graph(decoder, options),
-                         code_decoder and Graph(code_decoder, options))  # fmt: skip
+        decoder, code_decoder = (
+            bundle.onnx_graph(n) for n in ("codec_decoder", "codec_code_decoder")
+        )
+        codec = OrtCodec(
+            Graph(encoder, options),
+            decoder and Graph(decoder, options),
+            code_decoder and Graph(code_decoder, options),
+        )
     return out, codec
 
 
@@ -188,11 +203,15 @@ def choose_runtime(bundle, runtime: str) -> str:
         if not ort_available():
             raise UserError("--runtime onnx needs onnxruntime: pip install 'palette-tts[onnx]'")
         if not has_graphs:
-            raise UserError(f"{bundle.directory} has no ONNX graphs: run "
-                            f"`palette export {bundle.directory} --out DIR` and use DIR")
+            raise UserError(
+                f"{bundle.directory} has no ONNX graphs: run "
+                f"`palette export {bundle.directory} --out DIR` and use DIR"
+            )
         if stale:
-            raise UserError(f"{bundle.directory}: the ONNX graphs of {', '.join(stale)} are "
-                            "older than the weights: export them again")
+            raise UserError(
+                f"{bundle.directory}: the ONNX graphs of {', '.join(stale)} are "
+                "older than the weights: export them again"
+            )
         return "onnx"
     if has_graphs and stale:
         log.warning("ONNX graphs of %s are stale; using PyTorch", ", ".join(stale))

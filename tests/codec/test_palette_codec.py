@@ -16,8 +16,16 @@ from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
 from palette.codec.vocoder import ISTFTHead
 from palette.recipes.corpus.synthetic_audio import synthetic_speech
 
-TINY = PaletteCodecConfig(dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
-                          kernel_size=5, fsq_levels=(5, 4, 3), num_codebooks=3, latent_dim=4)  # fmt: skip
+TINY = PaletteCodecConfig(
+    dim=32,
+    encoder_blocks=1,
+    decoder_blocks=1,
+    vocoder_blocks=1,
+    kernel_size=5,
+    fsq_levels=(5, 4, 3),
+    num_codebooks=3,
+    latent_dim=4,
+)
 STREAM_TOLERANCE = 1e-5  # max |chunked - full| with receptive_field frames of left context
 
 

@@ -12,8 +12,12 @@ TINY = TransformerConfig(dim=64, layers=2, heads=4)
 
 
 def tiny_config(family: str, **kw) -> LMConfig:
-    defaults = {"num_symbols": 20, "cardinality": 0 if family == "kalle" else 16,
-                "latent_dim": 4 if family == "kalle" else 0, "transformer": TINY}  # fmt: skip
+    defaults = {
+        "num_symbols": 20,
+        "cardinality": 0 if family == "kalle" else 16,
+        "latent_dim": 4 if family == "kalle" else 0,
+        "transformer": TINY,
+    }
     return LMConfig(family=family, **(defaults | kw))
 
 

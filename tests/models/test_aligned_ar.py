@@ -38,15 +38,18 @@ def test_aligned_generation_has_the_durations_length_and_cache_equals_recompute(
     assert durations[:4].sum() == 0 and durations.sum() == 14
     greedy = SamplingOptions(temperature=0.0)
     cached = ARGenerator(model, text, prompt, 14, greedy, durations=durations).generate()
-    full = ARGenerator(model, text, prompt, 14, greedy, use_cache=False,
-                       durations=durations).generate()
+    full = ARGenerator(
+        model, text, prompt, 14, greedy, use_cache=False, durations=durations
+    ).generate()
     assert cached.shape == (14,) and torch.equal(cached, full)
-    spec = SpeculativeARGenerator(model, text, prompt, 14, greedy, SpeculativeOptions("exact", 4),
-                                  4, durations=durations)
+    spec = SpeculativeARGenerator(
+        model, text, prompt, 14, greedy, SpeculativeOptions("exact", 4), 4, durations=durations
+    )
     assert torch.equal(spec.generate(), cached)
     kalle = CodecLM(tiny_config("kalle", cardinality=0, latent_dim=4, aligned=True)).eval()
-    out = ARGenerator(kalle, text, torch.randn(4, 5), 14, GaussianSampling(0.0),
-                      durations=durations).generate()
+    out = ARGenerator(
+        kalle, text, torch.randn(4, 5), 14, GaussianSampling(0.0), durations=durations
+    ).generate()
     assert out.shape == (4, 14)
 
 

@@ -61,10 +61,13 @@ def test_ctc_aligner_recovers_durations():
     latents = 0.1 * torch.randn(B, 4, int(lens.max()), generator=g)
     for b in range(B):
         latents[b, :, : lens[b]] += table[text[b].repeat_interleave(durations[b])].T
-    batch = LMBatch(text=text, text_lens=torch.full((B,), N), audio_lens=lens,
-                    latent_mean=latents)  # fmt: skip
-    cfg = tiny_config("align", cardinality=0, latent_dim=4,
-                      transformer=TransformerConfig(dim=64, layers=1, heads=4))  # fmt: skip
+    batch = LMBatch(text=text, text_lens=torch.full((B,), N), audio_lens=lens, latent_mean=latents)
+    cfg = tiny_config(
+        "align",
+        cardinality=0,
+        latent_dim=4,
+        transformer=TransformerConfig(dim=64, layers=1, heads=4),
+    )
     torch.manual_seed(0)
     model = CTCAligner(cfg)
     first, last = train(model, batch, 300)
@@ -87,8 +90,14 @@ def test_aligned_gaussian_par_learns_frames_and_durations():
     text, n, t = batch.text[0], int(batch.text_lens[0]), int(batch.audio_lens[0])
     log_d = model.log_durations(batch.text[:1], batch.text_lens[:1])[0, :n]
     assert (spread_durations(log_d, t) - batch.durations[0, :n]).abs().max() <= 1
-    gen = PARGenerator(model, text[:n], batch.latent_mean[0, :, :0], t,
-                       PAROptions(span=4, temperature=0), target_start=0)  # fmt: skip
+    gen = PARGenerator(
+        model,
+        text[:n],
+        batch.latent_mean[0, :, :0],
+        t,
+        PAROptions(span=4, temperature=0),
+        target_start=0,
+    )
     out = gen.generate()
     assert out.shape == (4, t) and gen.steps == 1 + 3  # duration pass + ceil(11 / 4) spans
     assert (out - batch.latent_mean[0, :, :t]).abs().mean() < 0.5

@@ -23,23 +23,31 @@ def test_ar_continues_a_memorised_utterance_from_its_prompt(batch):
     model = CodecLM(tiny_config("ar"))
     train(model, batch, 200)
     codes = batch.codes[0, 0]
-    gen = ARGenerator(model, batch.text[0, :7], codes[:4], max_frames=30,
-                      options=SamplingOptions(temperature=0))  # fmt: skip
+    gen = ARGenerator(
+        model, batch.text[0, :7], codes[:4], max_frames=30, options=SamplingOptions(temperature=0)
+    )
     assert torch.equal(gen.generate(), codes[4:12])  # and stops at the end
 
 
-@pytest.mark.parametrize("family,options", [
-    ("ar", SamplingOptions(temperature=1.0, top_k=8, top_p=0.9, ras_window=4)),
-    ("kalle", GaussianSampling(temperature=0.7)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "family,options",
+    [
+        ("ar", SamplingOptions(temperature=1.0, top_k=8, top_p=0.9, ras_window=4)),
+        ("kalle", GaussianSampling(temperature=0.7)),
+    ],
+)
 @pytest.mark.parametrize("patch", [1, 2])
 def test_kv_cache_generation_equals_full_recompute(family, options, patch):
     torch.manual_seed(1)
     model = CodecLM(tiny_config(family, patch=patch))
     batch = fake_batch()
     prompt = batch.codes[0, 0, :5] if family == "ar" else batch.latent_mean[0, :, :5]
-    runs = [ARGenerator(model, batch.text[0], prompt, max_frames=24, options=options,
-                        seed=7, use_cache=c).generate() for c in (True, False)]  # fmt: skip
+    runs = [
+        ARGenerator(
+            model, batch.text[0], prompt, max_frames=24, options=options, seed=7, use_cache=c
+        ).generate()
+        for c in (True, False)
+    ]
     assert runs[0].shape[-1] > 0 and runs[0].shape == runs[1].shape
     assert torch.allclose(runs[0].float(), runs[1].float(), atol=1e-5)
 

@@ -50,7 +50,10 @@ def test_span_commit_fills_left_to_right():
     sizes = []
     while (span := gen.step()) is not None:
         sizes.append(len(span))
-        assert gen.masked[0, 4 + gen.committed :].all() and not gen.masked[0, : 4 + gen.committed].any()
+        assert (
+            gen.masked[0, 4 + gen.committed :].all()
+            and not gen.masked[0, : 4 + gen.committed].any()
+        )
     assert sizes == [3, 3, 1]
 
 
@@ -60,8 +63,9 @@ def test_refinement_never_touches_prompt_nor_revisits_a_frame():
     refiner = copy.deepcopy(model)
     batch = fake_batch()
     prompt = batch.codes[0, 0, :6]
-    gen = PARGenerator(model, batch.text[0], prompt, 20,
-                       PAROptions(refine_iterations=4, refine_quantile=0.2))  # fmt: skip
+    gen = PARGenerator(
+        model, batch.text[0], prompt, 20, PAROptions(refine_iterations=4, refine_quantile=0.2)
+    )
     while gen.step() is not None:
         pass
     before = gen.frames.clone()
@@ -78,8 +82,13 @@ def test_refinement_picks_lowest_confidence_first():
     torch.manual_seed(0)
     model = PARModel(tiny_config("par"))
     batch = fake_batch()
-    gen = PARGenerator(model, batch.text[0], batch.codes[0, 0, :4], 10,
-                       PAROptions(refine_iterations=1, refine_quantile=0.3))  # fmt: skip
+    gen = PARGenerator(
+        model,
+        batch.text[0],
+        batch.codes[0, 0, :4],
+        10,
+        PAROptions(refine_iterations=1, refine_quantile=0.3),
+    )
     while gen.step() is not None:
         pass
     lowest = set(torch.argsort(gen.confidence)[:3].tolist())

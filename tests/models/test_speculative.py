@@ -18,8 +18,9 @@ from .conftest import fake_batch, tiny_config, train
 
 def draft_model(seed=0, cardinality=16, **kw):
     torch.manual_seed(seed)
-    return CodecLM(tiny_config("ar", cardinality=cardinality, draft_upsample=4, draft_weight=1.0,
-                               **kw)).eval()
+    return CodecLM(
+        tiny_config("ar", cardinality=cardinality, draft_upsample=4, draft_weight=1.0, **kw)
+    ).eval()
 
 
 def never_ends(model):
@@ -43,12 +44,14 @@ def test_exact_greedy_is_token_identical_to_greedy_ar(seed):
     text, prompt = torch.randint(1, 20, (9,), generator=g), torch.randint(0, 16, (6,), generator=g)
     greedy = SamplingOptions(temperature=0.0)
     plain = ARGenerator(model, text, prompt, 30, greedy).generate()
-    spec = SpeculativeARGenerator(model, text, prompt, 30, greedy,
-                                  SpeculativeOptions("exact", draft_tokens=5), target_start=4)
+    spec = SpeculativeARGenerator(
+        model, text, prompt, 30, greedy, SpeculativeOptions("exact", draft_tokens=5), target_start=4
+    )
     assert torch.equal(spec.generate(), plain)
     # a draft that is always right commits K + 1 codes per pass
-    right = SpeculativeARGenerator(model, text, prompt, 30, greedy,
-                                   SpeculativeOptions("exact", draft_tokens=5), target_start=4)
+    right = SpeculativeARGenerator(
+        model, text, prompt, 30, greedy, SpeculativeOptions("exact", draft_tokens=5), target_start=4
+    )
     right._prefill()
     right.hypothesis, right.entropy = plain.clone(), torch.zeros(len(plain))
     assert torch.equal(right.generate(), plain)
@@ -62,8 +65,16 @@ def test_exact_sampling_has_the_distribution_of_plain_sampling():
     n, plain, spec = 1500, collections.Counter(), collections.Counter()
     for i in range(n):
         plain[tuple(ARGenerator(model, text, prompt, 3, options, seed=i).generate().tolist())] += 1
-        s = SpeculativeARGenerator(model, text, prompt, 3, options,
-                                   SpeculativeOptions("sampling", draft_tokens=2), 2, seed=i)
+        s = SpeculativeARGenerator(
+            model,
+            text,
+            prompt,
+            3,
+            options,
+            SpeculativeOptions("sampling", draft_tokens=2),
+            2,
+            seed=i,
+        )
         s._prefill()
         s.hypothesis, s.entropy = torch.tensor([0, 1, 2]), torch.zeros(3)  # right or wrong
         spec[tuple(s.generate().tolist())] += 1
@@ -78,8 +89,16 @@ def test_relaxed_follows_its_thresholds():
     hyp = torch.arange(16) % 16
 
     def run(tau_ctc, tau_lm):
-        s = SpeculativeARGenerator(model, text, prompt, 12, opts,
-                                   SpeculativeOptions("relaxed", 4, tau_ctc, tau_lm), 3, seed=0)
+        s = SpeculativeARGenerator(
+            model,
+            text,
+            prompt,
+            12,
+            opts,
+            SpeculativeOptions("relaxed", 4, tau_ctc, tau_lm),
+            3,
+            seed=0,
+        )
         s._prefill()
         s.hypothesis, s.entropy = hyp, torch.ones(16)
         return s.generate(), s
@@ -94,12 +113,26 @@ def test_speculative_decoding_needs_a_draft_head_and_patch_1():
     torch.manual_seed(0)
     plain = CodecLM(tiny_config("ar")).eval()
     with pytest.raises(UserError, match="draft head"):
-        SpeculativeARGenerator(plain, torch.tensor([1, 2]), torch.tensor([0]), 4,
-                               SamplingOptions(), SpeculativeOptions(), 1)
+        SpeculativeARGenerator(
+            plain,
+            torch.tensor([1, 2]),
+            torch.tensor([0]),
+            4,
+            SamplingOptions(),
+            SpeculativeOptions(),
+            1,
+        )
     patched = draft_model(patch=2)
     with pytest.raises(UserError, match="patch 1"):
-        SpeculativeARGenerator(patched, torch.tensor([1, 2]), torch.tensor([0, 1]), 4,
-                               SamplingOptions(), SpeculativeOptions(), 1)
+        SpeculativeARGenerator(
+            patched,
+            torch.tensor([1, 2]),
+            torch.tensor([0, 1]),
+            4,
+            SamplingOptions(),
+            SpeculativeOptions(),
+            1,
+        )
 
 
 def test_the_draft_head_learns_the_codes_by_ctc():
@@ -117,10 +150,12 @@ def test_every_mode_streams_through_the_ar_family(mode):
     from palette.tts.options import SynthesisOptions, resolve_options
 
     model = never_ends(draft_model(6))
-    request = SentenceRequest(torch.randint(1, 20, (10,)), 4, torch.randint(0, 16, (1, 8)), None,
-                              50.0)
-    options = resolve_options(SynthesisOptions(family="ar", speculative=mode, draft_tokens=3,
-                                               ras_window=0), {})
+    request = SentenceRequest(
+        torch.randint(1, 20, (10,)), 4, torch.randint(0, 16, (1, 8)), None, 50.0
+    )
+    options = resolve_options(
+        SynthesisOptions(family="ar", speculative=mode, draft_tokens=3, ras_window=0), {}
+    )
     pieces = list(FAMILIES["ar"].pieces(request, {"ar": model}, options, whole=False))
     again = torch.cat(list(FAMILIES["ar"].pieces(request, {"ar": model}, options, whole=True)), -1)
     assert len(pieces) > 1 and torch.equal(torch.cat(pieces, -1), again)

@@ -182,9 +182,17 @@ def test_missing_package_names_the_eval_extra():
 
 def test_manifest_jsonl_and_tsv_resolve_relative_paths(tmp_path):
     (tmp_path / "gen").mkdir()
-    items = [EvalItem(id="a", generated=tmp_path / "gen" / "a.wav", text="Hi there.",
-                      speaker="1", synthesis_seconds=0.5, extra={"seed": 3}),
-             EvalItem(id="b", generated=tmp_path / "gen" / "b.wav")]  # fmt: skip
+    items = [
+        EvalItem(
+            id="a",
+            generated=tmp_path / "gen" / "a.wav",
+            text="Hi there.",
+            speaker="1",
+            synthesis_seconds=0.5,
+            extra={"seed": 3},
+        ),
+        EvalItem(id="b", generated=tmp_path / "gen" / "b.wav"),
+    ]
     for name in ("m.jsonl", "m.tsv"):
         write_manifest(tmp_path / name, items)
         back = read_manifest(tmp_path / name)
@@ -215,9 +223,11 @@ def test_items_from_directories_match_stems(tmp_path):
 def tone_corpus(tmp_path):
     """Three speakers with utterances of 2-12 s (a tone per speaker)."""
     durations = [2.0, 3.5, 4.5, 6.0, 8.0, 9.5, 11.0, 12.0]
-    utts = [(spk, ch, i, f"sentence {spk} {i}", tone(d, freq=f), 16000)
-            for spk, ch, f in (("11", "5", 150), ("22", "6", 250), ("33", "7", 350))
-            for i, d in enumerate(durations, 1)]  # fmt: skip
+    utts = [
+        (spk, ch, i, f"sentence {spk} {i}", tone(d, freq=f), 16000)
+        for spk, ch, f in (("11", "5", 150), ("22", "6", 250), ("33", "7", 350))
+        for i, d in enumerate(durations, 1)
+    ]
     write_libritts(tmp_path / "test-clean", utts)
     return tmp_path / "test-clean"
 
@@ -236,8 +246,10 @@ def test_protocol_pairs_targets_with_other_utterances_of_the_same_speaker(tone_c
         assert 3.0 <= sf.info(str(it.prompt)).duration <= 20.0
         assert it.text == target.text and it.prompt_text == prompt.text
     assert pairs == select_zero_shot_pairs(utts, ProtocolOptions(seed=1))
-    draws = {tuple(it.prompt for it in select_zero_shot_pairs(utts, ProtocolOptions(seed=s)))
-             for s in range(5)}  # fmt: skip
+    draws = {
+        tuple(it.prompt for it in select_zero_shot_pairs(utts, ProtocolOptions(seed=s)))
+        for s in range(5)
+    }
     assert len(draws) > 1  # the seed matters
     few = select_zero_shot_pairs(utts, ProtocolOptions(per_speaker=1, limit=2))
     assert len(few) == 2 and len({it.speaker for it in few}) == 2  # round-robin over speakers
@@ -247,8 +259,22 @@ def test_protocol_pairs_targets_with_other_utterances_of_the_same_speaker(tone_c
 
 def test_pairs_command_writes_a_manifest(tone_corpus, tmp_path):
     out = tmp_path / "pairs.jsonl"
-    assert palette(["eval", "pairs", str(tone_corpus), "-o", str(out), "--per-speaker", "2",
-                    "--generated-dir", str(tmp_path / "gen")]) == 0  # fmt: skip
+    assert (
+        palette(
+            [
+                "eval",
+                "pairs",
+                str(tone_corpus),
+                "-o",
+                str(out),
+                "--per-speaker",
+                "2",
+                "--generated-dir",
+                str(tmp_path / "gen"),
+            ]
+        )
+        == 0
+    )
     items = read_manifest(out)
     assert len(items) == 6
     assert all(it.generated == tmp_path / "gen" / f"{it.id}.wav" for it in items)
@@ -263,8 +289,9 @@ def test_speaker_similarity_of_a_file_with_itself_is_one_and_noise_is_lower(scor
     emb = scorers.speaker.embed(wav)
     assert cosine(emb, scorers.speaker.embed(wav)) == pytest.approx(1.0, abs=1e-5)
     rng = np.random.default_rng(0)
-    noise = [scorers.speaker.embed(0.1 * rng.standard_normal(32000).astype(np.float32))
-             for _ in range(2)]  # fmt: skip
+    noise = [
+        scorers.speaker.embed(0.1 * rng.standard_normal(32000).astype(np.float32)) for _ in range(2)
+    ]
     assert cosine(emb, noise[0]) < 0.9 and cosine(noise[0], noise[1]) < 1.0 - 1e-3
 
 
@@ -280,11 +307,18 @@ def test_dnsmos_rates_clean_speech_above_white_noise(scorers, piper_say):
 def test_end_to_end_scores_speech_and_writes_json_and_markdown(scorers, speech_corpus, tmp_path):
     """Score slowed-joe renderings against prompts and references of both pseudo-speakers."""
     refs = {p.stem: p for p in speech_corpus.rglob("*.wav")}
-    items = [EvalItem(id=f"gen{spk}", text=SENTENCES[i], speaker=spk, synthesis_seconds=1.0,
-                      generated=refs[f"{spk}_10_000001_{i + 1:06d}"],
-                      prompt=refs[f"{spk}_10_000001_000004"],
-                      reference=refs[f"{spk}_10_000001_000003"])
-             for spk, i in (("100", 0), ("200", 1))]  # fmt: skip
+    items = [
+        EvalItem(
+            id=f"gen{spk}",
+            text=SENTENCES[i],
+            speaker=spk,
+            synthesis_seconds=1.0,
+            generated=refs[f"{spk}_10_000001_{i + 1:06d}"],
+            prompt=refs[f"{spk}_10_000001_000004"],
+            reference=refs[f"{spk}_10_000001_000003"],
+        )
+        for spk, i in (("100", 0), ("200", 1))
+    ]
     report = score_items(items, EvalOptions(), scorers, progress=False)
     s = report["summary"]
     assert s["items"] == 2 and s["wer"] < 0.5 and s["wer_words"] == 17
@@ -301,11 +335,42 @@ def test_eval_command_pairs_then_scores_the_topline(speech_corpus, tmp_path, sco
     """``palette eval pairs`` on the corpus, then ``palette eval score --score-reference``:
     JSON and markdown appear, the real recordings are intelligible and identified."""
     pairs = tmp_path / "pairs.tsv"
-    assert palette(["eval", "pairs", str(speech_corpus), "-o", str(pairs), "--min-seconds", "1",
-                    "--prompt-min-seconds", "1", "--per-speaker", "1"]) == 0  # fmt: skip
+    assert (
+        palette(
+            [
+                "eval",
+                "pairs",
+                str(speech_corpus),
+                "-o",
+                str(pairs),
+                "--min-seconds",
+                "1",
+                "--prompt-min-seconds",
+                "1",
+                "--per-speaker",
+                "1",
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "res" / "topline.json"
-    assert palette(["eval", "score", str(pairs), "-o", str(out), "--score-reference",
-                    "--enroll-from", "reference,prompt", "--threads", "1"]) == 0  # fmt: skip
+    assert (
+        palette(
+            [
+                "eval",
+                "score",
+                str(pairs),
+                "-o",
+                str(out),
+                "--score-reference",
+                "--enroll-from",
+                "reference,prompt",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert report["summary"]["items"] == 2 and report["summary"]["wer"] < 0.5
     assert report["summary"]["speaker_id_accuracy"] == 1.0
@@ -330,11 +395,22 @@ def test_pluggable_speaker_models_xvector_folder_and_factory(tmp_path, monkeypat
     from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMForXVector
 
     torch.manual_seed(0)
-    config = WavLMConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=64, conv_dim=(32, 32), conv_stride=(5, 4),
-                         conv_kernel=(10, 8), num_conv_pos_embeddings=16,
-                         num_conv_pos_embedding_groups=2, tdnn_dim=(32, 32), tdnn_kernel=(3, 1),
-                         tdnn_dilation=(1, 1), xvector_output_dim=16, num_buckets=32)  # fmt: skip
+    config = WavLMConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(32, 32),
+        conv_stride=(5, 4),
+        conv_kernel=(10, 8),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        tdnn_dim=(32, 32),
+        tdnn_kernel=(3, 1),
+        tdnn_dilation=(1, 1),
+        xvector_output_dim=16,
+        num_buckets=32,
+    )
     WavLMForXVector(config).save_pretrained(tmp_path / "wavlm")
     Wav2Vec2FeatureExtractor(sampling_rate=16000).save_pretrained(tmp_path / "wavlm")
     embedder = load_speaker_embedder(str(tmp_path / "wavlm"))
@@ -369,9 +445,16 @@ def test_transformers_whisper_folder_is_converted_once(tmp_path, monkeypatch):
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     torch.manual_seed(0)
-    config = WhisperConfig(vocab_size=51864, d_model=32, encoder_layers=1, decoder_layers=1,
-                           encoder_attention_heads=2, decoder_attention_heads=2,
-                           encoder_ffn_dim=64, decoder_ffn_dim=64)  # fmt: skip
+    config = WhisperConfig(
+        vocab_size=51864,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+    )
     WhisperForConditionalGeneration(config).save_pretrained(tmp_path / "hf")
     with pytest.raises(FileNotFoundError, match="tokenizer.json"):
         resolve_whisper_model(tmp_path / "hf")

@@ -46,9 +46,13 @@ def test_resume_after_a_crash_continues_the_same_loss_curve(tmp_path):
 def test_two_process_gloo_run_keeps_ranks_identical(tmp_path):
     script = Path(__file__).parent / "toy_training.py"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).parents[2]))
-    out = subprocess.run(["torchrun", "--nproc-per-node=2", "--master-port=29533", str(script),
-                          str(tmp_path), "12"], env=env, capture_output=True, text=True,
-                         timeout=300)  # fmt: skip
+    out = subprocess.run(
+        ["torchrun", "--nproc-per-node=2", "--master-port=29533", str(script), str(tmp_path), "12"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     p0, p1 = (torch.load(tmp_path / f"params_rank{r}.pt") for r in (0, 1))
     assert torch.equal(p0, p1)

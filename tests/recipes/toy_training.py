@@ -37,8 +37,9 @@ class ToySampler:
 
 def toy_task(rank: int = 0, crash_after: int | None = None) -> Task:
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Dropout(0.1),
-                                torch.nn.Linear(16, 1))  # fmt: skip
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Dropout(0.1), torch.nn.Linear(16, 1)
+    )
     g = torch.Generator().manual_seed(1 + rank)
     xs = torch.randn(6, 8, 4, generator=g)
     ys = 0.5 * xs.sum(-1, keepdim=True)

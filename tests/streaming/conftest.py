@@ -15,8 +15,9 @@ from palette.tts.symbols import SymbolTable
 def tiny_bundle(root, latents: bool):
     """``latents``: par + refine, aligned, over 4-dim latents; else par + nar over codes."""
     torch.manual_seed(0)
-    codec_cfg = PaletteCodecConfig(dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
-                                   num_codebooks=2, latent_dim=4)  # fmt: skip
+    codec_cfg = PaletteCodecConfig(
+        dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1, num_codebooks=2, latent_dim=4
+    )
     codec_dir = root.parent / f"{root.name}-codec"
     PaletteCodec(codec_cfg).save_pretrained(codec_dir)
     symbols = SymbolTable.default()
@@ -24,11 +25,21 @@ def tiny_bundle(root, latents: bool):
     checkpoints = {}
     for stage in ("par", "refine") if latents else ("par", "nar"):
         family = "nar" if stage == "nar" else "par"
-        cfg = LMConfig(family=family, num_symbols=len(symbols), transformer=core,
-                       cardinality=0 if latents else codec_cfg.cardinality, num_codebooks=2,
-                       latent_dim=4 if latents else 0, aligned=latents)  # fmt: skip
-        config = {"model": cfg.to_dict(), "symbols": symbols.to_dict(), "codec": "codec",
-                  "stage": stage}  # fmt: skip
+        cfg = LMConfig(
+            family=family,
+            num_symbols=len(symbols),
+            transformer=core,
+            cardinality=0 if latents else codec_cfg.cardinality,
+            num_codebooks=2,
+            latent_dim=4 if latents else 0,
+            aligned=latents,
+        )
+        config = {
+            "model": cfg.to_dict(),
+            "symbols": symbols.to_dict(),
+            "codec": "codec",
+            "stage": stage,
+        }
         checkpoints[stage] = (config, build_model(cfg).state_dict())
     return ModelBundle.write(root, str(codec_dir), checkpoints, "par", half=False)
 
@@ -57,6 +68,16 @@ def code_export(code_bundle):
     pytest.importorskip("onnxscript")
     from palette.tts.cli import main
 
-    assert main(["export", str(code_bundle.directory), "--out", str(code_bundle.directory),
-                 "--no-codec"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "export",
+                str(code_bundle.directory),
+                "--out",
+                str(code_bundle.directory),
+                "--no-codec",
+            ]
+        )
+        == 0
+    )
     return ModelBundle.read(code_bundle.directory)

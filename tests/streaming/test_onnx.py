@@ -35,8 +35,13 @@ def par_inputs(model, B, Lt, T, seed=1):
         frames = torch.randn(B, cfg.latent_dim, T, generator=g)
     else:
         frames = torch.randint(0, cfg.cardinality, (B, T), generator=g)
-    x = {"text": torch.randint(5, cfg.num_symbols, (B, Lt), generator=g), "text_lens": text_lens,
-         "frames": frames, "audio_lens": audio_lens, "masked": torch.rand(B, T, generator=g) < 0.4}
+    x = {
+        "text": torch.randint(5, cfg.num_symbols, (B, Lt), generator=g),
+        "text_lens": text_lens,
+        "frames": frames,
+        "audio_lens": audio_lens,
+        "masked": torch.rand(B, T, generator=g) < 0.4,
+    }
     if cfg.aligned:
         x["phone_index"] = torch.randint(-1, Lt, (B, T), generator=g)
         x["progress"] = torch.randint(0, 30, (B, T), generator=g)
@@ -49,8 +54,14 @@ SHAPES = [(2, 23, 31), (1, 7, 5), (3, 4, 1)]  # the export examples are (2, 11, 
 def test_export_writes_every_graph_with_its_metadata(latent_export):
     onnx = pytest.importorskip("onnx")
     manifest = latent_export.onnx_manifest()
-    assert set(manifest["graphs"]) == {"par", "par_durations", "refine", "codec_encoder",
-                                       "codec_decoder", "codec_code_decoder"}  # fmt: skip
+    assert set(manifest["graphs"]) == {
+        "par",
+        "par_durations",
+        "refine",
+        "codec_encoder",
+        "codec_decoder",
+        "codec_code_decoder",
+    }
     assert manifest["opset"] == 20 and latent_export.stale_onnx_stages() == []
     graph = onnx.load(str(latent_export.onnx_graph("refine")))
     assert any(o.domain in ("", "ai.onnx") and o.version == 20 for o in graph.opset_import)
@@ -78,8 +89,9 @@ def test_latent_par_graphs_match_torch(latent_export, stage, shape):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_duration_graph_matches_torch(latent_export, shape):
     model = latent_export.load_models(["par"])["par"][0]
-    ort_model = OrtPARModel(Graph(latent_export.onnx_graph("par")),
-                            Graph(latent_export.onnx_graph("par_durations")))  # fmt: skip
+    ort_model = OrtPARModel(
+        Graph(latent_export.onnx_graph("par")), Graph(latent_export.onnx_graph("par_durations"))
+    )
     x = par_inputs(model, *shape)
     with torch.inference_mode():
         want = model.log_durations(x["text"], x["text_lens"])
@@ -104,8 +116,11 @@ def test_code_par_graph_matches_torch(code_export, shape):
 
 def ort_codec(bundle):
     graph = bundle.onnx_graph
-    return OrtCodec(Graph(graph("codec_encoder")), Graph(graph("codec_decoder")),
-                    Graph(graph("codec_code_decoder")))  # fmt: skip
+    return OrtCodec(
+        Graph(graph("codec_encoder")),
+        Graph(graph("codec_decoder")),
+        Graph(graph("codec_code_decoder")),
+    )
 
 
 @pytest.mark.parametrize("batch,frames", [(2, 40), (1, 1), (3, 6)])
@@ -134,8 +149,10 @@ def test_chunked_decoding_on_ort_equals_its_whole_decode(latent_export):
 
 @pytest.fixture(scope="module")
 def synths(latent_export):
-    return (Synthesizer.from_pretrained(latent_export.directory, runtime="torch"),
-            Synthesizer.from_pretrained(latent_export.directory, runtime="onnx"))  # fmt: skip
+    return (
+        Synthesizer.from_pretrained(latent_export.directory, runtime="torch"),
+        Synthesizer.from_pretrained(latent_export.directory, runtime="onnx"),
+    )
 
 
 def speech(seconds=2.0, seed=0):
@@ -219,10 +236,14 @@ def test_runtime_choice(latent_bundle, latent_export, tmp_path):
 def test_export_command_reports_unknown_stages(code_bundle, tmp_path, capsys):
     from palette.tts.cli import main
 
-    assert main(["export", str(code_bundle.directory), "--out", str(tmp_path / "x"),
-                 "--stage", "nar"]) == 2  # fmt: skip
+    assert (
+        main(["export", str(code_bundle.directory), "--out", str(tmp_path / "x"), "--stage", "nar"])
+        == 2
+    )
     assert "no ONNX graph for stage(s) nar" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
-    assert main(["export", str(code_bundle.directory), "--out", str(tmp_path / "x"),
-                 "--opset", "11"]) == 2  # fmt: skip
+    assert (
+        main(["export", str(code_bundle.directory), "--out", str(tmp_path / "x"), "--opset", "11"])
+        == 2
+    )
     assert "--opset must lie in [18, 23]" in capsys.readouterr().err

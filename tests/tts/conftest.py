@@ -16,8 +16,9 @@ SR = 24000
 
 def make_bundle(root, stages=("ar", "nar", "kalle", "par", "refine"), default="par"):
     torch.manual_seed(0)
-    codec_cfg = PaletteCodecConfig(dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
-                                   num_codebooks=2, latent_dim=4)  # fmt: skip
+    codec_cfg = PaletteCodecConfig(
+        dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1, num_codebooks=2, latent_dim=4
+    )
     codec_dir = root.parent / f"{root.name}-codec"
     PaletteCodec(codec_cfg).save_pretrained(codec_dir)
     checkpoints = {}
@@ -25,17 +26,26 @@ def make_bundle(root, stages=("ar", "nar", "kalle", "par", "refine"), default="p
     core = TransformerConfig(dim=32, layers=1, heads=2)
     for stage in stages:
         family = {"refine": "par"}.get(stage, stage)
-        cfg = LMConfig(family=family, num_symbols=len(symbols), transformer=core,
-                       cardinality=0 if family == "kalle" else codec_cfg.cardinality,
-                       num_codebooks=2, latent_dim=4 if family == "kalle" else 0)  # fmt: skip
+        cfg = LMConfig(
+            family=family,
+            num_symbols=len(symbols),
+            transformer=core,
+            cardinality=0 if family == "kalle" else codec_cfg.cardinality,
+            num_codebooks=2,
+            latent_dim=4 if family == "kalle" else 0,
+        )
         model = build_model(cfg)
         with torch.no_grad():  # random models: never end early, so lengths hit the text's cap
             if family == "ar":
                 model.frames.head.bias[-1] = -20.0
             if family == "kalle":
                 model.frames.stop.bias.fill_(-20.0)
-        config = {"model": cfg.to_dict(), "symbols": symbols.to_dict(), "codec": "codec",
-                  "stage": stage}
+        config = {
+            "model": cfg.to_dict(),
+            "symbols": symbols.to_dict(),
+            "codec": "codec",
+            "stage": stage,
+        }
         checkpoints[stage] = (config, model.state_dict())
     ModelBundle.write(root, str(codec_dir), checkpoints, default, half=False)
     return root

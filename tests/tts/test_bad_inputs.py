@@ -67,8 +67,21 @@ def prompt(tmp_path_factory):
 
 
 def synth_args(tiny_bundle, prompt, out, *extra):
-    return ["synthesize", "One two.", "--prompt", prompt, "--prompt-text", "hello there",
-            "--model", tiny_bundle, "--duration", "0.4", "-o", out, *extra]  # fmt: skip
+    return [
+        "synthesize",
+        "One two.",
+        "--prompt",
+        prompt,
+        "--prompt-text",
+        "hello there",
+        "--model",
+        tiny_bundle,
+        "--duration",
+        "0.4",
+        "-o",
+        out,
+        *extra,
+    ]
 
 
 def t(seconds=3.0):
@@ -76,18 +89,26 @@ def t(seconds=3.0):
 
 
 # --- output paths --------------------------------------------------------------------------------
-@pytest.mark.parametrize("case,needle", [
-    ("directory", "is a directory"),
-    ("missing_parent", "does not exist"),
-    ("bad_extension", "'.xyz' is not a supported format; use one of"),
-    ("no_extension", "no extension is not a supported format"),
-    ("unwritable", "cannot write in folder"),
-])  # fmt: skip
-def test_bad_output_paths_fail_before_any_model_loads(capsys, monkeypatch, tmp_path, prompt,
-                                                      no_model, case, needle):  # fmt: skip
-    out = {"directory": tmp_path, "missing_parent": tmp_path / "no" / "such" / "o.wav",
-           "bad_extension": tmp_path / "o.xyz", "no_extension": tmp_path / "o",
-           "unwritable": tmp_path / "o.wav"}[case]  # fmt: skip
+@pytest.mark.parametrize(
+    "case,needle",
+    [
+        ("directory", "is a directory"),
+        ("missing_parent", "does not exist"),
+        ("bad_extension", "'.xyz' is not a supported format; use one of"),
+        ("no_extension", "no extension is not a supported format"),
+        ("unwritable", "cannot write in folder"),
+    ],
+)
+def test_bad_output_paths_fail_before_any_model_loads(
+    capsys, monkeypatch, tmp_path, prompt, no_model, case, needle
+):
+    out = {
+        "directory": tmp_path,
+        "missing_parent": tmp_path / "no" / "such" / "o.wav",
+        "bad_extension": tmp_path / "o.xyz",
+        "no_extension": tmp_path / "o",
+        "unwritable": tmp_path / "o.wav",
+    }[case]
     if case == "unwritable":  # tests run as root, for whom every folder is writable
         monkeypatch.setattr("palette.tts.audio.os.access", lambda *a: False)
     code, lines = run_cli(capsys, *synth_args("no-model", prompt, out))
@@ -135,8 +156,13 @@ def test_a_full_disk_is_one_line(capsys, tiny_bundle, prompt):
     assert_one_line_error(code, lines, "cannot write /dev/full", "No space left on device")
 
 
-@pytest.mark.parametrize("error", [PermissionError(errno.EACCES, "Permission denied"),
-                                   OSError(errno.EROFS, "Read-only file system")])  # fmt: skip
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermissionError(errno.EACCES, "Permission denied"),
+        OSError(errno.EROFS, "Read-only file system"),
+    ],
+)
 def test_os_errors_while_writing_are_one_line(monkeypatch, tmp_path, error):
     def fail(*args):
         raise error
@@ -170,15 +196,22 @@ def test_two_writers_of_one_voice_file_do_not_collide(tmp_path):
 
 
 def test_stream_to_a_reader_that_stops_early_ends_quietly(tiny_bundle, prompt):
-    code = (f"import sys; sys.argv = ['palette', 'stream', 'One two three four five.', '--prompt', "
-            f"{str(prompt)!r}, '--prompt-text', 'hello there', '--model', {str(tiny_bundle)!r}, "
-            "'--duration', '2', '--output-raw', '--chunk-frames', '2']\n"
-            "from palette.tts.cli import main; sys.exit(main())")  # fmt: skip
+    code = (
+        f"import sys; sys.argv = ['palette', 'stream', 'One two three four five.', '--prompt', "
+        f"{str(prompt)!r}, '--prompt-text', 'hello there', '--model', {str(tiny_bundle)!r}, "
+        "'--duration', '2', '--output-raw', '--chunk-frames', '2']\n"
+        "from palette.tts.cli import main; sys.exit(main())"
+    )
     pipeline = (
         f'{sys.executable} -c "$CODE" | head -c 100 > /dev/null; echo "status ${{PIPESTATUS[0]}}"'
     )
-    r = subprocess.run(["bash", "-c", pipeline], env=dict(os.environ, CODE=code),
-                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        ["bash", "-c", pipeline],
+        env=dict(os.environ, CODE=code),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "status 0" in r.stdout, r.stderr
     assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr, r.stderr
 
@@ -197,15 +230,27 @@ def test_broken_pipe_in_process_returns_0(monkeypatch, tiny_bundle, prompt):
             return False
 
     monkeypatch.setattr(sys, "stdout", Stdout())
-    args = ["stream", "One.", "--prompt", prompt, "--prompt-text", "hello there",
-            "--model", tiny_bundle, "--duration", "0.4", "--output-raw"]  # fmt: skip
+    args = [
+        "stream",
+        "One.",
+        "--prompt",
+        prompt,
+        "--prompt-text",
+        "hello there",
+        "--model",
+        tiny_bundle,
+        "--duration",
+        "0.4",
+        "--output-raw",
+    ]
     assert main([str(a) for a in args]) == 0
 
 
 def test_stream_refuses_a_terminal_before_loading(capsys, monkeypatch, prompt, no_model):
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
-    code, lines = run_cli(capsys, "stream", "One.", "--prompt", prompt, "--prompt-text", "hi",
-                          "--output-raw")  # fmt: skip
+    code, lines = run_cli(
+        capsys, "stream", "One.", "--prompt", prompt, "--prompt-text", "hi", "--output-raw"
+    )
     assert_one_line_error(code, lines, "terminal")
 
 
@@ -267,8 +312,13 @@ def test_speech_passes(seed):
 
 # --- voice files -------------------------------------------------------------------------------
 def good_voice(**changes):
-    fields = {"codec": "codec", "text": "hello there", "phonemes": "həlˈoʊ ðɛɹ",
-              "codes": torch.randint(0, 100, (2, 40)), "latents": torch.randn(4, 40)}  # fmt: skip
+    fields = {
+        "codec": "codec",
+        "text": "hello there",
+        "phonemes": "həlˈoʊ ðɛɹ",
+        "codes": torch.randint(0, 100, (2, 40)),
+        "latents": torch.randn(4, 40),
+    }
     return Voice(**(fields | changes))
 
 
@@ -351,8 +401,19 @@ def test_missing_voice_file(tmp_path):
 def test_voice_of_another_shape_than_the_codec(capsys, tiny_bundle, tmp_path):
     path = tmp_path / "v.safetensors"
     good_voice(codes=torch.zeros(5, 40, dtype=torch.int64)).save(path)
-    code, lines = run_cli(capsys, "synthesize", "One.", "--prompt", path, "--model", tiny_bundle,
-                          "--duration", "0.4", "-o", tmp_path / "o.wav")  # fmt: skip
+    code, lines = run_cli(
+        capsys,
+        "synthesize",
+        "One.",
+        "--prompt",
+        path,
+        "--model",
+        tiny_bundle,
+        "--duration",
+        "0.4",
+        "-o",
+        tmp_path / "o.wav",
+    )
     assert_one_line_error(code, lines, "5 codebooks")
 
 

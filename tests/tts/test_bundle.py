@@ -31,18 +31,23 @@ def test_reads_stages_and_families(tiny_bundle):
     assert bundle.codec == "codec" and bundle.codec_ref == str(tiny_bundle / "codec")
 
 
-@pytest.mark.parametrize("content,message", [
-    ("[1, 2]", "must hold a JSON object, not list"),
-    ("{not json", "not valid JSON"),
-    ('{"language": "en-us"}', "missing field 'codec'"),
-    ('{"codec": 3}', "field 'codec' must be a non-empty str"),
-    ('{"codec": "codec", "colour": "red"}', "unknown field"),
-    ('{"codec": "codec", "default_family": "xyz"}', "default_family 'xyz' is not one of"),
-    ('{"codec": "codec", "sampling": {"par": {"temperature": "hot"}}}',
-     "sampling.par.temperature must be a finite float"),
-    ('{"codec": "codec", "sampling": {"par": {"colour": 1}}}', "unknown option 'colour'"),
-    ('{"codec": "codec", "sampling": {"par": {"span": 2.5}}}', "span must be a finite int"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("[1, 2]", "must hold a JSON object, not list"),
+        ("{not json", "not valid JSON"),
+        ('{"language": "en-us"}', "missing field 'codec'"),
+        ('{"codec": 3}', "field 'codec' must be a non-empty str"),
+        ('{"codec": "codec", "colour": "red"}', "unknown field"),
+        ('{"codec": "codec", "default_family": "xyz"}', "default_family 'xyz' is not one of"),
+        (
+            '{"codec": "codec", "sampling": {"par": {"temperature": "hot"}}}',
+            "sampling.par.temperature must be a finite float",
+        ),
+        ('{"codec": "codec", "sampling": {"par": {"colour": 1}}}', "unknown option 'colour'"),
+        ('{"codec": "codec", "sampling": {"par": {"span": 2.5}}}', "span must be a finite int"),
+    ],
+)
 def test_bad_bundle_json_names_file_and_field(copy, content, message):
     (copy / "bundle.json").write_text(content)
     with pytest.raises(UserError, match="bundle.json") as err:

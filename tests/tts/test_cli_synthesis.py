@@ -11,8 +11,9 @@ from .conftest import SR, speech_like
 
 
 def palette(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "palette.tts", *args], input=stdin, capture_output=True,
-                          timeout=180)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "palette.tts", *args], input=stdin, capture_output=True, timeout=180
+    )
 
 
 @pytest.fixture(scope="module")
@@ -24,22 +25,56 @@ def prompt(tmp_path_factory):
 
 def test_synthesize_writes_a_wav_and_saves_a_reusable_voice(tiny_bundle, prompt, tmp_path):
     out, voice = tmp_path / "out.wav", tmp_path / "voice.safetensors"
-    r = palette("synthesize", "One two.", "--prompt", str(prompt), "--prompt-text", "hello there",
-                "--model", str(tiny_bundle), "--duration", "0.4", "-o", str(out),
-                "--save-voice", str(voice))  # fmt: skip
+    r = palette(
+        "synthesize",
+        "One two.",
+        "--prompt",
+        str(prompt),
+        "--prompt-text",
+        "hello there",
+        "--model",
+        str(tiny_bundle),
+        "--duration",
+        "0.4",
+        "-o",
+        str(out),
+        "--save-voice",
+        str(voice),
+    )
     assert r.returncode == 0, r.stderr.decode()
     data, sr = sf.read(out)
     assert sr == SR and len(data) == 20 * 480
     again = tmp_path / "again.wav"
-    r = palette("synthesize", "--prompt", str(voice), "--model", str(tiny_bundle),
-                "--duration", "0.4", "-o", str(again), stdin=b"One two.")  # fmt: skip
+    r = palette(
+        "synthesize",
+        "--prompt",
+        str(voice),
+        "--model",
+        str(tiny_bundle),
+        "--duration",
+        "0.4",
+        "-o",
+        str(again),
+        stdin=b"One two.",
+    )
     assert r.returncode == 0, r.stderr.decode()
     assert np.allclose(sf.read(again)[0], data, atol=1e-4)
 
 
 def test_stream_writes_raw_pcm_to_stdout(tiny_bundle, prompt):
-    r = palette("stream", "One two.", "--prompt", str(prompt), "--prompt-text", "hello there",
-                "--model", str(tiny_bundle), "--duration", "0.4", "--output-raw")  # fmt: skip
+    r = palette(
+        "stream",
+        "One two.",
+        "--prompt",
+        str(prompt),
+        "--prompt-text",
+        "hello there",
+        "--model",
+        str(tiny_bundle),
+        "--duration",
+        "0.4",
+        "--output-raw",
+    )
     assert r.returncode == 0, r.stderr.decode()
     assert len(r.stdout) == 2 * 20 * 480  # int16 samples
     assert b"first chunk" in r.stderr
@@ -50,18 +85,26 @@ def test_models_lists_codecs():
     assert r.returncode == 0 and b"palette-codec" in r.stdout
 
 
-@pytest.mark.parametrize("case,message", [
-    ("missing_prompt", b"not found"),
-    ("silent_prompt", b"silent"),
-    ("empty_text", b"empty"),
-    ("missing_model", b"no palette-tts model"),
-    ("missing_text_file", b"text file not found"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("missing_prompt", b"not found"),
+        ("silent_prompt", b"silent"),
+        ("empty_text", b"empty"),
+        ("missing_model", b"no palette-tts model"),
+        ("missing_text_file", b"text file not found"),
+    ],
+)
 def test_bad_input_exits_2_with_a_message(tiny_bundle, prompt, tmp_path, case, message):
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(SR * 2, np.float32), SR)
-    args = {"text": ["One."], "--prompt": str(prompt), "--prompt-text": "hello there",
-            "--model": str(tiny_bundle), "-o": str(tmp_path / "o.wav")}  # fmt: skip
+    args = {
+        "text": ["One."],
+        "--prompt": str(prompt),
+        "--prompt-text": "hello there",
+        "--model": str(tiny_bundle),
+        "-o": str(tmp_path / "o.wav"),
+    }
     if case == "missing_prompt":
         args["--prompt"] = str(tmp_path / "nope.wav")
     elif case == "silent_prompt":

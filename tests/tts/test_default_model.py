@@ -26,10 +26,23 @@ def test_the_default_model_is_shipped():
 def spoken(tmp_path_factory):
     """The README's main command with another sentence: the default model, the demo voice."""
     out = tmp_path_factory.mktemp("default") / "out.wav"
-    r = subprocess.run([sys.executable, "-m", "palette.tts", "synthesize", SENTENCE, "--prompt",
-                        str(DEMO / "prompt.wav"), "--prompt-text",
-                        (DEMO / "prompt.txt").read_text(), "-o", str(out)],
-                       capture_output=True, timeout=300)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "palette.tts",
+            "synthesize",
+            SENTENCE,
+            "--prompt",
+            str(DEMO / "prompt.wav"),
+            "--prompt-text",
+            (DEMO / "prompt.txt").read_text(),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr.decode()
     return sf.read(out, dtype="float32")
 

@@ -12,10 +12,15 @@ from palette.tts.document import (
     ReadingOptions,
     iter_segments,
     strip_inline_markdown,
-)  # fmt: skip
+)
 
-OPTS = ReadingOptions(sentence_pause_s=0.3, paragraph_pause_s=0.8, heading_pause_s=1.2,
-                      list_item_pause_s=0.5, break_pause_s=1.5)  # fmt: skip
+OPTS = ReadingOptions(
+    sentence_pause_s=0.3,
+    paragraph_pause_s=0.8,
+    heading_pause_s=1.2,
+    list_item_pause_s=0.5,
+    break_pause_s=1.5,
+)
 
 
 def read(text, options=OPTS):
@@ -26,8 +31,12 @@ def read(text, options=OPTS):
 
 def test_paragraphs_and_sentences_get_their_pauses():
     out = read("One here. Two here.\nStill two.\n\nThree here.\n")
-    assert out == [("One here.", 0.3, PARAGRAPH), ("Two here.", 0.3, PARAGRAPH),
-                   ("Still two.", 0.8, PARAGRAPH), ("Three here.", 0.8, PARAGRAPH)]  # fmt: skip
+    assert out == [
+        ("One here.", 0.3, PARAGRAPH),
+        ("Two here.", 0.3, PARAGRAPH),
+        ("Still two.", 0.8, PARAGRAPH),
+        ("Three here.", 0.8, PARAGRAPH),
+    ]
 
 
 def test_markdown_headings_lists_quotes_and_tables():
@@ -37,10 +46,15 @@ def test_markdown_headings_lists_quotes_and_tables():
     )
     out = read(md)
     assert out == [
-        ("Chapter One", 1.2, HEADING), ("Text.", 0.8, PARAGRAPH), ("Sub", 1.2, HEADING),
-        ("first", 0.5, LIST_ITEM), ("second more", 0.5, LIST_ITEM),
-        ("quoted twice.", 0.8, QUOTE), ("A, B.", 0.5, TABLE_ROW), ("1, 2.", 0.5, TABLE_ROW),
-    ]  # fmt: skip
+        ("Chapter One", 1.2, HEADING),
+        ("Text.", 0.8, PARAGRAPH),
+        ("Sub", 1.2, HEADING),
+        ("first", 0.5, LIST_ITEM),
+        ("second more", 0.5, LIST_ITEM),
+        ("quoted twice.", 0.8, QUOTE),
+        ("A, B.", 0.5, TABLE_ROW),
+        ("1, 2.", 0.5, TABLE_ROW),
+    ]
 
 
 def test_markdown_syntax_is_not_read():

@@ -11,12 +11,28 @@ from palette.codec import UserError
 from palette.tts.options import RANGES, SynthesisOptions
 
 
-@pytest.mark.parametrize("name,value", [
-    ("span", 0), ("chunk_frames", 0), ("speed", 0), ("speed", 1e-6), ("speed", -1.0),
-    ("duration", 10_000.0), ("duration", -1.0), ("temperature", -0.1), ("temperature", math.nan),
-    ("temperature", math.inf), ("top_p", 1.5), ("top_p", 0.0), ("refine_quantile", 2.0),
-    ("seed", -1), ("seed", True), ("span", 2.5), ("sentence_pause", "long"),
-])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("span", 0),
+        ("chunk_frames", 0),
+        ("speed", 0),
+        ("speed", 1e-6),
+        ("speed", -1.0),
+        ("duration", 10_000.0),
+        ("duration", -1.0),
+        ("temperature", -0.1),
+        ("temperature", math.nan),
+        ("temperature", math.inf),
+        ("top_p", 1.5),
+        ("top_p", 0.0),
+        ("refine_quantile", 2.0),
+        ("seed", -1),
+        ("seed", True),
+        ("span", 2.5),
+        ("sentence_pause", "long"),
+    ],
+)
 def test_out_of_range_options_name_the_option_and_range(name, value):
     with pytest.raises(UserError, match=f"option {name}"):
         SynthesisOptions(**{name: value})

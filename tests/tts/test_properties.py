@@ -14,11 +14,21 @@ from safetensors.torch import save_file
 from palette.codec.files import UserError
 from palette.tts.voice import Voice
 
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
-DTYPES = [torch.int64, torch.int32, torch.int16, torch.uint8, torch.bool, torch.float32,
-          torch.float16, torch.bfloat16, torch.float64]  # fmt: skip
+DTYPES = [
+    torch.int64,
+    torch.int32,
+    torch.int16,
+    torch.uint8,
+    torch.bool,
+    torch.float32,
+    torch.float16,
+    torch.bfloat16,
+    torch.float64,
+]
 
 
 def load_bytes(data: bytes):
@@ -45,30 +55,43 @@ def test_random_bytes_never_traceback(data):
 @st.composite
 def safetensors_files(draw):
     """A structurally valid safetensors file with random tensors and metadata."""
-    keys = draw(st.lists(st.sampled_from(["codes", "latents", "weights", "codes2"]), max_size=3,
-                         unique=True))  # fmt: skip
+    keys = draw(
+        st.lists(
+            st.sampled_from(["codes", "latents", "weights", "codes2"]), max_size=3, unique=True
+        )
+    )
     tensors = {}
     for key in keys:
         shape = draw(st.lists(st.integers(0, 70), min_size=0, max_size=3))
         dtype = draw(st.sampled_from(DTYPES))
         values = draw(st.sampled_from(["zeros", "small", "big", "nan", "inf", "negative"]))
         x = torch.zeros(shape, dtype=torch.float64)
-        x = {"zeros": x, "small": x + 3, "big": x + 1e9, "nan": x + float("nan"),
-             "inf": x + float("inf"), "negative": x - 5}[values]  # fmt: skip
+        x = {
+            "zeros": x,
+            "small": x + 3,
+            "big": x + 1e9,
+            "nan": x + float("nan"),
+            "inf": x + float("inf"),
+            "negative": x - 5,
+        }[values]
         tensors[key] = (
             x.to(dtype)
             if dtype.is_floating_point
             else torch.nan_to_num(x).clamp(-1e6, 1e6).to(dtype)
         )
-    meta_value = draw(st.one_of(
-        st.none(),
-        st.text(max_size=30),
-        st.just(json.dumps({"codec": "c", "text": "t", "phonemes": "p"})),
-        st.dictionaries(st.sampled_from(["codec", "text", "phonemes", "x"]),
-                        st.one_of(st.text(max_size=10), st.integers(), st.none(), st.lists(st.integers())),
-                        max_size=4).map(json.dumps),
-        st.lists(st.integers(), max_size=3).map(json.dumps),
-    ))  # fmt: skip
+    meta_value = draw(
+        st.one_of(
+            st.none(),
+            st.text(max_size=30),
+            st.just(json.dumps({"codec": "c", "text": "t", "phonemes": "p"})),
+            st.dictionaries(
+                st.sampled_from(["codec", "text", "phonemes", "x"]),
+                st.one_of(st.text(max_size=10), st.integers(), st.none(), st.lists(st.integers())),
+                max_size=4,
+            ).map(json.dumps),
+            st.lists(st.integers(), max_size=3).map(json.dumps),
+        )
+    )
     metadata = None if meta_value is None else {"palette_voice": meta_value}
     return tensors, metadata
 
@@ -97,8 +120,9 @@ def test_random_tensors_and_metadata_never_traceback(case):
 @given(st.binary(min_size=1, max_size=64), st.integers(0, 5000))
 def test_flipped_bytes_in_a_good_voice_never_traceback(noise, position):
     with tempfile.TemporaryDirectory() as tmp:
-        path = Voice("c", "hello", "həlˈoʊ", codes=torch.randint(0, 9, (2, 30)),
-                     latents=torch.randn(4, 30)).save(Path(tmp) / "v.safetensors")  # fmt: skip
+        path = Voice(
+            "c", "hello", "həlˈoʊ", codes=torch.randint(0, 9, (2, 30)), latents=torch.randn(4, 30)
+        ).save(Path(tmp) / "v.safetensors")
         data = bytearray(path.read_bytes())
     position %= len(data)
     data[position : position + len(noise)] = noise

@@ -10,8 +10,9 @@ from palette.tts.synthesizer import SynthesisOptions
 
 @pytest.mark.parametrize("family", ["ar", "par", "kalle"])
 def test_streamed_audio_equals_offline_audio(synth, voice, family):
-    options = SynthesisOptions(family=family, seed=5, refine_iterations=0, duration=0.9,
-                               chunk_frames=7)  # fmt: skip
+    options = SynthesisOptions(
+        family=family, seed=5, refine_iterations=0, duration=0.9, chunk_frames=7
+    )
     chunks = list(synth.stream("One two. Three.", voice, options=options))
     offline = synth.synthesize("One two. Three.", voice, options=options)
     assert len(chunks) > 4  # really chunked
@@ -21,8 +22,9 @@ def test_streamed_audio_equals_offline_audio(synth, voice, family):
 
 
 def test_without_enough_decoder_context_streaming_differs(synth, voice):
-    options = SynthesisOptions(family="par", refine_iterations=0, duration=0.9, chunk_frames=5,
-                               context_frames=1)  # fmt: skip
+    options = SynthesisOptions(
+        family="par", refine_iterations=0, duration=0.9, chunk_frames=5, context_frames=1
+    )
     streamed = np.concatenate(list(synth.stream("One two.", voice, options=options)))
     full = dataclasses.replace(options, context_frames=50)
     offline = synth.synthesize("One two.", voice, options=full).samples

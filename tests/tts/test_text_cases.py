@@ -22,9 +22,23 @@ def test_case_reads_right(case):
 
 def test_every_class_of_the_issue_has_cases():
     classes = {c.cls for c in CASES}
-    assert classes >= {"cardinal", "ordinal", "decimal", "money", "date", "time", "measure",
-                       "telephone", "electronic", "fraction", "range", "roman", "serial",
-                       "abbreviation", "plain"}  # fmt: skip
+    assert classes >= {
+        "cardinal",
+        "ordinal",
+        "decimal",
+        "money",
+        "date",
+        "time",
+        "measure",
+        "telephone",
+        "electronic",
+        "fraction",
+        "range",
+        "roman",
+        "serial",
+        "abbreviation",
+        "plain",
+    }
 
 
 def test_comparison_ignores_style_but_not_words():

@@ -105,8 +105,9 @@ def test_spans_say_which_path_read_them():
     assert by_text["$3.50"] == (RULES, "money")
     assert by_text["12kg"][0] == LIBRARY
     assert by_text[" Smith paid "] == (PLAIN, "")
-    assert "".join(s.written for s in spans).replace(" ", "") == \
-        "Dr. Smith paid $3.50 for 12kg of rice.".replace(" ", "")  # fmt: skip
+    assert "".join(s.written for s in spans).replace(
+        " ", ""
+    ) == "Dr. Smith paid $3.50 for 12kg of rice.".replace(" ", "")
 
 
 def test_rules_only_option_never_calls_the_library(library):
@@ -172,8 +173,10 @@ def test_alignment_finds_rewritten_spans_and_keeps_added_words():
     from palette.tts.library_normalizer import align
 
     spans = align("It is 12kg. Call 5.", "It is twelve kilograms. Call five.")
-    assert [(s.start, s.end, s.spoken) for s in spans] == [(6, 10, "twelve kilograms"),
-                                                          (17, 18, "five")]  # fmt: skip
+    assert [(s.start, s.end, s.spoken) for s in spans] == [
+        (6, 10, "twelve kilograms"),
+        (17, 18, "five"),
+    ]
     (added,) = align("a b", "so a b")
     assert added.spoken == "so a"
 
@@ -199,13 +202,15 @@ def test_abbreviations_and_numerals_that_are_also_words(written, spoken):
         ("born in St. Louis, MO.", "born in saint louis, missouri."),
         ("Revenue hit $4.5bn.", "revenue hit four point five billion dollars."),
         ("It's 5'11\" tall.", "it's five feet eleven inches tall."),
-        ("Use a 1/4\" bit.", "use a one quarter inch bit."),
+        ('Use a 1/4" bit.', "use a one quarter inch bit."),
         ("Version 2.0.1 is out.", "version two point zero point one is out."),
-        ("Call (800) 555-1234 ext. 12.",
-         "call eight zero zero, five five five, one two three four extension twelve."),
+        (
+            "Call (800) 555-1234 ext. 12.",
+            "call eight zero zero, five five five, one two three four extension twelve.",
+        ),
         ('He said "5" twice.', 'he said "five" twice.'),
     ],
-)  # fmt: skip
+)
 def test_readings_found_by_probing_real_sentences(written, spoken):
     assert normalize(written) == spoken
 
@@ -279,12 +284,15 @@ def test_no_child_process_falls_back_to_a_thread(monkeypatch):
 @pytest.mark.parametrize(
     "written,spoken",
     [
-        ("He ran the 100m in 9.58s.", "he ran the one hundred meters in nine point five eight seconds."),
+        (
+            "He ran the 100m in 9.58s.",
+            "he ran the one hundred meters in nine point five eight seconds.",
+        ),
         ("It lasts 10 hrs.", "it lasts ten hours."),
         ("A house for $450K.", "a house for four hundred and fifty thousand dollars."),
         ("Ave. NW, Washington, DC", "avenue n w, washington, d c"),
         ("We met at 3:30 p.m.", "we met at three thirty p m."),
     ],
-)  # fmt: skip
+)
 def test_more_readings_found_by_probing(written, spoken):
     assert normalize(written) == spoken

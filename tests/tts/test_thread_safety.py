@@ -59,6 +59,7 @@ def test_synthesis_from_8_threads_equals_sequential(synth, voice, family):
     options = [SynthesisOptions(family=family, seed=i, duration=0.3) for i in range(len(TEXTS))]
     texts = [w.capitalize() + "." for w in WORDS]
     sequential = [synth.synthesize(texts[i], voice, options=options[i]).samples for i in range(8)]
-    results = run_threads(lambda i: synth.synthesize(texts[i], voice, options=options[i]).samples,
-                          rounds=2)  # fmt: skip
+    results = run_threads(
+        lambda i: synth.synthesize(texts[i], voice, options=options[i]).samples, rounds=2
+    )
     assert all(np.array_equal(r, sequential[i]) for i, rs in enumerate(results) for r in rs)

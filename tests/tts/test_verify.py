@@ -12,13 +12,16 @@ def test_words_are_normalised_for_comparison():
     assert words("Hello, World! It's  well-fed.") == ["hello", "world", "its", "well", "fed"]
 
 
-@pytest.mark.parametrize("heard,expected", [
-    ("the cat sat on the mat", (0, 0, 0, 0)),
-    ("the cat on the mat", (0, 1, 0, 0)),  # a skipped word
-    ("the cat sat sat on the mat", (0, 0, 1, 1)),  # a repeated word
-    ("the dog sat on the mat", (1, 0, 0, 0)),
-    ("", (0, 6, 0, 0)),
-])
+@pytest.mark.parametrize(
+    "heard,expected",
+    [
+        ("the cat sat on the mat", (0, 0, 0, 0)),
+        ("the cat on the mat", (0, 1, 0, 0)),  # a skipped word
+        ("the cat sat sat on the mat", (0, 0, 1, 1)),  # a repeated word
+        ("the dog sat on the mat", (1, 0, 0, 0)),
+        ("", (0, 6, 0, 0)),
+    ],
+)
 def test_score_take_counts_each_kind_of_error(heard, expected):
     score = score_take(words("the cat sat on the mat"), words(heard))
     assert (score.substituted, score.skipped, score.inserted, score.repeated) == expected
@@ -49,8 +52,9 @@ def test_a_failing_take_is_redone_with_another_seed_and_retries_are_bounded(synt
     texts = [t for t, _ in calls]
     assert texts == ["one.", "one.", "two.", "two.", "two."]  # one retry; two capped at 1 + 2
     assert not np.array_equal(calls[0][1], calls[1][1])  # the retry is another take
-    plain = synth.synthesize("One. Two.", voice, options=SynthesisOptions(family="par",
-                                                                          duration=0.3))
+    plain = synth.synthesize(
+        "One. Two.", voice, options=SynthesisOptions(family="par", duration=0.3)
+    )
     assert len(audio.samples) == len(plain.samples)
 
 

@@ -16,15 +16,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = sub.add_parser("resynth", help="encode a file and decode it again (codec round trip)")
     p.add_argument("input", help="audio file (wav, flac, ogg, mp3)")
-    p.add_argument("-o", "--output", required=True,
-                   help="audio file to write, format from the extension (wav, flac, ogg, mp3 where "
-                        "supported); - for wav on stdout")  # fmt: skip
-    p.add_argument("--codec", default=DEFAULT_CODEC,
-                   help=f"registered name, checkpoint directory or Hugging Face id (default {DEFAULT_CODEC})")  # fmt: skip
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="audio file to write, format from the extension (wav, flac, ogg, mp3 where "
+        "supported); - for wav on stdout",
+    )
+    p.add_argument(
+        "--codec",
+        default=DEFAULT_CODEC,
+        help=f"registered name, checkpoint directory or Hugging Face id (default {DEFAULT_CODEC})",
+    )
     p.add_argument("--bandwidth", type=float, default=None, help="EnCodec bandwidth in kbps")
     add_download_argument(p)
-    p.add_argument("--latents", action="store_true",
-                   help="round trip through the Gaussian latents (posterior mean) instead of codes")  # fmt: skip
+    p.add_argument(
+        "--latents",
+        action="store_true",
+        help="round trip through the Gaussian latents (posterior mean) instead of codes",
+    )
     sub.add_parser("list", help="list registered codecs")
 
 
@@ -69,6 +79,9 @@ def _resynth(args: argparse.Namespace, load_codec) -> int:
     save_audio(args.output, y[0, 0].numpy(), codec.sample_rate)
     seconds = len(wav) / codec.sample_rate
     report = sys.stderr if args.output == STDOUT else sys.stdout  # keep stdout for the audio
-    print(f"{args.input}: {seconds:.2f} s -> {what} at {codec.frame_rate:g} Hz -> {args.output} "
-          f"(encode+decode {elapsed:.2f} s, RTF {elapsed / seconds:.3f})", file=report)  # fmt: skip
+    print(
+        f"{args.input}: {seconds:.2f} s -> {what} at {codec.frame_rate:g} Hz -> {args.output} "
+        f"(encode+decode {elapsed:.2f} s, RTF {elapsed / seconds:.3f})",
+        file=report,
+    )
     return 0

@@ -9,15 +9,24 @@ HELP = "export a model's stages and codec to ONNX graphs (for --runtime onnx)"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="a shipped model name or a model directory")
-    parser.add_argument("--out", required=True,
-                        help="model directory to write: a copy of MODEL with an onnx/ folder "
-                             "(MODEL's own directory adds the graphs in place)")  # fmt: skip
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="model directory to write: a copy of MODEL with an onnx/ folder "
+        "(MODEL's own directory adds the graphs in place)",
+    )
     parser.add_argument("--opset", type=int, default=20, help="ONNX opset (default 20)")
-    parser.add_argument("--stage", action="append", dest="stages", metavar="STAGE",
-                        help="export only this stage (repeatable; default: every PAR stage)")
+    parser.add_argument(
+        "--stage",
+        action="append",
+        dest="stages",
+        metavar="STAGE",
+        help="export only this stage (repeatable; default: every PAR stage)",
+    )
     parser.add_argument("--no-codec", action="store_true", help="do not export the codec")
-    parser.add_argument("--no-optimize", action="store_true",
-                        help="skip the exporter's graph optimisation")  # fmt: skip
+    parser.add_argument(
+        "--no-optimize", action="store_true", help="skip the exporter's graph optimisation"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,9 +37,12 @@ def run(args: argparse.Namespace) -> int:
 
     if not 18 <= args.opset <= 23:  # the dynamo exporter's range
         raise UserError(f"--opset must lie in [18, 23], got {args.opset}")
-    options = ExportOptions(opset=args.opset, optimize=not args.no_optimize,
-                            stages=tuple(args.stages) if args.stages else None,
-                            codec=not args.no_codec)  # fmt: skip
+    options = ExportOptions(
+        opset=args.opset,
+        optimize=not args.no_optimize,
+        stages=tuple(args.stages) if args.stages else None,
+        codec=not args.no_codec,
+    )
     bundle = export_bundle(ModelBundle.read(resolve_model(args.model)), args.out, options)
     graphs = bundle.onnx_manifest()["graphs"]
     print(f"wrote {len(graphs)} graphs to {bundle.directory / 'onnx'}: {', '.join(graphs)}")

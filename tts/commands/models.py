@@ -20,15 +20,21 @@ def run(args: argparse.Namespace) -> int:
     models = {}
     for name in available_models():
         bundle = ModelBundle.read(resolve_model(name))
-        models[name] = {"codec": bundle.codec, "default_family": bundle.default_family,
-                        "families": bundle.families, "stages": list(bundle.stages)}
+        models[name] = {
+            "codec": bundle.codec,
+            "default_family": bundle.default_family,
+            "families": bundle.families,
+            "stages": list(bundle.stages),
+        }
     if args.json:
         print(json.dumps({"models": models, "codecs": available_codecs()}, indent=2))
         return 0
     print("models:" if models else "models: none installed")
     for name, info in models.items():
-        print(f"  {name}  (default family {info['default_family']}; families "
-              f"{', '.join(info['families'])}; stages {', '.join(info['stages'])})")
+        print(
+            f"  {name}  (default family {info['default_family']}; families "
+            f"{', '.join(info['families'])}; stages {', '.join(info['stages'])})"
+        )
     print("codecs:")
     for name in available_codecs():
         print(f"  {name}")

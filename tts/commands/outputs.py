@@ -35,8 +35,10 @@ def check_audio_output(path: str, option: str = "-o") -> None:
 def check_voice_output(path: str, option: str = "--save-voice") -> None:
     """Raise ``UserError`` unless ``path`` is a writable ``.safetensors`` file name."""
     if not path.endswith(VOICE_SUFFIX):
-        raise UserError(f"{option} {path}: use a {VOICE_SUFFIX} name (that is how --prompt "
-                        "recognises a saved voice)")  # fmt: skip
+        raise UserError(
+            f"{option} {path}: use a {VOICE_SUFFIX} name (that is how --prompt "
+            "recognises a saved voice)"
+        )
     target = Path(path)
     if target.is_dir():
         raise UserError(f"{option} {path} is a directory")

@@ -28,8 +28,12 @@ log = logging.getLogger("palette")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_synthesis_arguments(parser)
-    parser.add_argument("--output-raw", action="store_true", required=True,
-                        help="write raw signed 16-bit little-endian mono PCM to stdout")  # fmt: skip
+    parser.add_argument(
+        "--output-raw",
+        action="store_true",
+        required=True,
+        help="write raw signed 16-bit little-endian mono PCM to stdout",
+    )
     parser.add_argument("--chunk-frames", type=int, default=10, help="codec frames per chunk")
 
 
@@ -41,11 +45,14 @@ def _run(args: argparse.Namespace) -> int:
     from palette.tts.synthesizer import Synthesizer
 
     text = read_text(args)
-    refuse_terminal("refusing to write raw audio to a terminal: pipe it, e.g. | aplay -r 24000 "
-                    "-f S16_LE -t raw -")  # fmt: skip
+    refuse_terminal(
+        "refusing to write raw audio to a terminal: pipe it, e.g. | aplay -r 24000 "
+        "-f S16_LE -t raw -"
+    )
     prompt = check_prompt(args)
-    synth = Synthesizer.from_pretrained(args.model, allow_download=args.allow_download,
-                                         runtime=args.runtime)
+    synth = Synthesizer.from_pretrained(
+        args.model, allow_download=args.allow_download, runtime=args.runtime
+    )
     voice = load_voice(synth, prompt, args)
     out = stdout_binary()
     start, first, samples = time.perf_counter(), None, 0
@@ -56,8 +63,13 @@ def _run(args: argparse.Namespace) -> int:
         samples += len(chunk)
     elapsed = time.perf_counter() - start
     seconds = samples / synth.sample_rate
-    log.info("streamed %.2f s at %d Hz; first chunk after %.0f ms, RTF %.2f", seconds,
-             synth.sample_rate, 1000 * (first or 0), elapsed / max(seconds, 1e-9))  # fmt: skip
+    log.info(
+        "streamed %.2f s at %d Hz; first chunk after %.0f ms, RTF %.2f",
+        seconds,
+        synth.sample_rate,
+        1000 * (first or 0),
+        elapsed / max(seconds, 1e-9),
+    )
     return 0
 
 

@@ -20,42 +20,80 @@ from palette.tts.synthesizer import SynthesisOptions
 def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", nargs="?", help="text to speak (default: --text-file or stdin)")
     parser.add_argument("--text-file", help="read the text from this file")
-    parser.add_argument("--prompt", required=True,
-                        help="voice prompt: an audio file (1-20 s of speech) or a saved voice (.safetensors)")  # fmt: skip
-    parser.add_argument("--prompt-text", help="what the prompt says (default: transcribe it; needs the eval extra)")  # fmt: skip
-    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or directory (default {DEFAULT_MODEL})")  # fmt: skip
+    parser.add_argument(
+        "--prompt",
+        required=True,
+        help="voice prompt: an audio file (1-20 s of speech) or a saved voice (.safetensors)",
+    )
+    parser.add_argument(
+        "--prompt-text", help="what the prompt says (default: transcribe it; needs the eval extra)"
+    )
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"model name or directory (default {DEFAULT_MODEL})"
+    )
     defaults = SynthesisOptions()
-    parser.add_argument("--family", choices=list(FAMILIES), help="model family (default: the model's)")  # fmt: skip
+    parser.add_argument(
+        "--family", choices=list(FAMILIES), help="model family (default: the model's)"
+    )
     parser.add_argument("--speed", type=float, default=defaults.speed, help="speaking rate (par)")
-    parser.add_argument("--duration", type=float, help="seconds per sentence (par; overrides --speed)")  # fmt: skip
+    parser.add_argument(
+        "--duration", type=float, help="seconds per sentence (par; overrides --speed)"
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="random seed")
-    parser.add_argument("--temperature", type=float, help="sampling temperature (default: the model's)")  # fmt: skip
+    parser.add_argument(
+        "--temperature", type=float, help="sampling temperature (default: the model's)"
+    )
     parser.add_argument("--top-k", type=int, default=defaults.top_k)
     parser.add_argument("--top-p", type=float, default=defaults.top_p)
-    parser.add_argument("--span", type=int, help="par: frames committed per step (default: the model's)")  # fmt: skip
+    parser.add_argument(
+        "--span", type=int, help="par: frames committed per step (default: the model's)"
+    )
     parser.add_argument("--refine-iterations", type=int, default=defaults.refine_iterations)
-    parser.add_argument("--speculative", choices=SPECULATIVE_MODES,
-                        help="ar: self-speculative decoding with the CTC draft head (exact = greedy, "
-                             "identical to greedy AR; sampling = same distribution as plain "
-                             "sampling; relaxed = thresholds)")
-    parser.add_argument("--draft-tokens", type=int, default=defaults.draft_tokens,
-                        help="ar, --speculative: codes drafted per forward pass")
-    parser.add_argument("--verify", action="store_true", default=None,
-                        help="hear every sentence back with Whisper (asr extra) and redo a take "
-                             "that skips, repeats or garbles words (synthesize only)")
-    parser.add_argument("--verify-retries", type=int, default=defaults.verify_retries,
-                        help="--verify: extra takes at most per sentence")
-    parser.add_argument("--runtime", choices=("auto", "onnx", "torch"), default="auto",
-                        help="inference runtime: onnxruntime over the graphs `palette export` "
-                             "wrote into the model directory, PyTorch eager, or auto (onnx when "
-                             "onnxruntime is installed and the graphs are up to date)")
+    parser.add_argument(
+        "--speculative",
+        choices=SPECULATIVE_MODES,
+        help="ar: self-speculative decoding with the CTC draft head (exact = greedy, "
+        "identical to greedy AR; sampling = same distribution as plain "
+        "sampling; relaxed = thresholds)",
+    )
+    parser.add_argument(
+        "--draft-tokens",
+        type=int,
+        default=defaults.draft_tokens,
+        help="ar, --speculative: codes drafted per forward pass",
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        default=None,
+        help="hear every sentence back with Whisper (asr extra) and redo a take "
+        "that skips, repeats or garbles words (synthesize only)",
+    )
+    parser.add_argument(
+        "--verify-retries",
+        type=int,
+        default=defaults.verify_retries,
+        help="--verify: extra takes at most per sentence",
+    )
+    parser.add_argument(
+        "--runtime",
+        choices=("auto", "onnx", "torch"),
+        default="auto",
+        help="inference runtime: onnxruntime over the graphs `palette export` "
+        "wrote into the model directory, PyTorch eager, or auto (onnx when "
+        "onnxruntime is installed and the graphs are up to date)",
+    )
     add_download_argument(parser)
 
 
 def add_download_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--allow-download", action="store_true", default=None,
-                        help="let a Hugging Face codec id be downloaded (default: local files only; "
-                             "also PALETTE_ALLOW_DOWNLOAD=1)")
+    parser.add_argument(
+        "--allow-download",
+        action="store_true",
+        default=None,
+        help="let a Hugging Face codec id be downloaded (default: local files only; "
+        "also PALETTE_ALLOW_DOWNLOAD=1)",
+    )
 
 
 def read_text(args: argparse.Namespace) -> str:

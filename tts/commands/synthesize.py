@@ -33,10 +33,16 @@ log = logging.getLogger("palette")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_synthesis_arguments(parser)
-    parser.add_argument("-o", "--output", default="out.wav",
-                        help=f"audio file to write, format from the extension ({', '.join(output_formats())}); "
-                             "- for wav on stdout (default out.wav)")  # fmt: skip
-    parser.add_argument("--save-voice", help="also save the encoded prompt to this .safetensors file")  # fmt: skip
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="out.wav",
+        help=f"audio file to write, format from the extension ({', '.join(output_formats())}); "
+        "- for wav on stdout (default out.wav)",
+    )
+    parser.add_argument(
+        "--save-voice", help="also save the encoded prompt to this .safetensors file"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,8 +69,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.save_voice:
         check_voice_output(args.save_voice)
     prompt = check_prompt(args)
-    synth = Synthesizer.from_pretrained(args.model, allow_download=args.allow_download,
-                                         runtime=args.runtime)
+    synth = Synthesizer.from_pretrained(
+        args.model, allow_download=args.allow_download, runtime=args.runtime
+    )
     voice = load_voice(synth, prompt, args)
     if args.save_voice:
         voice.save(args.save_voice)
@@ -77,8 +84,11 @@ def _run(args: argparse.Namespace) -> int:
     if _is_device(args.output):  # /dev/null, a FIFO: written whole (libsndfile cannot seek it)
         audio = list(pieces)
         samples = sum(len(p) for p in audio)
-        save_audio(args.output, np.concatenate(audio) if audio else np.zeros(0, np.float32),
-                   synth.sample_rate)
+        save_audio(
+            args.output,
+            np.concatenate(audio) if audio else np.zeros(0, np.float32),
+            synth.sample_rate,
+        )
     else:
         # sentence by sentence into the file: memory stays flat however long the text is, and
         # the file appears (renamed from a unique temporary name) only once it is complete
@@ -88,6 +98,11 @@ def _run(args: argparse.Namespace) -> int:
                 samples += len(piece)
     elapsed = time.perf_counter() - start
     seconds = samples / synth.sample_rate
-    log.info("wrote %s: %.2f s of audio in %.2f s (RTF %.2f)", args.output, seconds, elapsed,
-             elapsed / max(seconds, 1e-9))
+    log.info(
+        "wrote %s: %.2f s of audio in %.2f s (RTF %.2f)",
+        args.output,
+        seconds,
+        elapsed,
+        elapsed / max(seconds, 1e-9),
+    )
     return 0

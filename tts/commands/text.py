@@ -20,21 +20,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", nargs="?", help="text to analyse (default: read standard input)")
     parser.add_argument("--language", default="en-us", help="espeak-ng language (default en-us)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per sentence")
-    parser.add_argument("--rules-only", action="store_true",
-                        help="normalise with our rules alone, without the FST library")  # fmt: skip
-    parser.add_argument("--document", action="store_true",
-                        help="read the input as a document (plain text or Markdown): show its "
-                             "sentences, the pause after each and their kind; no phonemes")  # fmt: skip
-    parser.add_argument("--plain-text", action="store_true",
-                        help="with --document: the input is plain text, not Markdown")  # fmt: skip
+    parser.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="normalise with our rules alone, without the FST library",
+    )
+    parser.add_argument(
+        "--document",
+        action="store_true",
+        help="read the input as a document (plain text or Markdown): show its "
+        "sentences, the pause after each and their kind; no phonemes",
+    )
+    parser.add_argument(
+        "--plain-text",
+        action="store_true",
+        help="with --document: the input is plain text, not Markdown",
+    )
 
 
 def _span_dicts(text: str, rules_only: bool) -> list[dict]:
     from palette.tts.text import PLAIN, NormalizeOptions, finished_spans
 
     spans = finished_spans(text, NormalizeOptions(library=not rules_only))
-    return [{"written": s.written.strip(), "spoken": s.spoken, "path": s.path, "class": s.cls}
-            for s in spans if s.path != PLAIN and s.written.strip()]  # fmt: skip
+    return [
+        {"written": s.written.strip(), "spoken": s.spoken, "path": s.path, "class": s.cls}
+        for s in spans
+        if s.path != PLAIN and s.written.strip()
+    ]
 
 
 def _show_spans(spans: list[dict]) -> str:
@@ -52,8 +64,12 @@ def _run_document(args: argparse.Namespace, text: str) -> int:
     options = ReadingOptions(markdown=not args.plain_text)
     for seg in iter_segments(text.splitlines(True), options):
         if args.json:
-            print(json.dumps({"text": seg.text, "pause_after_s": seg.pause_after_s,
-                              "kind": seg.kind}, ensure_ascii=False))  # fmt: skip
+            print(
+                json.dumps(
+                    {"text": seg.text, "pause_after_s": seg.pause_after_s, "kind": seg.kind},
+                    ensure_ascii=False,
+                )
+            )
         else:
             print(f"[{seg.kind:<9} pause {seg.pause_after_s:.2f} s] {seg.text}")
     return 0
@@ -73,9 +89,18 @@ def run(args: argparse.Namespace) -> int:
     for out in frontend.sentences(text):
         spans = _span_dicts(out.text, args.rules_only) if english else []
         if args.json:
-            print(json.dumps({"text": out.text, "normalized": out.normalized, "spans": spans,
-                              "phonemes": "".join(out.phonemes), "ids": out.ids},
-                             ensure_ascii=False))  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "text": out.text,
+                        "normalized": out.normalized,
+                        "spans": spans,
+                        "phonemes": "".join(out.phonemes),
+                        "ids": out.ids,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             print(f"text:       {out.text}")
             print(f"normalized: {out.normalized}")

@@ -58,17 +58,27 @@ def create_app(options: ServerOptions | None = None, synth=None) -> FastAPI:
     @app.get("/v1/models")
     async def models(request: Request):
         state: ServerState = request.app.state.palette
-        card = {"id": state.model_id, "object": "model", "created": 0, "owned_by": "palette-tts",
-                "sample_rate": state.synth.sample_rate,
-                "families": list(getattr(state.synth, "families", []))}  # fmt: skip
+        card = {
+            "id": state.model_id,
+            "object": "model",
+            "created": 0,
+            "owned_by": "palette-tts",
+            "sample_rate": state.synth.sample_rate,
+            "families": list(getattr(state.synth, "families", [])),
+        }
         return {"object": "list", "data": [card]}
 
     @app.get("/health")
     async def health(request: Request):
         state: ServerState = request.app.state.palette
-        return {"status": "ok", "model": state.model_id, "pid": os.getpid(),
-                "in_progress": state.scheduler.load - state.scheduler.waiting,
-                "waiting": state.scheduler.waiting, "queue_size": options.queue_size}  # fmt: skip
+        return {
+            "status": "ok",
+            "model": state.model_id,
+            "pid": os.getpid(),
+            "in_progress": state.scheduler.load - state.scheduler.waiting,
+            "waiting": state.scheduler.waiting,
+            "queue_size": options.queue_size,
+        }
 
     if options.web:
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -78,13 +88,17 @@ def create_app(options: ServerOptions | None = None, synth=None) -> FastAPI:
             return FileResponse(STATIC / "index.html")
 
     # the last added is the outermost: CORS answers preflights and marks even 401s
-    app.add_middleware(RequestMiddleware, api_key=options.api_key,
-                       max_upload_bytes=options.max_upload_bytes)  # fmt: skip
+    app.add_middleware(
+        RequestMiddleware, api_key=options.api_key, max_upload_bytes=options.max_upload_bytes
+    )
     if options.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(options.cors_origins),
-                           allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type"],
-                           expose_headers=["X-Sample-Rate", "X-Request-ID"])  # fmt: skip
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(options.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["X-Sample-Rate", "X-Request-ID"],
+        )
     return app
 
 
@@ -92,6 +106,9 @@ def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (``--workers N``): options from $PALETTE_SERVER_OPTIONS.
     A worker process starts without the parent's logging set up, so it sets up its own."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format=f"%(levelname)s %(name)s [{os.getpid()}]: %(message)s")  # fmt: skip
+        logging.basicConfig(
+            level=logging.INFO,
+            stream=sys.stderr,
+            format=f"%(levelname)s %(name)s [{os.getpid()}]: %(message)s",
+        )
     return create_app(ServerOptions.from_json(os.environ.get(OPTIONS_ENV, "{}")))

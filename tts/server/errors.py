@@ -17,25 +17,49 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger("palette.server")
 
 # status -> OpenAI's error type
-TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-         405: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error",
-         500: "server_error", 503: "server_error"}  # fmt: skip
+TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "server_error",
+    503: "server_error",
+}
 
 
 class APIError(Exception):
     """An answer that is not audio: status, message naming the problem, optional param/code."""
 
-    def __init__(self, status: int, message: str, param: str | None = None,
-                 code: str | None = None, retry_after: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
         self.retry_after = retry_after
 
 
-def error_response(status: int, message: str, param: str | None = None, code: str | None = None,
-                   retry_after: int | None = None) -> JSONResponse:  # fmt: skip
-    body = {"error": {"message": message, "type": TYPES.get(status, "invalid_request_error"),
-                      "param": param, "code": code}}  # fmt: skip
+def error_response(
+    status: int,
+    message: str,
+    param: str | None = None,
+    code: str | None = None,
+    retry_after: int | None = None,
+) -> JSONResponse:
+    body = {
+        "error": {
+            "message": message,
+            "type": TYPES.get(status, "invalid_request_error"),
+            "param": param,
+            "code": code,
+        }
+    }
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return JSONResponse(body, status_code=status, headers=headers)
 

@@ -52,9 +52,14 @@ def pcm16(chunk: np.ndarray) -> bytes:
 def wav_header(sample_rate: int, data_bytes: int = STREAMING_SIZE) -> bytes:
     """A 44-byte PCM16 mono wav header; the default sizes mean "until the end of the stream"."""
     riff = STREAMING_SIZE if data_bytes == STREAMING_SIZE else 36 + data_bytes
-    return (b"RIFF" + struct.pack("<I", riff) + b"WAVEfmt "
-            + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, 2 * sample_rate, 2, 16)
-            + b"data" + struct.pack("<I", data_bytes))  # fmt: skip
+    return (
+        b"RIFF"
+        + struct.pack("<I", riff)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, 2 * sample_rate, 2, 16)
+        + b"data"
+        + struct.pack("<I", data_bytes)
+    )
 
 
 def encode_whole(fmt: Format, samples: np.ndarray, sample_rate: int) -> bytes:

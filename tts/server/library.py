@@ -29,12 +29,16 @@ def decode_upload(data: bytes, max_seconds: float) -> tuple[np.ndarray, int]:
     try:
         wav, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise APIError(400, f"could not read the uploaded audio ({err}); send wav, flac, ogg or "
-                       "mp3", param="file") from None  # fmt: skip
+        raise APIError(
+            400,
+            f"could not read the uploaded audio ({err}); send wav, flac, ogg or mp3",
+            param="file",
+        ) from None
     seconds = len(wav) / sr
     if seconds > max_seconds:
-        raise APIError(400, f"the prompt is {seconds:.1f} s long; the limit is {max_seconds:g} s",
-                       param="file")  # fmt: skip
+        raise APIError(
+            400, f"the prompt is {seconds:.1f} s long; the limit is {max_seconds:g} s", param="file"
+        )
     return wav.mean(axis=1), int(sr)
 
 
@@ -54,14 +58,21 @@ async def add_voice(
     text = (transcript or "").strip() or None
     synth = state.synth
     try:
-        voice = await state.scheduler.call(lambda: synth.encode_voice((wav, sr), text),
-                                           name="encode voice", timeout=state.options.max_wait)  # fmt: skip
+        voice = await state.scheduler.call(
+            lambda: synth.encode_voice((wav, sr), text),
+            name="encode voice",
+            timeout=state.options.max_wait,
+        )
     except QueueFull as err:
-        raise APIError(429, f"too many requests in progress ({err}); retry later",
-                       retry_after=state.options.retry_after) from None  # fmt: skip
+        raise APIError(
+            429,
+            f"too many requests in progress ({err}); retry later",
+            retry_after=state.options.retry_after,
+        ) from None
     except TimeoutError:
-        raise APIError(503, "the server is busy; retry later",
-                       retry_after=state.options.retry_after) from None  # fmt: skip
+        raise APIError(
+            503, "the server is busy; retry later", retry_after=state.options.retry_after
+        ) from None
     except (ValueError, FileNotFoundError) as err:
         raise input_error(err, "file") from None
     label = (name or "").strip() or (file.filename or "voice").rsplit(".", 1)[0]

@@ -40,8 +40,14 @@ class RequestMiddleware:
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
-            log.info("%s %s %s -> %s in %.0f ms", rid, scope["method"], scope["path"], status[0],
-                     1000 * (time.monotonic() - start))  # fmt: skip
+            log.info(
+                "%s %s %s -> %s in %.0f ms",
+                rid,
+                scope["method"],
+                scope["path"],
+                status[0],
+                1000 * (time.monotonic() - start),
+            )
 
     def refuse(self, scope, headers):
         """A response that ends the request before the app sees it, or None."""
@@ -58,6 +64,7 @@ class RequestMiddleware:
             and length.isdigit()
             and int(length) > self.max_upload + UPLOAD_SLACK
         ):
-            return error_response(413, f"the upload is larger than {self.max_upload} bytes",
-                                  param="file")  # fmt: skip
+            return error_response(
+                413, f"the upload is larger than {self.max_upload} bytes", param="file"
+            )
         return None

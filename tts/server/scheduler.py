@@ -33,8 +33,9 @@ class QueueFull(Exception):
 class Job:
     """One piece of work: ``make()`` -> an iterator whose items go to the awaiting request."""
 
-    def __init__(self, make: Callable[[], Iterator[Any]], loop: asyncio.AbstractEventLoop,
-                 name: str = "job"):  # fmt: skip
+    def __init__(
+        self, make: Callable[[], Iterator[Any]], loop: asyncio.AbstractEventLoop, name: str = "job"
+    ):
         self.make, self.loop, self.name = make, loop, name
         self.items: asyncio.Queue = asyncio.Queue()
         self.iterator: Iterator[Any] | None = None

@@ -68,8 +68,12 @@ def synthesis_options(req: SpeechRequest):
     fields = {f.name for f in dataclasses.fields(SynthesisOptions)} - SERVER_FIELDS
     unknown = sorted(set(extra) - fields)
     if unknown:
-        raise APIError(400, f"unknown field(s) {', '.join(unknown)}; extra fields may be: "
-                       f"{', '.join(sorted(fields))}", param=unknown[0])  # fmt: skip
+        raise APIError(
+            400,
+            f"unknown field(s) {', '.join(unknown)}; extra fields may be: "
+            f"{', '.join(sorted(fields))}",
+            param=unknown[0],
+        )
     try:
         return _options_adapter().validate_python({**extra, "speed": req.speed})
     except ValidationError as err:
@@ -81,28 +85,43 @@ def synthesis_options(req: SpeechRequest):
 def check_request(state: ServerState, req: SpeechRequest) -> tuple[str, object]:
     """-> (format name, Voice), or raise a 400 naming the problem."""
     if not state.accepts_model(req.model):
-        raise APIError(400, f"unknown model {req.model!r}: this server serves "
-                       f"{state.model_id!r} (GET /v1/models)", param="model")  # fmt: skip
+        raise APIError(
+            400,
+            f"unknown model {req.model!r}: this server serves {state.model_id!r} (GET /v1/models)",
+            param="model",
+        )
     if not req.input.strip():
         raise APIError(400, "input is empty: give the text to speak", param="input")
     limit = state.options.max_input_chars
     if len(req.input) > limit:
-        raise APIError(400, f"input has {len(req.input)} characters; the limit is {limit}",
-                       param="input")  # fmt: skip
+        raise APIError(
+            400, f"input has {len(req.input)} characters; the limit is {limit}", param="input"
+        )
     formats = available_formats()
     if req.response_format not in formats:
         why = " (libsndfile cannot write it)" if req.response_format in OPENAI_ONLY else ""
-        raise APIError(400, f"response_format {req.response_format!r} is not supported{why}; "
-                       f"choose one of {', '.join(formats)}", param="response_format")  # fmt: skip
+        raise APIError(
+            400,
+            f"response_format {req.response_format!r} is not supported{why}; "
+            f"choose one of {', '.join(formats)}",
+            param="response_format",
+        )
     if req.stream_format not in (None, "audio"):
-        raise APIError(400, f"stream_format {req.stream_format!r} is not supported; use 'audio'",
-                       param="stream_format")  # fmt: skip
+        raise APIError(
+            400,
+            f"stream_format {req.stream_format!r} is not supported; use 'audio'",
+            param="stream_format",
+        )
     voice_id = req.voice.get("id") if isinstance(req.voice, dict) else req.voice
     try:
         voice = state.voices.load(voice_id)
     except VoiceNotFound:
-        raise APIError(400, f"unknown voice {voice_id!r}: upload one with POST /v1/voices "
-                       "(GET /v1/voices lists them)", param="voice") from None  # fmt: skip
+        raise APIError(
+            400,
+            f"unknown voice {voice_id!r}: upload one with POST /v1/voices "
+            "(GET /v1/voices lists them)",
+            param="voice",
+        ) from None
     except ValueError as err:
         raise input_error(err, "voice") from None
     return req.response_format, voice
@@ -121,8 +140,11 @@ async def first_item(job: Job, request: Request, max_wait: float, retry_after: i
                 return None
             if job.started is None and time.monotonic() > deadline:
                 job.cancel()
-                raise APIError(503, f"the server is busy: no turn within {max_wait:g} s",
-                               retry_after=retry_after) from None  # fmt: skip
+                raise APIError(
+                    503,
+                    f"the server is busy: no turn within {max_wait:g} s",
+                    retry_after=retry_after,
+                ) from None
 
 
 @router.post("/v1/audio/speech")
@@ -134,11 +156,16 @@ async def speech(req: SpeechRequest, request: Request):
         log.info("%s: instructions are not supported and were ignored", request.state.request_id)
     synth, text, rate = state.synth, req.input, state.synth.sample_rate
     try:
-        job = state.scheduler.submit(lambda: synth.stream(text, voice, options=options),
-                                     name=f"speech {request.state.request_id}")  # fmt: skip
+        job = state.scheduler.submit(
+            lambda: synth.stream(text, voice, options=options),
+            name=f"speech {request.state.request_id}",
+        )
     except QueueFull as err:
-        raise APIError(429, f"too many requests in progress ({err}); retry later",
-                       retry_after=state.options.retry_after) from None  # fmt: skip
+        raise APIError(
+            429,
+            f"too many requests in progress ({err}); retry later",
+            retry_after=state.options.retry_after,
+        ) from None
     opts = state.options
     try:
         first = await first_item(job, request, opts.max_wait, opts.retry_after)
@@ -174,15 +201,19 @@ async def stream_body(job: Job, first: np.ndarray, wav: bool, rate: int, rid: st
             samples += len(chunk)
             yield pcm16(chunk)
         done = True
-        log.info("%s: streamed %.2f s of audio in %.2f s", rid, samples / rate,
-                 time.monotonic() - start)  # fmt: skip
+        log.info(
+            "%s: streamed %.2f s of audio in %.2f s", rid, samples / rate, time.monotonic() - start
+        )
     except Exception:
         done = True
         log.exception("%s: generation failed mid-stream; the audio is cut short", rid)
     finally:
         if not done:
-            log.info("%s: client went away after %.2f s of audio; generation stopped", rid,
-                     samples / rate)  # fmt: skip
+            log.info(
+                "%s: client went away after %.2f s of audio; generation stopped",
+                rid,
+                samples / rate,
+            )
         job.cancel()
 
 

@@ -24,9 +24,24 @@ from palette.recipes.evaluation.metrics.wer import (
 )
 
 __all__ = [
-    "DNSMOSScorer", "MissingDependencyError", "ResemblyzerEmbedder", "SpeakerEmbedder",
-    "WhisperTranscriber", "WordErrors", "XVectorEmbedder", "bundled_whisper_model", "corpus_wer",
-    "cosine", "enroll_speakers", "identify_speakers", "load_speaker_embedder",
-    "normalize_for_wer", "real_time_factor", "speaker_id_accuracy", "time_synthesis", "timed",
-    "wer", "word_errors",
-]  # fmt: skip
+    "DNSMOSScorer",
+    "MissingDependencyError",
+    "ResemblyzerEmbedder",
+    "SpeakerEmbedder",
+    "WhisperTranscriber",
+    "WordErrors",
+    "XVectorEmbedder",
+    "bundled_whisper_model",
+    "corpus_wer",
+    "cosine",
+    "enroll_speakers",
+    "identify_speakers",
+    "load_speaker_embedder",
+    "normalize_for_wer",
+    "real_time_factor",
+    "speaker_id_accuracy",
+    "time_synthesis",
+    "timed",
+    "wer",
+    "word_errors",
+]

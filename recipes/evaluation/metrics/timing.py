@@ -38,8 +38,11 @@ def time_synthesis(
         (wav, sr), wall = timed(synthesize)
         walls.append(wall)
         rtfs.append(real_time_factor(wall, len(wav) / sr))  # type: ignore[arg-type]
-    return {"median_seconds": statistics.median(walls), "median_rtf": statistics.median(rtfs),
-            "repeats": float(repeats)}  # fmt: skip
+    return {
+        "median_seconds": statistics.median(walls),
+        "median_rtf": statistics.median(rtfs),
+        "repeats": float(repeats),
+    }
 
 
 def median(values: Iterable[float | None]) -> float | None:

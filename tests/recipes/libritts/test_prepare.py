@@ -160,8 +160,20 @@ def test_missing_stage_is_a_clear_error(tmp_path):
 def test_run_sh_on_a_prepared_corpus(tiny_corpus, tiny_encodec, tmp_path):
     root, _ = tiny_corpus
     env = {**os.environ, "PYTHON": sys.executable}
-    cmd = ["bash", str(REPO / "recipes/libritts/run.sh"), "--stage", "1", "--corpus", str(root),
-           "--out", str(tmp_path / "out"), "--codec", str(tiny_encodec), "--bandwidth", "1.5"]  # fmt: skip
+    cmd = [
+        "bash",
+        str(REPO / "recipes/libritts/run.sh"),
+        "--stage",
+        "1",
+        "--corpus",
+        str(root),
+        "--out",
+        str(tmp_path / "out"),
+        "--codec",
+        str(tiny_encodec),
+        "--bandwidth",
+        "1.5",
+    ]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)

@@ -17,8 +17,16 @@ from palette.recipes.libritts import train_codec
 from palette.recipes.libritts.train_codec import CodecTrainConfig, CropSampler, main, run
 from palette.recipes.libritts.trainer import LoopOptions
 
-TINY = PaletteCodecConfig(dim=16, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
-                          kernel_size=3, fsq_levels=(4, 4), num_codebooks=2, latent_dim=2)  # fmt: skip
+TINY = PaletteCodecConfig(
+    dim=16,
+    encoder_blocks=1,
+    decoder_blocks=1,
+    vocoder_blocks=1,
+    kernel_size=3,
+    fsq_levels=(4, 4),
+    num_codebooks=2,
+    latent_dim=2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +34,24 @@ def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus") / "train-clean-100"
     write_synthetic_corpus(root, speakers=2, utterances=2, seconds=0.6, seed=0)
     # a 16 kHz file (resampled when read) and one shorter than a crop (zero-padded)
-    sf.write(root / "100" / "1000" / "100_1000_000001_000000.wav", synthetic_speech(0.5, 16000), 16000)  # fmt: skip
+    sf.write(
+        root / "100" / "1000" / "100_1000_000001_000000.wav", synthetic_speech(0.5, 16000), 16000
+    )
     sf.write(root / "101" / "1001" / "101_1001_000001_000000.wav", synthetic_speech(0.05), 24000)
     return root
 
 
 def tiny_config(corpus, exp, steps=4, **loop) -> CodecTrainConfig:
     loop = LoopOptions(max_steps=steps, warmup_steps=2, log_every=1, ckpt_minutes=0.0, **loop)
-    return CodecTrainConfig(corpus=str(corpus), exp=str(exp), batch_size=4, crop_seconds=0.2,
-                            epoch_steps=3, codec=TINY, loop=loop)  # fmt: skip
+    return CodecTrainConfig(
+        corpus=str(corpus),
+        exp=str(exp),
+        batch_size=4,
+        crop_seconds=0.2,
+        epoch_steps=3,
+        codec=TINY,
+        loop=loop,
+    )
 
 
 def test_crop_sampler_draws_reproducible_crops(corpus):
@@ -61,7 +78,10 @@ def test_short_run_writes_loadable_codec_and_log(corpus, tmp_path):
     assert {"loss", "mel", "logmag", "sc", "kl"} <= set(rows[0])
     assert all(np.isfinite(float(r["loss"])) for r in rows)
     assert (tmp_path / "checkpoint.pt").is_file() and (tmp_path / "train_config.json").is_file()
-    assert next(iter(load_file(tmp_path / "final" / "model.safetensors").values())).dtype == torch.float16  # fmt: skip
+    assert (
+        next(iter(load_file(tmp_path / "final" / "model.safetensors").values())).dtype
+        == torch.float16
+    )
 
 
 def test_resume_after_interruption_is_exact(corpus, tmp_path, monkeypatch):
@@ -91,8 +111,22 @@ def test_cli_trains_with_a_codec_config_file(corpus, tmp_path):
     config_file = tmp_path / "palette.codec.json"
     config_file.write_text(__import__("json").dumps(dataclasses.asdict(TINY)))
     out = tmp_path / "exp"
-    args = ["--corpus", str(corpus), "--out", str(out), "--minutes", "1", "--max-steps", "2",
-            "--batch-size", "2", "--threads", "1", "--codec-config", str(config_file)]  # fmt: skip
+    args = [
+        "--corpus",
+        str(corpus),
+        "--out",
+        str(out),
+        "--minutes",
+        "1",
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--threads",
+        "1",
+        "--codec-config",
+        str(config_file),
+    ]
     assert main(args) == 0
     assert load_codec(str(out / "final")).config == TINY
 

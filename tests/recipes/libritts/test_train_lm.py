@@ -19,8 +19,11 @@ def prepared(tiny_corpus, tmp_path_factory):
 
     torch.manual_seed(0)
     codec_dir = tmp_path_factory.mktemp("codec")
-    PaletteCodec(PaletteCodecConfig(dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1,
-                                    latent_dim=4)).save_pretrained(codec_dir)  # fmt: skip
+    PaletteCodec(
+        PaletteCodecConfig(
+            dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1, latent_dim=4
+        )
+    ).save_pretrained(codec_dir)
     root, _ = tiny_corpus
     out = tmp_path_factory.mktemp("prep")
     parts = available_parts(root)
@@ -41,10 +44,25 @@ def losses(exp):
 def test_stage_trains_and_exports(prepared, tmp_path, stage, extra):
     out, codec_dir, parts = prepared
     exp = tmp_path / stage
-    config = load_config(None, {"stage": stage, "manifests": str(out), "codec": str(codec_dir),
-                                "exp": str(exp), "subset": ",".join(parts), "dim": 32, "layers": 1,
-                                "heads": 2, "max_duration": 30.0, "num_buckets": 2, "max_steps": 4, "warmup_steps": 1,
-                                "log_every": 1, **extra})  # fmt: skip
+    config = load_config(
+        None,
+        {
+            "stage": stage,
+            "manifests": str(out),
+            "codec": str(codec_dir),
+            "exp": str(exp),
+            "subset": ",".join(parts),
+            "dim": 32,
+            "layers": 1,
+            "heads": 2,
+            "max_duration": 30.0,
+            "num_buckets": 2,
+            "max_steps": 4,
+            "warmup_steps": 1,
+            "log_every": 1,
+            **extra,
+        },
+    )
     run(config)
     assert len(losses(exp)) == 4 and all(x == x for x in losses(exp))  # logged, finite
     assert (exp / "final" / "model.safetensors").is_file() and (exp / "checkpoint.pt").is_file()
@@ -52,16 +70,42 @@ def test_stage_trains_and_exports(prepared, tmp_path, stage, extra):
 
 def test_refine_starts_from_par_weights(prepared, tmp_path):
     out, codec_dir, parts = prepared
-    common = {"manifests": str(out), "codec": str(codec_dir), "subset": ",".join(parts), "dim": 32,
-              "layers": 1, "heads": 2, "max_duration": 30.0, "num_buckets": 2, "warmup_steps": 1,
-              "log_every": 1}  # fmt: skip
+    common = {
+        "manifests": str(out),
+        "codec": str(codec_dir),
+        "subset": ",".join(parts),
+        "dim": 32,
+        "layers": 1,
+        "heads": 2,
+        "max_duration": 30.0,
+        "num_buckets": 2,
+        "warmup_steps": 1,
+        "log_every": 1,
+    }
     run(load_config(None, common | {"stage": "par", "exp": str(tmp_path / "par"), "max_steps": 2}))
-    refine = load_config(None, common | {"stage": "refine", "exp": str(tmp_path / "refine"),
-                                         "init": str(tmp_path / "par" / "final"), "max_steps": 2})  # fmt: skip
+    refine = load_config(
+        None,
+        common
+        | {
+            "stage": "refine",
+            "exp": str(tmp_path / "refine"),
+            "init": str(tmp_path / "par" / "final"),
+            "max_steps": 2,
+        },
+    )
     run(refine)
     assert (tmp_path / "refine" / "final" / "model.safetensors").is_file()
-    bad = load_config(None, common | {"stage": "refine", "exp": str(tmp_path / "bad"), "dim": 64,
-                                      "init": str(tmp_path / "par" / "final"), "max_steps": 1})  # fmt: skip
+    bad = load_config(
+        None,
+        common
+        | {
+            "stage": "refine",
+            "exp": str(tmp_path / "bad"),
+            "dim": 64,
+            "init": str(tmp_path / "par" / "final"),
+            "max_steps": 1,
+        },
+    )
     with pytest.raises(ValueError, match="different model config"):
         run(bad)
 
@@ -80,13 +124,27 @@ def test_trained_stages_export_to_a_model_the_synthesizer_speaks_with(prepared, 
     from palette.tts.voice import Voice
 
     out, codec_dir, parts = prepared
-    common = {"manifests": str(out), "codec": str(codec_dir), "subset": ",".join(parts), "dim": 32,
-              "layers": 1, "heads": 2, "max_duration": 30.0, "num_buckets": 2, "warmup_steps": 1,
-              "log_every": 1, "max_steps": 2}  # fmt: skip
+    common = {
+        "manifests": str(out),
+        "codec": str(codec_dir),
+        "subset": ",".join(parts),
+        "dim": 32,
+        "layers": 1,
+        "heads": 2,
+        "max_duration": 30.0,
+        "num_buckets": 2,
+        "warmup_steps": 1,
+        "log_every": 1,
+        "max_steps": 2,
+    }
     for stage in ("par", "nar"):
         run(load_config(None, common | {"stage": stage, "exp": str(tmp_path / stage)}))
-    bundle = export_bundle(str(tmp_path / "model"), str(codec_dir),
-                           {s: str(tmp_path / s / "final") for s in ("par", "nar")}, "par")  # fmt: skip
+    bundle = export_bundle(
+        str(tmp_path / "model"),
+        str(codec_dir),
+        {s: str(tmp_path / s / "final") for s in ("par", "nar")},
+        "par",
+    )
     weights = load_file_sizes(bundle / "par" / "model.safetensors")
     assert weights == {torch.float16}  # stored in half precision
     synth = Synthesizer.from_pretrained(bundle)
@@ -117,21 +175,42 @@ def test_aligner_durations_feed_an_aligned_latent_par_that_speaks(prepared, tmp_
     from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
     out, codec_dir, parts = prepared
-    common = {"manifests": str(out), "codec": str(codec_dir), "subset": ",".join(parts), "dim": 32,
-              "layers": 1, "heads": 2, "max_duration": 30.0, "num_buckets": 2, "warmup_steps": 1,
-              "log_every": 1, "max_steps": 2}  # fmt: skip
+    common = {
+        "manifests": str(out),
+        "codec": str(codec_dir),
+        "subset": ",".join(parts),
+        "dim": 32,
+        "layers": 1,
+        "heads": 2,
+        "max_duration": 30.0,
+        "num_buckets": 2,
+        "warmup_steps": 1,
+        "log_every": 1,
+        "max_steps": 2,
+    }
     par = common | {"stage": "par", "exp": str(tmp_path / "par"), "latents": True, "aligned": True}
     with pytest.raises(FileNotFoundError, match="no durations"):
         run(load_config(None, par))
     run(load_config(None, common | {"stage": "align", "exp": str(tmp_path / "align")}))
-    durations.main(["--manifests", str(out), "--codec", str(codec_dir), "--aligner",
-                    str(tmp_path / "align" / "final"), "--parts", ",".join(parts)])  # fmt: skip
+    durations.main(
+        [
+            "--manifests",
+            str(out),
+            "--codec",
+            str(codec_dir),
+            "--aligner",
+            str(tmp_path / "align" / "final"),
+            "--parts",
+            ",".join(parts),
+        ]
+    )
     stored = read_durations(str(out), str(codec_dir))
     assert stored and all(sum(d) > 0 for d in stored.values())
     run(load_config(None, par | {"score_ratio": 0.0}))
     assert "dur" in open(tmp_path / "par" / "log.csv").readline()
-    bundle = export_bundle(str(tmp_path / "model"), str(codec_dir),
-                           {"par": str(tmp_path / "par" / "final")}, "par")  # fmt: skip
+    bundle = export_bundle(
+        str(tmp_path / "model"), str(codec_dir), {"par": str(tmp_path / "par" / "final")}, "par"
+    )
     synth = Synthesizer.from_pretrained(bundle)
     wav = sorted(tiny_wavs(prepared))[0]
     voice = synth.encode_voice(wav, wav.with_suffix(".normalized.txt").read_text())

@@ -27,8 +27,11 @@ def running(app):
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           access_log=False, lifespan="on"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 120
@@ -73,7 +76,11 @@ def server(make_server):
 def voice_id(server):
     import httpx
 
-    r = httpx.post(f"{server}/v1/voices", files={"file": ("joe.wav", prompt_wav(), "audio/wav")},
-                   data={"transcript": "hello there", "name": "Joe"}, timeout=60)  # fmt: skip
+    r = httpx.post(
+        f"{server}/v1/voices",
+        files={"file": ("joe.wav", prompt_wav(), "audio/wav")},
+        data={"transcript": "hello there", "name": "Joe"},
+        timeout=60,
+    )
     assert r.status_code == 200, r.text
     return r.json()["id"]

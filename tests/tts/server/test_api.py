@@ -33,13 +33,19 @@ class SlowSynth:
 
 def upload(url, data=None, **form):
     files = {"file": ("p.wav", prompt_wav() if data is None else data, "audio/wav")}
-    return httpx.post(f"{url}/v1/voices", files=files, data={"transcript": "hello there", **form},
-                      timeout=60)  # fmt: skip
+    return httpx.post(
+        f"{url}/v1/voices", files=files, data={"transcript": "hello there", **form}, timeout=60
+    )
 
 
 def speak(url, voice_id, **body):
-    body = {"model": "tts-1", "input": "Hello there.", "voice": voice_id, "response_format": "pcm",
-            **body}  # fmt: skip
+    body = {
+        "model": "tts-1",
+        "input": "Hello there.",
+        "voice": voice_id,
+        "response_format": "pcm",
+        **body,
+    }
     return httpx.post(f"{url}/v1/audio/speech", json=body, timeout=60)
 
 
@@ -63,17 +69,20 @@ def test_health_and_request_ids(server):
     assert len(httpx.get(f"{server}/health").headers["x-request-id"]) == 8
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"model": "whisper-1"}, 400, "unknown model 'whisper-1'"),
-    ({"input": ""}, 400, "input is empty"),
-    ({"input": "x" * 5000}, 400, "input has 5000 characters; the limit is 4096"),
-    ({"voice": "../../etc/passwd"}, 400, "unknown voice"),
-    ({"response_format": "aac"}, 400, "libsndfile cannot write it"),
-    ({"speed": 0.1}, 400, "speed"),
-    ({"stream_format": "sse"}, 400, "stream_format 'sse'"),
-    ({"top_kk": 3}, 400, "unknown field(s) top_kk"),
-    ({"family": "nope"}, 400, "nope"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"model": "whisper-1"}, 400, "unknown model 'whisper-1'"),
+        ({"input": ""}, 400, "input is empty"),
+        ({"input": "x" * 5000}, 400, "input has 5000 characters; the limit is 4096"),
+        ({"voice": "../../etc/passwd"}, 400, "unknown voice"),
+        ({"response_format": "aac"}, 400, "libsndfile cannot write it"),
+        ({"speed": 0.1}, 400, "speed"),
+        ({"stream_format": "sse"}, 400, "stream_format 'sse'"),
+        ({"top_kk": 3}, 400, "unknown field(s) top_kk"),
+        ({"family": "nope"}, 400, "nope"),
+    ],
+)
 def test_bad_requests_are_400_in_openai_shape(server, voice_id, body, status, words):
     r = speak(server, voice_id, **body)
     assert r.status_code == status
@@ -152,8 +161,11 @@ def test_cors_is_off_unless_configured(server, make_server):
     url = make_server(cors_origins=("https://app.example",), api_key="k")
     r = httpx.get(f"{url}/v1/models", headers={**origin, "Authorization": "Bearer k"})
     assert r.headers["access-control-allow-origin"] == "https://app.example"
-    preflight = {**origin, "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization,content-type"}  # fmt: skip
+    preflight = {
+        **origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
     r = httpx.options(f"{url}/v1/audio/speech", headers=preflight)
     assert (
         r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://app.example"

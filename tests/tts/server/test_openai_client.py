@@ -31,8 +31,9 @@ def offline(synth):
 
 
 def test_create_wav_matches_the_library(client, voice_id, offline):
-    response = client.audio.speech.create(model="tts-1", voice=voice_id, input=TEXT,
-                                          response_format="wav")  # fmt: skip
+    response = client.audio.speech.create(
+        model="tts-1", voice=voice_id, input=TEXT, response_format="wav"
+    )
     wav, sr = sf.read(io.BytesIO(response.content), dtype="float32")
     assert sr == SR
     assert len(wav) == len(offline)
@@ -56,8 +57,9 @@ def test_streaming_pcm_arrives_in_pieces_and_adds_up(client, voice_id, offline):
 
 @pytest.mark.parametrize("fmt", ["flac", "mp3", "opus"])
 def test_encoded_formats_decode_at_the_model_rate(client, voice_id, offline, fmt):
-    response = client.audio.speech.create(model="tts-1", voice=voice_id, input=TEXT,
-                                          response_format=fmt)  # fmt: skip
+    response = client.audio.speech.create(
+        model="tts-1", voice=voice_id, input=TEXT, response_format=fmt
+    )
     wav, sr = sf.read(io.BytesIO(response.content), dtype="float32")
     assert sr == SR
     assert abs(len(wav) - len(offline)) < 0.05 * SR  # mp3/opus pad a little
@@ -65,8 +67,9 @@ def test_encoded_formats_decode_at_the_model_rate(client, voice_id, offline, fmt
 
 def test_extra_fields_reach_the_synthesizer(client, voice_id):
     def make(**extra):
-        return client.audio.speech.create(model="tts-1", voice=voice_id, input=TEXT,
-                                          response_format="pcm", extra_body=extra).content  # fmt: skip
+        return client.audio.speech.create(
+            model="tts-1", voice=voice_id, input=TEXT, response_format="pcm", extra_body=extra
+        ).content
 
     assert make(seed=1) == make(seed=1) != make(seed=2)
 
@@ -77,8 +80,9 @@ def test_errors_are_the_clients_exceptions(client, voice_id):
     with pytest.raises(openai.BadRequestError, match="response_format 'aac' is not supported"):
         client.audio.speech.create(model="tts-1", voice=voice_id, input=TEXT, response_format="aac")
     with pytest.raises(openai.BadRequestError) as err:
-        client.audio.speech.create(model="tts-1", voice=voice_id, input=TEXT,
-                                   extra_body={"temperature": "hot"})  # fmt: skip
+        client.audio.speech.create(
+            model="tts-1", voice=voice_id, input=TEXT, extra_body={"temperature": "hot"}
+        )
     assert err.value.body["param"] == "temperature"
 
 
@@ -100,8 +104,12 @@ def test_the_default_model_is_understood_through_the_client(tmp_path):
     app = create_app(ServerOptions(model="palette-mini-en", data_dir=str(tmp_path)))
     with running(app) as url:
         with (DEMO / "prompt.wav").open("rb") as fh:
-            r = httpx.post(f"{url}/v1/voices", files={"file": ("prompt.wav", fh, "audio/wav")},
-                           data={"transcript": (DEMO / "prompt.txt").read_text()}, timeout=120)  # fmt: skip
+            r = httpx.post(
+                f"{url}/v1/voices",
+                files={"file": ("prompt.wav", fh, "audio/wav")},
+                data={"transcript": (DEMO / "prompt.txt").read_text()},
+                timeout=120,
+            )
         assert r.status_code == 200, r.text
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
         start = time.monotonic()

@@ -16,8 +16,9 @@ CHROMIUM = os.environ.get("PALETTE_CHROMIUM") or shutil.which("chromium") or "/u
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        why = (f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run installs it when "
-               "it can)")  # fmt: skip
+        why = (
+            f"no Chromium at {CHROMIUM}: apt-get install chromium (.ci/run installs it when it can)"
+        )
         if os.environ.get("PALETTE_BROWSER_TEST") == "required":
             pytest.fail(why)
         pytest.skip(why)
@@ -28,13 +29,18 @@ def browser():
             raise
         pytest.skip("playwright is not installed (it is in the dev extra)")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--autoplay-policy=no-user-gesture-required",
-                                          "--use-fake-device-for-media-stream",
-                                          "--use-fake-ui-for-media-stream",
-                                          # the fake microphone plays the demo prompt (speech:
-                                          # the prompt check refuses Chromium's default beep)
-                                          f"--use-file-for-fake-audio-capture={DEMO_WAV}"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--autoplay-policy=no-user-gesture-required",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                # the fake microphone plays the demo prompt (speech:
+                # the prompt check refuses Chromium's default beep)
+                f"--use-file-for-fake-audio-capture={DEMO_WAV}",
+            ],
+        )
         yield browser
         browser.close()
 
