@@ -81,12 +81,20 @@ class WhisperChecker:
     log: list[tuple[int, TakeScore]] = field(default_factory=list)
 
     def __call__(self, audio: np.ndarray, sample_rate: int, text: str) -> TakeScore:
+        from palette.codec.files import UserError
         from palette.tts.audio import resample
         from palette.tts.transcribe import _whisper
 
         if len(audio) == 0:
             return score_take(words(text), [])
-        segments, _ = _whisper().transcribe(
+        try:
+            whisper = _whisper()
+        except UserError:
+            raise UserError(
+                "verify hears takes back with Whisper: install it with "
+                "pip install 'palette-tts[asr]'"
+            ) from None
+        segments, _ = whisper.transcribe(
             resample(audio, sample_rate, 16000), beam_size=1, language="en"
         )
         heard = " ".join(s.text.strip() for s in segments)
