@@ -91,7 +91,8 @@ def book(path: Path, words: int, seed: int = 0) -> Path:
 def peak_rss_mib(command: list[str]) -> tuple[float, float]:
     """Run ``command``; -> (peak RSS in MiB from /proc VmHWM sampled until exit, seconds)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tempfile.TemporaryFile(mode="w+")  # a pipe would fill with progress bars and block
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, text=True)
     peak = 0
     while proc.poll() is None:
         try:
@@ -101,7 +102,8 @@ def peak_rss_mib(command: list[str]) -> tuple[float, float]:
         except FileNotFoundError:
             break
         time.sleep(0.2)
-    err = proc.stderr.read()
+    log.seek(0)
+    err = log.read()
     if proc.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{err[-2000:]}")
     return peak / 1024, time.perf_counter() - start
