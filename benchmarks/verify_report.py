@@ -78,7 +78,7 @@ def evaluate_voice(synth, voice, name, checker, rows):
         verify_wall += time.perf_counter() - start
         takes = [score for _, score in checker.log]
         checker.log.clear()
-        best = min(takes, key=lambda s: s.errors)
+        best = min(takes, key=lambda s: s.rank)
         rows.append(
             {
                 "voice": name,

@@ -79,9 +79,9 @@ def speak(
     ``options`` is a resolved ``SynthesisOptions``.
 
     With ``check`` (whole sentences only), each take is scored by ``check(index, audio)`` (a
-    ``TakeScore``: ``errors``, ``wer``); a take above ``options.verify_max_wer`` is redone with
-    another seed, up to ``options.verify_retries`` times, and the take with the fewest errors
-    is kept."""
+    ``TakeScore``); a take that is not ``acceptable`` (a skipped or repeated word, or a word
+    error rate above ``options.verify_max_wer``) is redone with another seed, up to
+    ``options.verify_retries`` times, and the best-ranked take is kept."""
     sr = speaker.codec.sample_rate
     prompt = speaker.request([]).prompt_frames(speaker.kind)
     pause_after = None
@@ -122,9 +122,9 @@ def _best_take(speaker, ids, index, options, prompt, check) -> np.ndarray:
         pieces = list(_take(speaker, ids, utterance, options, whole=True))
         audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         score = check(index, audio)
-        if best is None or score.errors < best_score.errors:
+        if best is None or score.rank < best_score.rank:
             best, best_score = audio, score
-        if score.wer <= options.verify_max_wer:
+        if score.acceptable(options.verify_max_wer):
             break
     return best
 

@@ -42,6 +42,16 @@ class TakeScore:
     def wer(self) -> float:
         return self.errors / max(1, self.words)
 
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Lower is better: skipped and repeated words first (the model's own content errors),
+        then every error (a substitution may be the recogniser mishearing an odd voice)."""
+        return (self.skipped + self.repeated, self.errors)
+
+    def acceptable(self, max_wer: float) -> bool:
+        """A take to keep: no skipped or repeated word, and a word error rate within ``max_wer``."""
+        return self.skipped == 0 and self.repeated == 0 and self.wer <= max_wer
+
 
 def score_take(reference: list[str], heard: list[str]) -> TakeScore:
     """Word-level edit distance with its operations counted (dynamic programming)."""
