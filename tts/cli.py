@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
 
 # one-line summaries shown by `palette --help` without importing the modules
 SUMMARIES: dict[str, str] = {
-    "synthesize": "speak a text in the voice of a prompt, into a wav file",
+    "synthesize": "speak a text (or a chapter, --text-file) in the voice of a prompt, into an audio file",
     "stream": "speak while generating: raw 16-bit PCM to stdout (pipe it to aplay)",
     "models": "list installed models and codecs",
     "text": "normalise text and show its phonemes and symbol ids",
