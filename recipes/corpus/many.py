@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from palette.codec.files import run_reporting_user_errors
 from palette.recipes.corpus import layout
 from palette.recipes.corpus.bases import SOURCE_LICENCES, BaseVoice
 from palette.recipes.corpus.layout import DEV, TEST, TRAIN
@@ -57,6 +58,7 @@ from palette.recipes.corpus.voices import (
     outside_world_speakers,
     world_speakers,
 )
+from palette.recipes.flags import add_flags, from_args
 
 logger = logging.getLogger(__name__)
 CONFIG_FILE = "MANY_CORPUS.json"
@@ -490,50 +492,36 @@ def _missing(root: Path, chapter: Chapter) -> bool:
     return any(not layout.is_written(directory, u.utt_id) for u in chapter.utterances)
 
 
+@dataclass(frozen=True)
+class ManyBuildFlags:
+    """The command line of the many-voice corpus builder besides ``ManyCorpusConfig``."""
+
+    out_dir: str  # corpus root to create (or resume)
+    jobs: int = 2  # render processes
+    bases: str = str(BASES_FILE)  # screened voices (bases.json)
+    plan_only: bool = False  # print the plan's numbers, render nothing
+
+
 def main(argv: list[str] | None = None) -> int:
-    d = ManyCorpusConfig()
     parser = argparse.ArgumentParser(
         prog="python -m palette.recipes.corpus.many",
         description="Build the many-voice LibriTTS-layout corpus "
         "(rerun the same command to resume).",
     )
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument(
-        "--hours", type=float, default=d.hours, help="total audio (default %(default)s)"
-    )
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument(
-        "--jobs", type=int, default=2, help="render processes (default %(default)s)"
-    )
-    parser.add_argument("--warps-per-base", type=int, default=d.warps_per_base)
-    parser.add_argument("--dev-speakers", type=int, default=d.dev_speakers)
-    parser.add_argument("--utterances-per-speaker", type=int, default=0)
-    parser.add_argument("--sources", default="", help="comma-separated sources (default: all)")
-    parser.add_argument(
-        "--bases", type=Path, default=BASES_FILE, help="screened voices (bases.json)"
-    )
-    parser.add_argument(
-        "--plan-only", action="store_true", help="print the plan's numbers, render nothing"
-    )
+    add_flags(parser, ManyBuildFlags, positional=("out_dir",))
+    add_flags(parser, ManyCorpusConfig, skip=("warps",))
     args = parser.parse_args(argv)
+    flags, config = from_args(ManyBuildFlags, args), from_args(ManyCorpusConfig, args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    config = ManyCorpusConfig(
-        hours=args.hours,
-        seed=args.seed,
-        warps_per_base=args.warps_per_base,
-        dev_speakers=args.dev_speakers,
-        utterances_per_speaker=args.utterances_per_speaker,
-        sources=tuple(s for s in args.sources.split(",") if s),
-    )
-    try:
-        if args.plan_only:
-            print(json.dumps(plan_summary(plan_many(config, args.bases)), indent=1))
+
+    def build() -> int:
+        if flags.plan_only:
+            print(json.dumps(plan_summary(plan_many(config, Path(flags.bases))), indent=1))
             return 0
-        build_many(args.out_dir, config, args.jobs, args.bases)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        build_many(Path(flags.out_dir), config, flags.jobs, Path(flags.bases))
+        return 0
+
+    return run_reporting_user_errors("many", build)
 
 
 def plan_summary(chapters: list[Chapter]) -> dict:

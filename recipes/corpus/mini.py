@@ -26,10 +26,12 @@ from pathlib import Path
 import soundfile as sf
 from tqdm import tqdm
 
+from palette.codec.files import run_reporting_user_errors
 from palette.recipes.corpus import layout
 from palette.recipes.corpus.plan import Chapter, MiniCorpusConfig, plan_corpus, plan_digest
 from palette.recipes.corpus.render import ChapterResult, render_chapter
 from palette.recipes.corpus.voices import Speaker, SpeakerCounts
+from palette.recipes.flags import add_flags, from_args
 
 logger = logging.getLogger(__name__)
 CONFIG_FILE = "MINI_CORPUS.json"
@@ -155,7 +157,7 @@ def _collect(results, report: BuildReport, bar) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = MiniCorpusConfig()
+    """Flags from ``MiniCorpusConfig`` and ``SpeakerCounts`` (``palette.recipes.flags``)."""
     parser = argparse.ArgumentParser(
         prog="python -m palette.recipes.corpus.mini",
         description="Build a mini LibriTTS corpus (train-clean-100, dev-clean, test-clean) from "
@@ -163,96 +165,25 @@ def build_parser() -> argparse.ArgumentParser:
         "to resume an interrupted build.",
     )
     parser.add_argument("out_dir", type=Path, help="corpus root to create (or resume)")
-    parser.add_argument(
-        "--hours",
-        type=float,
-        default=defaults.hours,
-        help="total audio over all subsets (default %(default)s)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        help="seed of the whole corpus (default %(default)s)",
-    )
-    parser.add_argument(
-        "--jobs", type=int, default=2, help="parallel render processes (default %(default)s)"
-    )
-    parser.add_argument(
-        "--utterances-per-speaker",
-        type=int,
-        default=0,
-        help="if > 0: exactly this many utterances per speaker, --hours ignored",
-    )
-    parser.add_argument(
-        "--utterances-per-chapter",
-        type=int,
-        default=defaults.utterances_per_chapter,
-        help="utterances per chapter folder (default %(default)s)",
-    )
-    parser.add_argument(
-        "--dev-seconds-per-speaker",
-        type=float,
-        default=defaults.dev_seconds_per_speaker,
-        help="seconds of audio per dev-clean speaker (default %(default)s)",
-    )
-    parser.add_argument(
-        "--test-seconds-per-speaker",
-        type=float,
-        default=defaults.test_seconds_per_speaker,
-        help="seconds of audio per test-clean speaker (default %(default)s)",
-    )
-    parser.add_argument(
-        "--template-sentences",
-        type=int,
-        default=defaults.template_sentences,
-        help="template sentences (numbers, dates, currency) added to the documentation sentences (default %(default)s)",
-    )
-    group = parser.add_argument_group("speakers per kind and subset")
-    where = {
-        "train": "train-clean-100",
-        "dev": "dev-clean",
-        "test_inside": "test-clean, inside the training range of pitch and formants",
-        "test_outside": "test-clean, outside the training range of pitch and/or formants",
-        "test": "test-clean, with variants no other speaker uses",
-    }
-    for f in dataclasses.fields(SpeakerCounts):
-        kind, _, subset = f.name.partition("_")
-        voice = "joe+WORLD" if kind == "world" else "espeak-ng"
-        group.add_argument(
-            "--" + f.name.replace("_", "-"),
-            type=int,
-            default=f.default,
-            help=f"{voice} speakers in {where[subset]} (default %(default)s)",
-        )
+    parser.add_argument("--jobs", type=int, default=2, help="parallel render processes (default 2)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_flags(parser, MiniCorpusConfig, skip=("speakers",))
+    add_flags(parser.add_argument_group("speakers per kind and subset"), SpeakerCounts)
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> MiniCorpusConfig:
-    counts = SpeakerCounts(
-        **{f.name: getattr(args, f.name) for f in dataclasses.fields(SpeakerCounts)}
-    )
-    return MiniCorpusConfig(
-        hours=args.hours,
-        seed=args.seed,
-        speakers=counts,
-        dev_seconds_per_speaker=args.dev_seconds_per_speaker,
-        test_seconds_per_speaker=args.test_seconds_per_speaker,
-        utterances_per_speaker=args.utterances_per_speaker,
-        utterances_per_chapter=args.utterances_per_chapter,
-        template_sentences=args.template_sentences,
-    )
+    return from_args(MiniCorpusConfig, args, speakers=from_args(SpeakerCounts, args))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return run_reporting_user_errors("mini", lambda: _build(args))
+
+
+def _build(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        report = build_corpus(args.out_dir, config_from_args(args), args.jobs, not args.no_progress)
-    except (ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    report = build_corpus(args.out_dir, config_from_args(args), args.jobs, not args.no_progress)
     logger.info(
         "%d utterances planned, %d written now; %.2f h of audio in %s",
         report.utterances,
