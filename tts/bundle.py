@@ -23,7 +23,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,13 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from palette.codec.files import UserError, UserFileNotFoundError, atomic_write, write_text_atomic
+from palette.codec.files import (
+    UserError,
+    UserFileNotFoundError,
+    atomic_directory,
+    atomic_write,
+    write_text_atomic,
+)
 from palette.models.families import FAMILIES, STAGES
 from palette.models.loading import load_model
 
@@ -173,14 +178,13 @@ class ModelBundle:
         out = Path(out)
         in_place = out.resolve() == self.directory.resolve()
         target = out / ONNX_DIR if in_place else out
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-        try:
+        with atomic_directory(target) as tmp:
             if in_place:
                 write_graphs(tmp)
             else:
-                shutil.rmtree(tmp)
-                shutil.copytree(self.directory, tmp, ignore=shutil.ignore_patterns(ONNX_DIR))
+                shutil.copytree(
+                    self.directory, tmp, ignore=shutil.ignore_patterns(ONNX_DIR), dirs_exist_ok=True
+                )
                 codec_dir = self.directory / self.codec
                 if codec_dir.is_dir() and not codec_dir.resolve().is_relative_to(
                     self.directory.resolve()
@@ -190,14 +194,7 @@ class ModelBundle:
                     data["codec"] = str(codec_dir.resolve())
                     write_text_atomic(tmp / BUNDLE_FILE, json.dumps(data, indent=2))
                 write_graphs(tmp / ONNX_DIR)
-                os.chmod(tmp, 0o755)
                 ModelBundle.read(tmp).onnx_manifest()  # what we write must read back
-            if target.exists():
-                shutil.rmtree(target)
-            tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return ModelBundle.read(out)
 
     # --- writing -------------------------------------------------------------------------
@@ -225,9 +222,7 @@ class ModelBundle:
             s in stages for s in FAMILIES[default_family].stages
         ):
             raise UserError(f"default family {default_family!r} is not among the exported stages")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-        try:
+        with atomic_directory(out) as tmp:
             codec_ref = codec
             if Path(codec).is_dir():
                 shutil.copytree(codec, tmp / "codec")
@@ -256,14 +251,7 @@ class ModelBundle:
             write_text_atomic(tmp / BUNDLE_FILE, json.dumps(bundle, indent=2))
             if card:
                 shutil.copy(card, tmp / "MODEL_CARD.md")
-            os.chmod(tmp, 0o755)
             ModelBundle.read(tmp)  # what we write must read back
-            if out.exists():
-                shutil.rmtree(out)
-            tmp.rename(out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return ModelBundle.read(out)
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 from palette.codec import FrameKind
 from palette.models.families.base import (
     Family,
-    frame_cap,
-    predicted_durations,
+    autoregressive_length,
     steps,
-    target_frames,
 )
 from palette.models.families.completion import complete_codebooks
-from palette.models.generate import ARGenerator, length_cap
+from palette.models.generate import ARGenerator
 from palette.models.sampling import SamplingOptions
 from palette.models.speculative import SpeculativeARGenerator, SpeculativeOptions
 
@@ -52,11 +50,7 @@ class ARFamily(Family):
 
     def pieces(self, request, models, options, whole):
         model = models["ar"]
-        cap = frame_cap(request, length_cap(request.target_tokens, request.frame_rate))
-        durations = None
-        if model.config.aligned:  # explicit durations fix the length, as for PAR
-            cap = target_frames(request, options)
-            durations = predicted_durations(model, request, cap)
+        cap, durations = autoregressive_length(model, request, options)
         prompt = request.prompt_frames(FrameKind.CODES)[0]
         if options.speculative:
             spec = SpeculativeOptions(

@@ -20,6 +20,7 @@ from torch import nn
 
 from palette.codec import FrameKind, UserError
 from palette.models.alignment import target_durations
+from palette.models.generate import length_cap
 from palette.models.par_generate import target_length
 
 Models = Mapping[str, nn.Module]  # stage name ("ar", "nar", "par", "refine", ...) -> model
@@ -99,6 +100,16 @@ def predicted_durations(model, request: SentenceRequest, length: int) -> torch.T
     prompt's phonemes, ``length`` spread over the target's."""
     log_d = model.log_durations(request.text[None], torch.tensor([request.text.shape[0]]))[0]
     return target_durations(log_d, request.target_start, length)
+
+
+def autoregressive_length(model, request: SentenceRequest, options):
+    """-> (most frames, durations) for an AR/Gaussian model: a cap from the text for plain
+    models; for aligned ones the length set in advance (``target_frames``) and the duration
+    head's durations, which fix it."""
+    if not model.config.aligned:
+        return frame_cap(request, length_cap(request.target_tokens, request.frame_rate)), None
+    length = target_frames(request, options)
+    return length, predicted_durations(model, request, length)
 
 
 # options every family's sentences use; they are read by the streaming loop, not the family

@@ -6,12 +6,10 @@ from __future__ import annotations
 from palette.codec import FrameKind
 from palette.models.families.base import (
     Family,
-    frame_cap,
-    predicted_durations,
+    autoregressive_length,
     steps,
-    target_frames,
 )
-from palette.models.generate import ARGenerator, GaussianSampling, length_cap
+from palette.models.generate import ARGenerator, GaussianSampling
 
 
 class KalleFamily(Family):
@@ -25,11 +23,7 @@ class KalleFamily(Family):
 
     def pieces(self, request, models, options, whole):
         model = models["kalle"]
-        cap = frame_cap(request, length_cap(request.target_tokens, request.frame_rate))
-        durations = None
-        if model.config.aligned:  # explicit durations fix the length, as for PAR
-            cap = target_frames(request, options)
-            durations = predicted_durations(model, request, cap)
+        cap, durations = autoregressive_length(model, request, options)
         prompt = request.prompt_frames(FrameKind.LATENTS)
         sampling = GaussianSampling(temperature=options.temperature)
         return steps(
