@@ -18,7 +18,13 @@ from torch import nn
 
 from palette.models.alignment import MAX_PROGRESS, duration_loss, frame_phonemes, phone_inputs
 from palette.models.config import LMConfig
-from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl, pad_to_patch
+from palette.models.frames import (
+    DiscreteFrames,
+    GaussianDraft,
+    GaussianFrames,
+    gaussian_kl,
+    pad_to_patch,
+)
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
 from palette.models.transformer import KVCache, Transformer
 
@@ -56,6 +62,13 @@ class CodecLM(nn.Module):
         # (class cardinality is the blank), decoded by CTC to draft many codes at once
         k = config.draft_upsample
         self.draft = nn.Linear(dim, k * (config.cardinality + 1)) if k else None
+        # kalle's self-speculative draft head: a Gaussian for each of the next draft_ahead steps
+        # from one state and those steps' aligned phonemes
+        self.gaussian_draft = (
+            GaussianDraft(config.latent_dim, patch, dim, config.draft_ahead)
+            if config.draft_ahead
+            else None
+        )
         if config.aligned:  # explicit durations: every step also carries its phoneme
             self.progress_embed = nn.Embedding(MAX_PROGRESS, dim)
             self.duration_head = nn.Linear(dim, 1)
@@ -229,7 +242,25 @@ class CodecLM(nn.Module):
         stop = F.binary_cross_entropy_with_logits(stop_logit, stop_target, reduction="none")
         stop = (stop * step_valid).sum() / step_valid.sum()
         losses = {"loss": kl / D + stop, "kl": kl, "stop": stop, "_states": states}
+        if self.gaussian_draft is not None:
+            q = as_steps(q_mean), as_steps(q_logstd)
+            losses["draft"] = self._gaussian_draft_loss(states, phones, q, frame_valid) / D
+            losses["loss"] = losses["loss"] + cfg.draft_weight * losses["draft"]
         return self._duration_losses(losses, batch)
+
+    def _gaussian_draft_loss(self, states, phones, q, frame_valid) -> torch.Tensor:
+        """KL of every step ``k`` = 1..ahead ahead of each state to the codec posterior ``q``
+        (``[B, S, P, D]`` twice), averaged over k. The states are detached: the draft head learns
+        to read the backbone, it does not steer it."""
+        S, total = states.shape[1], 0.0
+        ks = range(1, min(self.config.draft_ahead, S - 1) + 1)
+        for k in ks:
+            offset = torch.full((S - k,), k, dtype=torch.long, device=states.device)
+            mean, logstd = self.gaussian_draft(states[:, : S - k].detach(), phones[:, k:], offset)
+            kl = gaussian_kl(q[0][:, k:], q[1][:, k:], mean, logstd).sum(-1)
+            valid = frame_valid[:, k:]
+            total = total + (kl * valid).sum() / valid.sum().clamp(min=1)
+        return total / max(len(ks), 1)
 
     def _ctc_loss(self, states: torch.Tensor, batch: LMBatch) -> torch.Tensor:
         B, S, _ = states.shape

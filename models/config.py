@@ -36,7 +36,9 @@ class LMConfig:
     draft_upsample: int = (
         0  # ar: CTC draft head over the text states, frames per phoneme (0 = none)
     )
-    draft_weight: float = 0.0  # ar: weight of the draft head's CTC loss to the codes
+    draft_weight: float = 0.0  # ar, kalle: weight of the draft head's loss
+    draft_ahead: int = 0  # kalle: steps ahead of each state the Gaussian draft head predicts
+    # (0 = none; needs aligned)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
 
     def __post_init__(self):
@@ -49,6 +51,8 @@ class LMConfig:
             raise UserError(f"the {self.family} family needs cardinality > 0")
         if self.draft_upsample and self.family != "ar":
             raise UserError("only the ar family has a CTC draft head (draft_upsample)")
+        if self.draft_ahead and (self.family != "kalle" or not self.aligned):
+            raise UserError("only an aligned kalle model has a Gaussian draft head (draft_ahead)")
         if self.aligned and self.family not in ("par", "ar", "kalle"):
             raise UserError(f"the {self.family} family takes no frame-aligned phonemes")
 

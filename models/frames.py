@@ -71,6 +71,30 @@ class GaussianFrames(nn.Module):
         return mean, logstd.clamp(-7.0, 2.0), stop
 
 
+class GaussianDraft(nn.Module):
+    """The Gaussian family's self-speculative draft head: from the state that predicts step
+    ``s``, the aligned inputs of step ``s + k`` (its phoneme and progress) and the offset ``k``
+    (1..ahead), a Gaussian for step ``s + k``. Many steps are drafted from one state at once."""
+
+    def __init__(self, latent_dim: int, patch: int, dim: int, ahead: int):
+        super().__init__()
+        self.latent_dim, self.patch, self.ahead = latent_dim, patch, ahead
+        self.offset = nn.Embedding(ahead, dim)
+        self.net = nn.Sequential(
+            nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, patch * latent_dim * 2)
+        )
+
+    def forward(
+        self, states: torch.Tensor, phones: torch.Tensor, k: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """states, phones ``[B, S, C]`` and offsets ``k [S]`` (1..ahead) -> mean, logstd
+        ``[B, S, P, D]`` of the steps ``k`` ahead of each state."""
+        h = states + phones + self.offset(k - 1)
+        out = self.net(h).view(*h.shape[:2], self.patch, 2, self.latent_dim)
+        mean, logstd = out.unbind(dim=3)
+        return mean, logstd.clamp(-7.0, 2.0)
+
+
 def gaussian_kl(
     q_mean: torch.Tensor, q_logstd: torch.Tensor, p_mean: torch.Tensor, p_logstd: torch.Tensor
 ) -> torch.Tensor:

@@ -1,9 +1,10 @@
 """Every random draw of generation, in one place: discrete tokens (temperature, top-k, top-p,
-VALL-E 2's repetition-aware sampling), PALLE's draws with their confidences, and Gaussian
-frames (KALL-E, latent PAR)."""
+VALL-E 2's repetition-aware sampling), PALLE's draws with their confidences, Gaussian frames
+(KALL-E, latent PAR), and speculative sampling's accept-or-redraw for Gaussian drafts."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -88,3 +89,44 @@ def draw_with_confidence(
         filtered = filter_logits(logits / temperature, top_p=top_p)
         tokens = torch.multinomial(filtered.softmax(-1), 1, generator=generator).squeeze(-1)
     return tokens, probs.gather(-1, tokens[:, None]).squeeze(-1)
+
+
+def gaussian_log_density(x, mean, logstd, temperature: float = 1.0) -> torch.Tensor:
+    """Log density of ``x`` under the diagonal Gaussian ``(mean, temperature * exp(logstd))``,
+    summed over every element (one joint density of a whole step)."""
+    logstd = logstd + math.log(temperature)
+    z = (x - mean) * torch.exp(-logstd)
+    return -(0.5 * z.pow(2) + logstd + 0.5 * math.log(2 * math.pi)).sum()
+
+
+@dataclass(frozen=True)
+class GaussianDraftCheck:
+    """Speculative sampling for one Gaussian draft step: the model's ``p = (mean, logstd)``,
+    the draft's ``q``, both at ``temperature`` (> 0), and the drawn draft ``x ~ q``."""
+
+    p: tuple[torch.Tensor, torch.Tensor]
+    q: tuple[torch.Tensor, torch.Tensor]
+    temperature: float
+    max_redraws: int = 64  # residual draws before falling back to a plain draw from p
+
+    def log_ratio(self, x: torch.Tensor) -> torch.Tensor:
+        """``log p(x) - log q(x)``."""
+        t = self.temperature
+        return gaussian_log_density(x, *self.p, t) - gaussian_log_density(x, *self.q, t)
+
+    def accept(self, x: torch.Tensor, generator: torch.Generator | None) -> bool:
+        """Keep the draft ``x`` with probability ``min(1, p(x) / q(x))``."""
+        u = torch.rand((), generator=generator)
+        return bool(torch.log(u) < self.log_ratio(x))
+
+    def residual(self, generator: torch.Generator | None) -> torch.Tensor:
+        """A draw from the normalised residual ``max(0, p - q)`` (what a rejection must be
+        replaced with for the output to follow ``p`` exactly), by rejection: ``y ~ p`` is kept
+        with probability ``1 - min(1, q(y) / p(y))``."""
+        y = None
+        for _ in range(self.max_redraws):
+            y = draw_gaussian(*self.p, self.temperature, generator)
+            keep = 1.0 - torch.exp(-self.log_ratio(y)).clamp(max=1.0)
+            if torch.rand((), generator=generator) < keep:
+                return y
+        return y  # p and q nearly equal: a draw from p is (almost exactly) the residual

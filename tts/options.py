@@ -59,12 +59,14 @@ class SynthesisOptions:
     max_sentence_chars: int = 250  # longer sentences are split at clauses
     chunk_frames: int = 10  # frames per streamed chunk, and per NAR completion step
     context_frames: int = 50  # codec frames of left context when decoding a chunk
-    speculative: str | None = None  # ar: self-speculative decoding with the CTC draft head:
-    # "exact" (greedy, identical to greedy AR), "sampling" (same distribution as plain
-    # sampling), "relaxed" (thresholds below); None = plain AR
-    draft_tokens: int = 8  # ar, speculative: codes drafted and verified per forward pass
+    speculative: str | None = None  # ar, kalle: self-speculative decoding with the model's draft
+    # head (ar: CTC over codes; kalle: a Gaussian per step): "exact" (ar only: greedy,
+    # identical to greedy AR), "sampling" (same distribution as plain sampling), "relaxed"
+    # (thresholds below); None = plain AR
+    draft_tokens: int = 8  # ar, kalle, speculative: codes (steps) drafted and verified per pass
     tau_ctc: float = 0.5  # ar, relaxed: keep a whole draft span below this CTC entropy (nats)
-    tau_lm: float = 0.1  # ar, relaxed: else keep draft codes the model gives at least this
+    tau_lm: float = 0.1  # ar, relaxed: else keep draft codes the model gives at least this;
+    # kalle, relaxed: keep draft steps whose relative density exp(-mean(z^2)/2) is at least this
     verify: bool = False  # offline: hear every sentence back (Whisper, the asr extra) and redo
     # a take whose word error rate is above verify_max_wer; streaming cannot take back audio
     verify_retries: int = 2  # verify: extra takes at most per sentence (the best one is kept)

@@ -1,5 +1,5 @@
 """KALL-E: autoregressive next-distribution prediction over codec latents (a Gaussian per
-frame, stop logit)."""
+frame, stop logit), optionally self-speculative with its Gaussian draft head."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ from palette.models.families.base import (
     steps,
 )
 from palette.models.generate import ARGenerator, GaussianSampling
+from palette.models.speculative import SpeculativeOptions
+from palette.models.speculative_gaussian import SpeculativeGaussianGenerator
 
 
 class KalleFamily(Family):
     name = "kalle"
     stages = ("kalle",)
-    options = frozenset({"temperature", "speed", "duration"})  # speed/duration: aligned models
-    summary = "KALL-E-style continuous autoregression (a Gaussian per latent frame)"
+    options = frozenset(
+        {"temperature", "speculative", "draft_tokens", "tau_lm", "speed", "duration"}
+    )  # speed/duration: aligned models
+    summary = (
+        "KALL-E-style continuous autoregression (a Gaussian per latent frame), "
+        "optionally self-speculative"
+    )
 
     def frame_kind(self, models):
         return FrameKind.LATENTS
@@ -26,8 +33,15 @@ class KalleFamily(Family):
         cap, durations = autoregressive_length(model, request, options)
         prompt = request.prompt_frames(FrameKind.LATENTS)
         sampling = GaussianSampling(temperature=options.temperature)
-        return steps(
-            ARGenerator(
+        if options.speculative:
+            spec = SpeculativeOptions(
+                mode=options.speculative, draft_tokens=options.draft_tokens, tau_lm=options.tau_lm
+            )
+            generator = SpeculativeGaussianGenerator(
+                model, request.text, prompt, cap, sampling, spec, options.seed, durations
+            )
+        else:
+            generator = ARGenerator(
                 model, request.text, prompt, cap, sampling, options.seed, durations=durations
             )
-        )
+        return steps(generator)

@@ -49,10 +49,11 @@ def model_config(config, meta: dict) -> LMConfig:
         patch=config.patch if family in ("ar", "kalle") else 1,
         ctc_weight=config.ctc_weight if family in ("ar", "kalle") else 0.0,
         noise_std=config.noise_std if continuous and family != "align" else 0.0,
-        aligned=config.aligned and family == "par",
+        aligned=config.aligned and family in ("par", "ar", "kalle"),
         score_ratio=config.score_ratio if family == "par" else 0.1,
         draft_upsample=config.draft_upsample if family == "ar" else 0,
-        draft_weight=config.draft_weight if family == "ar" else 0.0,
+        draft_weight=config.draft_weight if family in ("ar", "kalle") else 0.0,
+        draft_ahead=config.draft_ahead if family == "kalle" else 0,
         transformer=core,
     )
 

@@ -51,12 +51,13 @@ class TrainConfig:
     ctc_weight: float = 0.1  # auxiliary CTC loss (ar, kalle)
     noise_std: float = 0.1  # kalle (and par --latents) input-noise augmentation
     latents: bool = False  # par/refine: predict the codec's Gaussian latents instead of codes
-    aligned: bool = False  # par/refine: frame-aligned phonemes + duration head (needs durations)
+    aligned: bool = False  # par, refine, ar, kalle: frame-aligned phonemes + duration head
     score_ratio: float = 0.1  # par: scored frames after the mask start, fraction of T (0 = all)
     draft_upsample: int = (
         0  # ar: CTC draft head frames per phoneme for self-speculative decoding (0 = none)
     )
-    draft_weight: float = 0.3  # ar: weight of the draft head's CTC loss
+    draft_weight: float = 0.3  # ar, kalle: weight of the draft head's loss
+    draft_ahead: int = 0  # kalle, aligned: steps the Gaussian draft head predicts ahead (0 = none)
     max_duration: float = 60.0  # seconds of audio per batch (lhotse DynamicBucketingSampler)
     num_buckets: int = 10
     loop: LoopOptions = field(default_factory=LoopOptions)

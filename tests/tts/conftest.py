@@ -14,7 +14,10 @@ from palette.tts.symbols import SymbolTable
 SR = 24000
 
 
-def make_bundle(root, stages=("ar", "nar", "kalle", "par", "refine"), default="par"):
+def make_bundle(
+    root, stages=("ar", "nar", "kalle", "par", "refine"), default="par", speculative=False
+):
+    """``speculative``: aligned ar and kalle models with their draft heads."""
     torch.manual_seed(0)
     codec_cfg = PaletteCodecConfig(
         dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1, num_codebooks=2, latent_dim=4
@@ -33,6 +36,7 @@ def make_bundle(root, stages=("ar", "nar", "kalle", "par", "refine"), default="p
             cardinality=0 if family == "kalle" else codec_cfg.cardinality,
             num_codebooks=2,
             latent_dim=4 if family == "kalle" else 0,
+            **(_speculative(family) if speculative else {}),
         )
         model = build_model(cfg)
         with torch.no_grad():  # random models: never end early, so lengths hit the text's cap
@@ -49,6 +53,11 @@ def make_bundle(root, stages=("ar", "nar", "kalle", "par", "refine"), default="p
         checkpoints[stage] = (config, model.state_dict())
     ModelBundle.write(root, str(codec_dir), checkpoints, default, half=False)
     return root
+
+
+def _speculative(family: str) -> dict:
+    heads = {"ar": {"draft_upsample": 4}, "kalle": {"draft_ahead": 3}}
+    return {"aligned": True, **heads[family]} if family in heads else {}
 
 
 def speech_like(seconds=2.0, sr=SR, seed=0):

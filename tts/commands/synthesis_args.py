@@ -52,15 +52,28 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speculative",
         choices=SPECULATIVE_MODES,
-        help="ar: self-speculative decoding with the CTC draft head (exact = greedy, "
-        "identical to greedy AR; sampling = same distribution as plain "
-        "sampling; relaxed = thresholds)",
+        help="ar, kalle: self-speculative decoding with the model's draft head (exact = "
+        "greedy, identical to greedy AR, ar only; sampling = same distribution as plain "
+        "sampling; relaxed = --tau-ctc/--tau-lm thresholds)",
     )
     parser.add_argument(
         "--draft-tokens",
         type=int,
         default=defaults.draft_tokens,
-        help="ar, --speculative: codes drafted per forward pass",
+        help="ar, kalle, --speculative: codes (steps) drafted per forward pass",
+    )
+    parser.add_argument(
+        "--tau-ctc",
+        type=float,
+        default=defaults.tau_ctc,
+        help="ar, --speculative relaxed: keep a whole draft span below this CTC entropy (nats)",
+    )
+    parser.add_argument(
+        "--tau-lm",
+        type=float,
+        default=defaults.tau_lm,
+        help="ar, kalle, --speculative relaxed: keep draft codes (steps) the model finds at "
+        "least this likely",
     )
     parser.add_argument(
         "--verify",

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Train the autoregressive families (VALL-E-style ar + nar, KALL-E-style kalle) on CPU from the
+# prepared mini corpus, aligned like the default PAR model: every step carries the phoneme its
+# frame belongs to (durations from the CTC aligner of mini_model.sh's stage 1-2), and a duration
+# head fixes the length at inference. The ar stage also trains its CTC draft head for
+# self-speculative decoding; kalle trains its per-frame Gaussian draft head. Rerun the same
+# command to resume (a stage whose final/ exists is skipped, a stage that was cut off continues
+# from its checkpoint.pt):
+#
+#   stage 1  ar      first codebook's codes, aligned, with the CTC draft head
+#   stage 2  nar     the other codebooks, given the first
+#   stage 3  kalle   Gaussian next-distribution over the codec's latents, aligned
+#   stage 4  export  add ar, nar and kalle (float16) to the model in --out
+#
+#   recipes/libritts/mini_model.sh --stop-stage 2   # aligner and durations first
+#   recipes/libritts/ar_model.sh                    # defaults below (about 80 min, 2 cores)
+set -euo pipefail
+
+stage=1                   # first stage to run
+stop_stage=4              # last stage to run
+prep=data/libritts-prep   # run.sh output (manifests + codec features + durations)
+codec=palette-codec       # codec the features were made with
+exp=exp/ar                # checkpoints and logs per stage
+out=exp/model-ar          # exported model directory (the shipped one: tts/checkpoints/palette-mini-en)
+base=tts/checkpoints/palette-mini-en  # model whose stages (par, refine) are exported beside
+dim=256                   # transformer width of every stage
+layers=4                  # transformer blocks of every stage
+ar_minutes=32             # wall-clock budget of ar
+ar_steps=1200             # ar's schedule length (cosine decay ends here)
+draft_upsample=8          # ar: draft frames per phoneme of the CTC draft head
+nar_minutes=12            # wall-clock budget of nar
+nar_steps=500             # nar's schedule length
+kalle_minutes=30          # wall-clock budget of kalle
+kalle_steps=1200          # kalle's schedule length
+kalle_patch=2             # kalle: codec frames per step
+kalle_draft_ahead=4       # kalle: steps the Gaussian draft head predicts ahead of each state
+
+source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
+parse_options "$0" "$@"
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
+python=${PYTHON:-python}
+common=(--manifests "$prep" --codec "$codec" --dim "$dim" --layers "$layers")
+train() { "$python" -m palette.recipes.libritts.train "${common[@]}" "$@"; }
+run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+
+if run_stage 1 && [ ! -d "$exp/ar/final" ]; then
+  echo "stage 1: ar -> $exp/ar"
+  train --stage ar --exp "$exp/ar" --aligned true --patch 1 --draft-upsample "$draft_upsample" \
+    --max-minutes "$ar_minutes" --max-steps "$ar_steps" --warmup-steps 100
+fi
+if run_stage 2 && [ ! -d "$exp/nar/final" ]; then
+  echo "stage 2: nar -> $exp/nar"
+  train --stage nar --exp "$exp/nar" --max-minutes "$nar_minutes" --max-steps "$nar_steps" \
+    --warmup-steps 50
+fi
+if run_stage 3 && [ ! -d "$exp/kalle/final" ]; then
+  echo "stage 3: kalle -> $exp/kalle"
+  train --stage kalle --exp "$exp/kalle" --aligned true --patch "$kalle_patch" \
+    --draft-ahead "$kalle_draft_ahead" \
+    --max-minutes "$kalle_minutes" --max-steps "$kalle_steps" --warmup-steps 100
+fi
+if run_stage 4; then
+  echo "stage 4: export -> $out"
+  "$python" -m palette.recipes.libritts.export "$out" --codec "$codec" --default-family par \
+    --stage par="$base/par" --stage refine="$base/refine" \
+    --stage ar="$exp/ar/final" --stage nar="$exp/nar/final" --stage kalle="$exp/kalle/final" \
+    --card "$repo/recipes/libritts/MODEL_CARD.md" --sampling "$(cat "$base/bundle.json" | "$python" -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["sampling"]))')"
+  mkdir -p "$out/logs"
+  cp "$base"/logs/*.csv "$out/logs/" 2>/dev/null || true
+  for s in ar nar kalle; do cp "$exp/$s/log.csv" "$out/logs/$s.csv"; done
+fi
