@@ -91,8 +91,8 @@ def add_flags(
             parser.add_argument(f.name, **kwargs)
             continue
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if f.name in repeat:
-            kwargs["action"] = "append"
+        if f.name in repeat:  # each use is one element (a tuple field's CSV type would nest)
+            kwargs |= {"action": "append", "type": str}
         elif kwargs["type"] is parse_bool:  # --flag alone means true; --flag false also works
             kwargs |= {"nargs": "?", "const": True, "metavar": "BOOL"}
         elif not required:
