@@ -160,11 +160,13 @@ def ar_graphs(stage: str, model: CodecLM) -> list[GraphSpec]:
         GraphSpec(stage, CoreStep(model), step, ("states", "new_keys", "new_values"), step_axes),
         GraphSpec(f"{stage}_text", TextRows(model), {"text": text}, ("rows",), {"text": text_axes}),
         GraphSpec(
-            f"{stage}_frames", FrameSteps(model), {"frames": frames}, ("steps",), {"frames": frame_axes}
+            f"{stage}_frames",
+            FrameSteps(model),
+            {"frames": frames},
+            ("steps",),
+            {"frames": frame_axes},
         ),
-        GraphSpec(
-            f"{stage}_head", Head(model), {"states": step["x"]}, head_out, {"states": steps}
-        ),
+        GraphSpec(f"{stage}_head", Head(model), {"states": step["x"]}, head_out, {"states": steps}),
     ]
     if cfg.aligned:
         phones = {

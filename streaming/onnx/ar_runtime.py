@@ -99,7 +99,11 @@ class OrtFrames:
 
     def __init__(self, frames: Graph, head: Graph, config: LMConfig):
         self.frames_graph, self.head_graph = frames, head
-        self.patch, self.cardinality, self.dim = config.patch, config.cardinality, config.transformer.dim
+        self.patch, self.cardinality, self.dim = (
+            config.patch,
+            config.cardinality,
+            config.transformer.dim,
+        )
         self.eos = config.cardinality
         self.discrete = config.family == "ar"
 

@@ -4,8 +4,9 @@ the dynamo exporter; needs the ``onnx`` extra: onnx + onnxscript).
     export_bundle(ModelBundle.read("exp/model"), "exp/model-onnx")   # or palette export
 
 writes a copy of the model directory with an ``onnx/`` folder (``ModelBundle`` owns the
-layout): one ``<graph>.onnx`` per graph of ``streaming.onnx.graphs`` and ``manifest.json``
-(opset, dtype, the graphs' inputs and outputs, and the SHA-256 of every stage's weights so
+layout): one ``<graph>.onnx`` per graph of ``streaming.onnx.graphs`` (PAR stages, codec) and
+``streaming.onnx.ar_graphs`` (AR and KALL-E stages) and ``manifest.json`` (opset, precision,
+the graphs' inputs and outputs, and the SHA-256 of every stage's weights so
 that stale graphs are found). Each graph also carries its metadata: ``palette.config`` (the
 stage's ``config.json``, symbol table included) or ``palette.codec`` (the codec's sizes).
 """
@@ -128,9 +129,7 @@ def export_graph(
 def exportable_stages(models: dict) -> list[str]:
     """Stages with graphs: PAR models and autoregressive ``CodecLM`` s (the NAR stage keeps
     running in PyTorch)."""
-    return [
-        stage for stage, (model, _) in models.items() if isinstance(model, (PARModel, CodecLM))
-    ]
+    return [stage for stage, (model, _) in models.items() if isinstance(model, (PARModel, CodecLM))]
 
 
 def stage_graphs(stage: str, model, durations: bool) -> list[GraphSpec]:

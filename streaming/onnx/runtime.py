@@ -1,10 +1,12 @@
 """onnxruntime stand-ins for the PyTorch stages, below the sentence loop.
 
 ``OrtPARModel`` has the interface ``PARGenerator`` calls (``logits``, ``log_durations``,
-``continuous``, ``config``, ``mask_token``, ``eval``) and ``OrtCodec`` is a ``Codec``
+``continuous``, ``config``, ``mask_token``, ``eval``), ``OrtCodecLM`` (``ar_runtime``) the one
+the AR generators call, with the KV cache on the session's device, and ``OrtCodec`` is a ``Codec``
 (``encode``/``decode``/``encode_latents``/``decode_latents``; ``decode_chunk`` streams with left
 context through the base class), so the family pipelines and ``streaming.loop`` run
-unchanged. Tensors cross as numpy arrays (CPU); sessions prefer ``CUDAExecutionProvider`` and
+unchanged. Tensors cross as numpy arrays (CPU; floats cast to the graph's precision, fp32
+or fp16, and back to float32); sessions prefer ``CUDAExecutionProvider`` and
 fall back to CPU, logging the provider each session actually uses (onnxruntime falls back
 silently, so ``session.get_providers()`` is what is reported).
 """
