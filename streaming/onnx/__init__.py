@@ -2,6 +2,7 @@
 below the sentence loop (``export`` needs onnx + onnxscript, the runner onnxruntime; neither
 is imported until used)."""
 
+from palette.streaming.onnx.ar_runtime import OrtCodecLM
 from palette.streaming.onnx.runtime import (
     OrtCodec,
     OrtOptions,
@@ -14,6 +15,7 @@ from palette.streaming.onnx.runtime import (
 
 __all__ = [
     "OrtCodec",
+    "OrtCodecLM",
     "OrtOptions",
     "OrtPARModel",
     "choose_runtime",

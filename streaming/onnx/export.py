@@ -4,8 +4,9 @@ the dynamo exporter; needs the ``onnx`` extra: onnx + onnxscript).
     export_bundle(ModelBundle.read("exp/model"), "exp/model-onnx")   # or palette export
 
 writes a copy of the model directory with an ``onnx/`` folder (``ModelBundle`` owns the
-layout): one ``<graph>.onnx`` per graph of ``streaming.onnx.graphs`` and ``manifest.json``
-(opset, dtype, the graphs' inputs and outputs, and the SHA-256 of every stage's weights so
+layout): one ``<graph>.onnx`` per graph of ``streaming.onnx.graphs`` (PAR stages, codec) and
+``streaming.onnx.ar_graphs`` (AR and KALL-E stages) and ``manifest.json`` (opset, precision,
+the graphs' inputs and outputs, and the SHA-256 of every stage's weights so
 that stale graphs are found). Each graph also carries its metadata: ``palette.config`` (the
 stage's ``config.json``, symbol table included) or ``palette.codec`` (the codec's sizes).
 """
@@ -13,6 +14,7 @@ stage's ``config.json``, symbol table included) or ``palette.codec`` (the codec'
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import time
@@ -23,12 +25,15 @@ from pathlib import Path
 import torch
 
 from palette.codec.files import UserError
+from palette.models.codec_lm import CodecLM
 from palette.models.families import FAMILIES
 from palette.models.par import PARModel
+from palette.streaming.onnx.ar_graphs import ar_graphs
 from palette.streaming.onnx.graphs import GraphSpec, codec_graphs, par_graphs
 
 log = logging.getLogger(__name__)
 MANIFEST_FORMAT = 1
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
 QUIET_LOGGERS = ("onnx_ir", "onnxscript", "torch.onnx", "torch.export", "torch._export")
 
 
@@ -52,6 +57,14 @@ class ExportOptions:
     optimize: bool = True  # run the exporter's graph optimiser (constant folding, fusions)
     stages: tuple[str, ...] | None = None  # stages to export (None = every exportable one)
     codec: bool = True  # export the codec's encoder and decoders too
+    # "fp32", or "fp16" (for GPUs): the model stages' weights, activations, KV cache and
+    # floating inputs/outputs in half precision; the codec stays fp32 (its decoder is the
+    # vocoder, and the encoder's codes must match PyTorch's)
+    precision: str = "fp32"
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise UserError(f"unknown precision {self.precision!r}; one of {', '.join(PRECISIONS)}")
 
 
 def codec_metadata(codec) -> dict:
@@ -114,8 +127,25 @@ def export_graph(
 
 
 def exportable_stages(models: dict) -> list[str]:
-    """Stages with a graph: PAR models (AR/KALL-E/NAR stages keep running in PyTorch)."""
-    return [stage for stage, (model, _) in models.items() if isinstance(model, PARModel)]
+    """Stages with graphs: PAR models and autoregressive ``CodecLM`` s (the NAR stage keeps
+    running in PyTorch)."""
+    return [stage for stage, (model, _) in models.items() if isinstance(model, (PARModel, CodecLM))]
+
+
+def stage_graphs(stage: str, model, durations: bool) -> list[GraphSpec]:
+    """The graphs of one stage; ``durations``: the stage owns its family (PAR duration head)."""
+    if isinstance(model, CodecLM):
+        return ar_graphs(stage, model)
+    return par_graphs(stage, model, durations)
+
+
+def in_precision(spec: GraphSpec, dtype: torch.dtype) -> GraphSpec:
+    """``spec`` with its module and floating example inputs cast to ``dtype``."""
+    if dtype == torch.float32:
+        return spec
+    inputs = {k: v.to(dtype) if v.is_floating_point() else v for k, v in spec.inputs.items()}
+    module = copy.deepcopy(spec.module).to(dtype)
+    return GraphSpec(spec.name, module, inputs, spec.outputs, spec.dynamic, spec.minimum)
 
 
 def write_graphs(
@@ -146,21 +176,27 @@ def write_graphs(
             "palette.symbols": json.dumps(config.get("symbols"), ensure_ascii=False),
             "palette.stage": stage,
         }
-        for spec in par_graphs(stage, model, durations=stage in family_models):
+        dtype = PRECISIONS[options.precision]
+        meta["palette.precision"] = options.precision
+        for spec in stage_graphs(stage, model, durations=stage in family_models):
             graphs[spec.name] = export_graph(
-                spec, directory / f"{spec.name}.onnx", meta, options.opset, options.optimize
-            )
+                in_precision(spec, dtype),
+                directory / f"{spec.name}.onnx",
+                meta,
+                options.opset,
+                options.optimize,
+            ) | {"dtype": options.precision}
     if options.codec:
         meta = {"palette.codec": json.dumps(codec_metadata(codec))}
         for spec in codec_graphs(codec):
             graphs[spec.name] = export_graph(
                 spec, directory / f"{spec.name}.onnx", meta, options.opset, options.optimize
-            )
+            ) | {"dtype": "fp32"}
     weights = {s: h for s, h in (weights or {}).items() if s in wanted}  # exported stages only
     manifest = {
         "format": MANIFEST_FORMAT,
         "opset": options.opset,
-        "dtype": "float32",
+        "dtype": options.precision,  # of the model stages (the codec's graphs are fp32)
         "torch": torch.__version__,
         "graphs": graphs,
         "weights": weights,

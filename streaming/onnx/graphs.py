@@ -6,7 +6,7 @@ the codec's encoder/decoder), so a graph is the PyTorch computation traced once.
 dimensions are traced from example sizes >= 2 that differ from each other (an example size of
 0 or 1 would be specialised into the graph).
 
-Graphs (names are file stems under ``onnx/``):
+Graphs (names are file stems under ``onnx/``; the AR and KALL-E stages' are in ``ar_graphs``):
 
 - ``<stage>`` (a PAR stage, e.g. ``par``, ``refine``): ``text [B, Lt]``, ``text_lens [B]``,
   ``frames`` (latents ``[B, D, T]`` float or codes ``[B, T]`` int64), ``audio_lens [B]``,

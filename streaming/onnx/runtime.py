@@ -1,10 +1,12 @@
 """onnxruntime stand-ins for the PyTorch stages, below the sentence loop.
 
 ``OrtPARModel`` has the interface ``PARGenerator`` calls (``logits``, ``log_durations``,
-``continuous``, ``config``, ``mask_token``, ``eval``) and ``OrtCodec`` is a ``Codec``
+``continuous``, ``config``, ``mask_token``, ``eval``), ``OrtCodecLM`` (``ar_runtime``) the one
+the AR generators call, with the KV cache on the session's device, and ``OrtCodec`` is a ``Codec``
 (``encode``/``decode``/``encode_latents``/``decode_latents``; ``decode_chunk`` streams with left
 context through the base class), so the family pipelines and ``streaming.loop`` run
-unchanged. Tensors cross as numpy arrays (CPU); sessions prefer ``CUDAExecutionProvider`` and
+unchanged. Tensors cross as numpy arrays (CPU; floats cast to the graph's precision, fp32
+or fp16, and back to float32); sessions prefer ``CUDAExecutionProvider`` and
 fall back to CPU, logging the provider each session actually uses (onnxruntime falls back
 silently, so ``session.get_providers()`` is what is reported).
 """
@@ -24,6 +26,7 @@ from palette.codec.files import UserError
 from palette.models.config import LMConfig
 
 log = logging.getLogger(__name__)
+FLOAT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
 
@@ -65,13 +68,24 @@ class Graph:
         self.name = path.stem
         self.provider = self.session.get_providers()[0]
         self.inputs = [i.name for i in self.session.get_inputs()]
+        self.float_inputs = {  # name -> numpy dtype (float16 for an fp16 export)
+            i.name: FLOAT_TYPES[i.type] for i in self.session.get_inputs() if i.type in FLOAT_TYPES
+        }
         self.metadata = self.session.get_modelmeta().custom_metadata_map
         level = logging.INFO if self.provider == providers[0] else logging.WARNING
         log.log(level, "onnxruntime: %s runs on %s", self.name, self.provider)
 
+    def cast(self, name: str, x) -> np.ndarray:
+        """Input ``name`` as a contiguous array of the graph's type (floats as it takes them)."""
+        x = _numpy(x)
+        dtype = self.float_inputs.get(name)
+        return x.astype(dtype, copy=False) if dtype is not None else x
+
     def run(self, **inputs) -> tuple[np.ndarray, ...]:
-        feed = {k: _numpy(v) for k, v in inputs.items() if k in self.inputs}
-        return tuple(self.session.run(None, feed))
+        """-> the outputs; floating outputs as float32 whatever the graph's precision."""
+        feed = {k: self.cast(k, v) for k, v in inputs.items() if k in self.inputs}
+        out = self.session.run(None, feed)
+        return tuple(o.astype(np.float32) if o.dtype == np.float16 else o for o in out)
 
 
 def _numpy(x) -> np.ndarray:
@@ -161,15 +175,22 @@ def ort_stand_ins(bundle, models: dict, codec: Codec, options: OrtOptions = OrtO
     """Replace every stage of ``models`` (stage -> (model, config)) that has an exported graph,
     and the codec, with onnxruntime stand-ins. Stages without graphs keep their PyTorch model;
     ``models`` may hold ``None`` for stages with graphs (they are not loaded then)."""
+    from palette.streaming.onnx.ar_runtime import OrtCodecLM, ar_stand_in, is_ar_graph
+
     out = dict(models)
     for stage in bundle.stages:
         path = bundle.onnx_graph(stage)
         if path is None:
             continue
-        durations = bundle.onnx_graph(f"{stage}_durations")
-        model = OrtPARModel(Graph(path, options), durations and Graph(durations, options))
-        out[stage] = (model, json.loads(model.forward_graph.metadata["palette.config"]))
-    torch_stages = [s for s, (m, _) in out.items() if not isinstance(m, OrtPARModel)]
+        graph = Graph(path, options)
+        if is_ar_graph(graph):
+            model = ar_stand_in(bundle, stage, graph, options)
+        else:
+            durations = bundle.onnx_graph(f"{stage}_durations")
+            model = OrtPARModel(graph, durations and Graph(durations, options))
+        out[stage] = (model, json.loads(graph.metadata["palette.config"]))
+    stand_ins = (OrtPARModel, OrtCodecLM)
+    torch_stages = [s for s, (m, _) in out.items() if not isinstance(m, stand_ins)]
     if torch_stages:
         log.info("stages without ONNX graphs run in PyTorch: %s", ", ".join(torch_stages))
     encoder = bundle.onnx_graph("codec_encoder")

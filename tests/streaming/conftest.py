@@ -14,6 +14,16 @@ from palette.tts.symbols import SymbolTable
 
 def tiny_bundle(root, latents: bool):
     """``latents``: par + refine, aligned, over 4-dim latents; else par + nar over codes."""
+    if latents:
+        stages = {s: {"family": "par", "latent_dim": 4, "aligned": True} for s in ("par", "refine")}
+    else:
+        stages = {"par": {"family": "par"}, "nar": {"family": "nar"}}
+    return tiny_model_dir(root, stages, "par")
+
+
+def tiny_model_dir(root, stages: dict[str, dict], default_family: str):
+    """A model directory with a tiny random codec and one tiny model per stage; ``stages``:
+    stage -> ``LMConfig`` fields beyond the shared ones (codes unless ``latent_dim`` is set)."""
     torch.manual_seed(0)
     codec_cfg = PaletteCodecConfig(
         dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1, num_codebooks=2, latent_dim=4
@@ -23,17 +33,14 @@ def tiny_bundle(root, latents: bool):
     symbols = SymbolTable.default()
     core = TransformerConfig(dim=32, layers=2, heads=2)
     checkpoints = {}
-    for stage in ("par", "refine") if latents else ("par", "nar"):
-        family = "nar" if stage == "nar" else "par"
-        cfg = LMConfig(
-            family=family,
-            num_symbols=len(symbols),
-            transformer=core,
-            cardinality=0 if latents else codec_cfg.cardinality,
-            num_codebooks=2,
-            latent_dim=4 if latents else 0,
-            aligned=latents,
-        )
+    for stage, fields in stages.items():
+        shared = {
+            "num_symbols": len(symbols),
+            "transformer": core,
+            "cardinality": 0 if fields.get("latent_dim") else codec_cfg.cardinality,
+            "num_codebooks": 2,
+        }
+        cfg = LMConfig(**(shared | fields))
         config = {
             "model": cfg.to_dict(),
             "symbols": symbols.to_dict(),
@@ -41,7 +48,7 @@ def tiny_bundle(root, latents: bool):
             "stage": stage,
         }
         checkpoints[stage] = (config, build_model(cfg).state_dict())
-    return ModelBundle.write(root, str(codec_dir), checkpoints, "par", half=False)
+    return ModelBundle.write(root, str(codec_dir), checkpoints, default_family, half=False)
 
 
 @pytest.fixture(scope="session")

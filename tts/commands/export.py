@@ -21,7 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="stages",
         metavar="STAGE",
-        help="export only this stage (repeatable; default: every PAR stage)",
+        help="export only this stage (repeatable; default: every PAR, AR and KALL-E stage)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "fp16"),
+        default="fp32",
+        help="precision of the model stages' graphs (fp16 for GPUs; the codec stays fp32)",
     )
     parser.add_argument("--no-codec", action="store_true", help="do not export the codec")
     parser.add_argument(
@@ -42,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         optimize=not args.no_optimize,
         stages=tuple(args.stages) if args.stages else None,
         codec=not args.no_codec,
+        precision=args.precision,
     )
     bundle = export_bundle(ModelBundle.read(resolve_model(args.model)), args.out, options)
     graphs = bundle.onnx_manifest()["graphs"]
