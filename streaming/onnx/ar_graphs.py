@@ -25,6 +25,8 @@ size, ``P`` patch):
   ``phones [B, N, C]``.
 - ``<stage>_durations`` (aligned): ``text``, ``text_lens [B]`` -> ``log_durations [B, Lt]``.
 - ``<stage>_draft`` (CTC draft head): ``text_states [B, L, C]`` -> ``logits [B, L * k, K + 1]``.
+- ``<stage>_gaussian_draft`` (kalle's draft head): ``states``/``phones [B, S, C]``, offsets
+  ``k [S]`` int64 -> ``mean``/``logstd [B, S, P, D]``.
 """
 
 from __future__ import annotations
@@ -124,6 +126,15 @@ class Draft(nn.Module):
         return self.model.draft_logits(text_states)
 
 
+class GaussianDraftHead(nn.Module):
+    def __init__(self, model: CodecLM):
+        super().__init__()
+        self.head = model.gaussian_draft
+
+    def forward(self, states, phones, k):
+        return self.head(states, phones, k)
+
+
 def cache_shape(model: CodecLM, batch: int, length: int) -> tuple[int, ...]:
     """``[L, B, H, M, Dh]``, as ``KVCache`` allocates it."""
     core = model.config.transformer
@@ -200,6 +211,17 @@ def ar_graphs(stage: str, model: CodecLM) -> list[GraphSpec]:
                 {"text_states": torch.randn(B, Lt, C, generator=g)},
                 ("logits",),
                 {"text_states": text_axes},
+            )
+        )
+    if model.gaussian_draft is not None:
+        rows = torch.randn(B, T, C, generator=g)
+        specs.append(
+            GraphSpec(
+                f"{stage}_gaussian_draft",
+                GaussianDraftHead(model),
+                {"states": rows, "phones": rows.flip(1), "k": torch.tensor([1, 2, 3, 1, 2])},
+                ("mean", "logstd"),
+                {"states": steps, "phones": steps, "k": {0: "steps"}},
             )
         )
     return specs

@@ -28,7 +28,8 @@ from palette.models.config import LMConfig
 from palette.models.transformer import KVCache
 from palette.streaming.onnx.runtime import Graph
 
-AR_GRAPHS = ("text", "frames", "head", "phones", "durations", "draft")  # suffixes: <stage>_<x>
+AR_GRAPHS = ("text", "frames", "head", "phones", "durations", "draft", "gaussian_draft")
+# (suffixes: <stage>_<x>)
 DEVICES = {"CUDAExecutionProvider": "cuda", "CPUExecutionProvider": "cpu"}
 
 
@@ -144,6 +145,7 @@ class OrtCodecLM:
         self.core = StaticCacheCore(step, self.config)
         self.frames = OrtFrames(graphs["frames"], graphs["head"], self.config)
         self.draft = graphs.get("draft")  # the speculative generator asks for a draft head
+        self.gaussian_draft = self._gaussian_draft if "gaussian_draft" in graphs else None
         self.training = False
         self.bos = self._text_rows(torch.zeros(1, 1, dtype=torch.long))[0, -1]  # a constant
 
@@ -174,6 +176,11 @@ class OrtCodecLM:
     def draft_logits(self, text_states: torch.Tensor) -> torch.Tensor:
         """text states ``[B, L, C]`` -> draft logits ``[B, L * k, K + 1]``."""
         return _torch(self._graph("draft").run(text_states=text_states))[0]
+
+    def _gaussian_draft(self, states, phones, k):
+        """kalle's draft head: ``states``/``phones [B, S, C]``, ``k [S]`` -> mean, logstd
+        ``[B, S, P, D]``."""
+        return _torch(self.graphs["gaussian_draft"].run(states=states, phones=phones, k=k))
 
     def _graph(self, name: str) -> Graph:
         if name not in self.graphs:

@@ -26,7 +26,13 @@ pytest.importorskip("onnxruntime")
 STAGES = {
     "ar": {"family": "ar", "draft_upsample": 4, "draft_weight": 1.0},
     "nar": {"family": "nar"},
-    "kalle": {"family": "kalle", "latent_dim": 4, "aligned": True},
+    "kalle": {
+        "family": "kalle",
+        "latent_dim": 4,
+        "aligned": True,
+        "draft_ahead": 3,
+        "draft_weight": 1.0,
+    },
 }
 GREEDY = SamplingOptions(temperature=0.0)
 
@@ -65,6 +71,7 @@ def test_export_writes_the_ar_graphs(ar_export):
         "kalle_head",
         "kalle_phones",
         "kalle_durations",
+        "kalle_gaussian_draft",
     }
     assert set(manifest["weights"]) == {"ar", "kalle"} and manifest["dtype"] == "fp32"
     step = manifest["graphs"]["ar"]
@@ -216,6 +223,17 @@ def test_greedy_synthesis_on_ort_equals_torch(ar_synths, family, speculative):
     assert not isinstance(ort_synth.models["nar"], OrtCodecLM)  # the NAR stage stays PyTorch
     voice = torch_synth.encode_voice((speech(seconds=1.0), SR), "hello")
     options = SynthesisOptions(family=family, temperature=0.0, speculative=speculative)
+    want = torch_synth.synthesize("Good morning.", voice, options=options).samples
+    got = ort_synth.synthesize("Good morning.", voice, options=options).samples
+    assert got.shape == want.shape and len(got) > 0
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize("mode", ["sampling", "relaxed"])
+def test_kalle_speculative_on_ort_equals_torch(ar_synths, mode):
+    torch_synth, ort_synth = ar_synths
+    voice = torch_synth.encode_voice((speech(seconds=1.0, seed=2), SR), "hello")
+    options = SynthesisOptions(family="kalle", temperature=0.7, seed=5, speculative=mode)
     want = torch_synth.synthesize("Good morning.", voice, options=options).samples
     got = ort_synth.synthesize("Good morning.", voice, options=options).samples
     assert got.shape == want.shape and len(got) > 0
