@@ -24,12 +24,14 @@ from pathlib import Path
 
 import torch
 
-from palette.codec.files import UserError
+from palette.codec.files import UserError, write_text_atomic
 from palette.models.codec_lm import CodecLM
-from palette.models.families import FAMILIES
+from palette.models.families import FAMILIES, get_family
 from palette.models.par import PARModel
 from palette.streaming.onnx.ar_graphs import ar_graphs
 from palette.streaming.onnx.graphs import GraphSpec, codec_graphs, par_graphs
+from palette.streaming.onnx.runtime import graph_stages
+from palette.tts.bundle import ONNX_DIR, ONNX_MANIFEST
 
 log = logging.getLogger(__name__)
 MANIFEST_FORMAT = 1
@@ -61,6 +63,10 @@ class ExportOptions:
     # floating inputs/outputs in half precision; the codec stays fp32 (its decoder is the
     # vocoder, and the encoder's codes must match PyTorch's)
     precision: str = "fp32"
+    # time the default family on PyTorch and on onnxruntime after exporting, for
+    # runtime="auto" (streaming.onnx.measure); only when the model stages are fp32 and the
+    # default family's stages were exported
+    measure: bool = True
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -214,6 +220,14 @@ def export_bundle(bundle, out, options: ExportOptions = ExportOptions()):
     if not hasattr(codec, "encoder") or not hasattr(codec, "decoder"):
         raise UserError(f"codec {bundle.codec!r} has no ONNX export (only palette codecs do)")
     models = bundle.load_models()
-    return bundle.write_onnx(
+    new = bundle.write_onnx(
         out, lambda d: write_graphs(models, codec, d, options, bundle.weight_hashes())
     )
+    family_stages = set(get_family(new.default_family).stages)
+    if options.measure and options.precision == "fp32" and family_stages <= set(graph_stages(new)):
+        from palette.streaming.onnx.measure import measure_runtimes
+
+        manifest = new.onnx_manifest() | {"measured": measure_runtimes(new.directory)}
+        path = new.directory / ONNX_DIR / ONNX_MANIFEST
+        write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+    return new

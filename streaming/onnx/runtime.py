@@ -213,7 +213,9 @@ def graph_stages(bundle) -> list[str]:
 
 def choose_runtime(bundle, runtime: str) -> str:
     """``"auto"`` | ``"onnx"`` | ``"torch"`` -> the runtime to use. ``auto`` takes onnxruntime
-    when it is installed and the directory has graphs that are up to date with its weights."""
+    when it is installed, the directory has graphs that are up to date with its weights, and
+    the export's measurement (``streaming.onnx.measure``, in the manifest) did not find PyTorch
+    faster."""
     if runtime not in ("auto", "onnx", "torch"):
         raise UserError(f"unknown runtime {runtime!r}; one of auto, onnx, torch")
     if runtime == "torch":
@@ -236,4 +238,16 @@ def choose_runtime(bundle, runtime: str) -> str:
         return "onnx"
     if has_graphs and stale:
         log.warning("ONNX graphs of %s are stale; using PyTorch", ", ".join(stale))
-    return "onnx" if has_graphs and not stale and ort_available() else "torch"
+    if not (has_graphs and not stale and ort_available()):
+        return "torch"
+    measured = bundle.onnx_manifest().get("measured")
+    if isinstance(measured, dict) and measured.get("onnx_rtf", 0) > measured.get("torch_rtf", 1e9):
+        log.info(
+            "runtime auto: PyTorch (measured faster at export for the %s family: RTF %.3f vs "
+            "%.3f on onnxruntime; --runtime onnx overrides)",
+            measured.get("family"),
+            measured["torch_rtf"],
+            measured["onnx_rtf"],
+        )
+        return "torch"
+    return "onnx"

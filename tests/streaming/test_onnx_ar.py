@@ -279,3 +279,24 @@ def test_fp16_graphs_run_close_to_fp32(ar_export, tmp_path, pairs):
         torch.testing.assert_close(
             ort.frames.logits(got), model.frames.logits(want), atol=5e-2, rtol=5e-2
         )
+
+
+def test_auto_takes_the_runtime_measured_faster_at_export(ar_export, tmp_path):
+    import shutil
+
+    from palette.streaming.onnx.runtime import choose_runtime
+
+    measured = ar_export.onnx_manifest()["measured"]
+    assert measured["family"] == "ar" and measured["torch_rtf"] > 0 and measured["onnx_rtf"] > 0
+    copy = tmp_path / "model"
+    shutil.copytree(ar_export.directory, copy)
+    path = copy / "onnx" / "manifest.json"
+    for onnx_rtf, want in (
+        (measured["torch_rtf"] * 2, "torch"),
+        (measured["torch_rtf"] / 2, "onnx"),
+    ):
+        manifest = json.loads(path.read_text()) | {"measured": measured | {"onnx_rtf": onnx_rtf}}
+        path.write_text(json.dumps(manifest))
+        bundle = ModelBundle.read(copy)
+        assert choose_runtime(bundle, "auto") == want
+        assert choose_runtime(bundle, "onnx") == "onnx"
