@@ -138,9 +138,12 @@ def _unpacked_marker(root: Path, package: str) -> Path:
     return root / "unpacked" / package
 
 
-def fetch(packages: list[str] | tuple[str, ...], root: Path | None = None) -> Path:
-    """Unpack ``packages`` (and their dependencies missing on this machine) under
-    ``<cache>/root`` and return that folder; packages already unpacked are not fetched again.
+def fetch(
+    packages: list[str] | tuple[str, ...], root: Path | None = None, dependencies: bool = True
+) -> Path:
+    """Unpack ``packages`` (and, unless ``dependencies`` is false, their dependencies missing
+    on this machine) under ``<cache>/root`` and return that folder; packages already unpacked
+    are not fetched again.
 
     Raises :class:`SourceUnavailable` when apt or dpkg-deb is missing, the archive cannot be
     reached, or a package does not exist there.
@@ -155,8 +158,10 @@ def fetch(packages: list[str] | tuple[str, ...], root: Path | None = None) -> Pa
             raise SourceUnavailable(f"{tool} not found (not a Debian-based machine)")
     env = _apt_env(root)
     _update(env, root)
-    plan = _run(["apt-get", "install", "--simulate", "-q", *wanted], env)
-    names = re.findall(r"^Inst (\S+)", plan, re.M)
+    names = []
+    if dependencies:
+        plan = _run(["apt-get", "install", "--simulate", "-q", *wanted], env)
+        names = re.findall(r"^Inst (\S+)", plan, re.M)
     names = list(dict.fromkeys(names + wanted))  # installed on the machine: still unpack ours
     debs = root / "debs"
     debs.mkdir(parents=True, exist_ok=True)
