@@ -85,11 +85,22 @@ class Counters:
         self.generators: list = []
         for model in synth.models.values():
             core = getattr(model, "core", None)
-            if core is not None:
+            if isinstance(core, torch.nn.Module):
                 core.register_forward_hook(self._count)
+            elif core is not None:  # onnxruntime's step graph (OrtCodecLM)
+                model.core = self._counting(core)
+            elif hasattr(model, "logits"):  # onnxruntime's PAR forward (OrtPARModel)
+                model.logits = self._counting(model.logits)
 
     def _count(self, *_):
         self.passes += 1
+
+    def _counting(self, call):
+        def counted(*args, **kwargs):
+            self.passes += 1
+            return call(*args, **kwargs)
+
+        return counted
 
     def recording(self, cls):
         """A subclass of generator ``cls`` whose instances are kept for their tallies."""
@@ -183,9 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--work", default="exp/speculative", help="folder for generated audio")
     p.add_argument("--out", default="benchmarks/results/speculative", help="report folder")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--runtime", choices=("torch", "onnx"), default="torch")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    synth = Synthesizer.from_pretrained(args.model)
+    synth = Synthesizer.from_pretrained(args.model, runtime=args.runtime)
     counters = Counters(synth)
     items = read_manifest(args.pairs)[: args.limit]
     voices = {i.id: synth.encode_voice(i.prompt, i.prompt_text) for i in items}
@@ -211,7 +223,7 @@ def write(rows: list[dict], out: Path, argv: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(rows, indent=2))
     lines = [
-        "# Self-speculative decoding of the autoregressive families (2 CPU cores)",
+        "# Self-speculative decoding of the autoregressive families (CPU)",
         "",
         f"Made by `python benchmarks/speculative_report.py {' '.join(argv)}`.",
         "",
