@@ -75,28 +75,36 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def rotary(x: torch.Tensor, positions: torch.Tensor, theta: float) -> torch.Tensor:
-    """Rotate ``x [B, H, T, Dh]`` by ``positions [B, T]`` (rotate-half convention)."""
-    half = x.shape[-1] // 2
-    freqs = theta ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
+def rotary_tables(positions: torch.Tensor, head_dim: int, theta: float, dtype):
+    """cos, sin ``[B, 1, T, Dh / 2]`` of ``positions [B, T]`` (computed once per forward and
+    shared by every layer)."""
+    half = head_dim // 2
+    freqs = theta ** (-torch.arange(half, device=positions.device, dtype=torch.float32) / half)
     angles = positions[:, None, :, None].float() * freqs  # [B, 1, T, half]
-    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate ``x [B, H, T, Dh]`` by the tables of ``rotary_tables`` (rotate-half convention)."""
+    half = x.shape[-1] // 2
     x1, x2 = x[..., :half], x[..., half:]
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)  # no-op unless autocast changed x's dtype
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
 class Attention(nn.Module):
     def __init__(self, config: TransformerConfig):
         super().__init__()
-        self.heads, self.theta = config.heads, config.rope_theta
+        self.heads = config.heads
         self.qkv = nn.Linear(config.dim, 3 * config.dim, bias=False)
         self.out = nn.Linear(config.dim, config.dim, bias=False)
         self.dropout = config.dropout
 
-    def forward(self, x, positions, mask, cache: KVCache | None = None, layer: int = 0):
+    def forward(self, x, rope, mask, cache: KVCache | None = None, layer: int = 0):
+        """``rope``: the (cos, sin) tables of the positions (``rotary_tables``)."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
-        q, k = rotary(q, positions, self.theta), rotary(k, positions, self.theta)
+        q, k = rotary(q, *rope), rotary(k, *rope)
         if cache is not None:
             k, v = cache.write(layer, k, v)
         y = F.scaled_dot_product_attention(
@@ -124,8 +132,8 @@ class Block(nn.Module):
         self.attn, self.ffn = Attention(config), FeedForward(config)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, x, positions, mask, cache=None, layer=0):
-        x = x + self.drop(self.attn(self.norm1(x), positions, mask, cache, layer))
+    def forward(self, x, rope, mask, cache=None, layer=0):
+        x = x + self.drop(self.attn(self.norm1(x), rope, mask, cache, layer))
         return x + self.drop(self.ffn(self.norm2(x)))
 
 
@@ -147,8 +155,10 @@ class Transformer(nn.Module):
     ) -> torch.Tensor:
         """``mask [B, 1, T, S]`` covers the ``S = cache.length + T`` keys when a cache is given
         (the new positions are written after the cached ones; the cache then advances by T)."""
+        cfg = self.config
+        rope = rotary_tables(positions, cfg.dim // cfg.heads, cfg.rope_theta, x.dtype)
         for i, block in enumerate(self.blocks):
-            x = block(x, positions, mask, cache, i)
+            x = block(x, rope, mask, cache, i)
         if cache is not None:
             cache.advance(x.shape[1])
         return self.norm(x)
