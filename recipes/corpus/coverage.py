@@ -50,6 +50,8 @@ def speaker_embeddings(root: Path, per_speaker: int = 2) -> tuple[list[dict], np
 def _group(speaker: dict) -> str:
     if speaker["role"] == "train":
         return "training base" if speaker.get("warp") is None else "pseudo-speaker (WORLD)"
+    if speaker["role"] == "train-real":
+        return "training real recording"
     if speaker["role"] == "test-base":
         return "held-out base voice"
     if speaker["role"] == "test-real":

