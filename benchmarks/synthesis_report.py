@@ -70,7 +70,12 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--model", default="palette-mini-en", help="model name or directory")
-    p.add_argument("--families", default="par", help="comma-separated model families to report")
+    p.add_argument(
+        "--families",
+        default="par",
+        help="model families to report, separated by ';' or ',' (a family may carry options: "
+        "'par:refine_iterations=0;kalle:speculative=relaxed')",
+    )
     p.add_argument(
         "--pairs",
         action="append",
@@ -95,15 +100,15 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for spec in args.pairs:
         name, manifest = spec.split("=", 1)
-        systems = [f for f in args.families.split(",") if f] + ([] if args.no_piper else ["piper"])
+        separator = ";" if ";" in args.families else ","
+        systems = [f for f in args.families.split(separator) if f]
+        systems += [] if args.no_piper else ["piper"]
         for system in systems:
             work = Path(args.work).resolve() / name / system
             if system == "piper":
                 generated = piper_pairs(manifest, work)
             else:
-                options = SynthesisOptions(
-                    family=system, span=args.span, temperature=args.temperature
-                )
+                options = system_options(system, args)
                 generated = synthesize_pairs(manifest, args.model, str(work), options)
             report = score_items(read_manifest(generated), EvalOptions(threads=args.threads))
             write_report(report, work / "results.json", work / "results.md")
@@ -119,6 +124,18 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(row)
             print(json.dumps(row))
     write(rows, Path(args.out), argv)
+
+
+def system_options(system: str, args) -> SynthesisOptions:
+    """``FAMILY`` or ``FAMILY:FIELD=VALUE,...`` (e.g. ``par:refine_iterations=0``) -> options."""
+    family, _, extra = system.partition(":")
+    fields = {f.name: f for f in dataclasses.fields(SynthesisOptions)}
+    values = {"family": family, "span": args.span, "temperature": args.temperature}
+    for pair in filter(None, extra.split(",")):
+        name, _, value = pair.partition("=")
+        kind = type(fields[name].default) if fields[name].default is not None else str
+        values[name] = kind(value) if kind is not bool else value == "true"
+    return SynthesisOptions(**values)
 
 
 def by_group(items: list[dict], roles_file: str) -> dict[str, dict]:
