@@ -89,6 +89,23 @@ class ARGenerator:
         progress = torch.nn.functional.pad(self.progress, (0, pad))[:, first : first + count]
         return self.model.phones(self.text, index, progress)
 
+    def _prefill_states(self, slack: int = 0, with_text: bool = False):
+        """Allocate the KV cache (room for every step to come plus ``slack`` rows) and run
+        ``[text ; BOS ; prompt steps]`` into it -> audio states ``[1, 1 + S, C]`` (and the text
+        states ``[1, Lt, C]`` with ``with_text``)."""
+        steps = self._all_steps()
+        length = self.text.shape[1] + 1 + steps.shape[1] + self.max_frames // self.P + 1
+        self.cache = KVCache(self.model.config.transformer, 1, length + slack)
+        return self.model.run(
+            self.text,
+            self.text_lens,
+            steps,
+            torch.tensor([steps.shape[1]]),
+            self.cache,
+            with_text=with_text,
+            phones=self._phones(0, steps.shape[1] + 1),
+        )
+
     @torch.inference_mode()
     def _next_state(self) -> torch.Tensor:
         """State ``[1, C]`` that predicts the next step."""
@@ -103,18 +120,7 @@ class ARGenerator:
             )
             return states[:, -1]
         if self.cache is None:
-            steps = self._all_steps()
-            length = self.text.shape[1] + 1 + steps.shape[1] + self.max_frames // self.P + 1
-            self.cache = KVCache(self.model.config.transformer, 1, length)
-            states = self.model.run(
-                self.text,
-                self.text_lens,
-                steps,
-                torch.tensor([steps.shape[1]]),
-                self.cache,
-                phones=self._phones(0, steps.shape[1] + 1),
-            )
-            return states[:, -1]
+            return self._prefill_states()[:, -1]
         last = self.frames[-1][None]
         position = self.cache.length - self.text.shape[1]
         return self.model.extend(

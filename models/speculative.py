@@ -30,7 +30,6 @@ import torch
 from palette.codec.files import UserError
 from palette.models.generate import ARGenerator
 from palette.models.sampling import SamplingOptions, filter_logits, sample
-from palette.models.transformer import KVCache
 
 MODES = ("exact", "sampling", "relaxed")
 
@@ -91,20 +90,7 @@ class SpeculativeARGenerator(ARGenerator):
 
     # --- drafting ---------------------------------------------------------------------------
     def _prefill(self) -> None:
-        steps = self._all_steps()
-        length = (
-            self.text.shape[1] + 1 + steps.shape[1] + self.max_frames + self.spec.draft_tokens + 2
-        )
-        self.cache = KVCache(self.model.config.transformer, 1, length)
-        states, text_states = self.model.run(
-            self.text,
-            self.text_lens,
-            steps,
-            torch.tensor([steps.shape[1]]),
-            self.cache,
-            with_text=True,
-            phones=self._phones(0, steps.shape[1] + 1),
-        )
+        states, text_states = self._prefill_states(self.spec.draft_tokens + 1, with_text=True)
         self.passes += 1
         self._pending_state = states[:, -1]
         draft = self.model.draft_logits(text_states[:, self.target_start :])[0]

@@ -32,7 +32,6 @@ from palette.codec.files import UserError
 from palette.models.generate import ARGenerator, GaussianSampling
 from palette.models.sampling import GaussianDraftCheck, draw_gaussian
 from palette.models.speculative import MODES, SpeculativeOptions
-from palette.models.transformer import KVCache
 
 
 class SpeculativeGaussianGenerator(ARGenerator):
@@ -85,17 +84,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
         return mean[0], logstd[0]
 
     def _prefill(self) -> None:
-        steps = self._all_steps()
-        length = self.text.shape[1] + 2 + steps.shape[1] + self.max_frames // self.P
-        self.cache = KVCache(self.model.config.transformer, 1, length + self.spec.draft_tokens + 2)
-        states = self.model.run(
-            self.text,
-            self.text_lens,
-            steps,
-            torch.tensor([steps.shape[1]]),
-            self.cache,
-            phones=self._phones(0, steps.shape[1] + 1),
-        )
+        states = self._prefill_states(self.spec.draft_tokens + 2)
         self.passes += 1
         self._anchor = states[:, -1]
         mean, logstd = self._predict(self._anchor[:, None])
