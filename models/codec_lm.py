@@ -130,6 +130,14 @@ class CodecLM(nn.Module):
         index = index.masked_fill(lengths_to_valid(prompt, S), -1)
         return self.phones(batch.text, index, progress)
 
+    def _drop_frames(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Training: zero each step input ``[B, S, C]`` with probability ``frame_dropout``."""
+        p = self.config.frame_dropout
+        if not (p and self.training):
+            return inputs
+        keep = torch.rand(inputs.shape[:2], device=inputs.device) >= p
+        return inputs * keep[..., None]
+
     def _duration_losses(self, losses: dict, batch: LMBatch) -> dict:
         if self.config.aligned:
             pred = self.log_durations(batch.text, batch.text_lens)
@@ -182,7 +190,7 @@ class CodecLM(nn.Module):
         n_steps = (batch.audio_lens + 1 + P - 1) // P  # steps up to and including EOS
         S = int(n_steps.max())
         frames = frames[:, : S * P]
-        inputs = self.step_inputs(frames[:, : (S - 1) * P])
+        inputs = self._drop_frames(self.step_inputs(frames[:, : (S - 1) * P]))
         phones = self._training_phones(batch, S) if self.config.aligned else None
         if self.draft is not None:
             states, text_states = self.run(
@@ -226,7 +234,7 @@ class CodecLM(nn.Module):
         fed = q_mean + torch.exp(q_logstd) * torch.randn_like(q_mean)  # posterior sample
         if cfg.noise_std and self.training:
             fed = fed + cfg.noise_std * torch.randn_like(fed)  # noise augmentation
-        inputs = self.step_inputs(fed[..., : (S - 1) * P])
+        inputs = self._drop_frames(self.step_inputs(fed[..., : (S - 1) * P]))
         phones = self._training_phones(batch, S) if self.config.aligned else None
         states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones)
         p_mean, p_logstd, stop_logit = self.frames.predict(states)  # [B, S, P, D], [B, S]

@@ -37,6 +37,8 @@ class LMConfig:
         0  # ar: CTC draft head over the text states, frames per phoneme (0 = none)
     )
     draft_weight: float = 0.0  # ar, kalle: weight of the draft head's loss
+    frame_dropout: float = 0.0  # ar/kalle, training: probability that a step's frame input is
+    # zeroed (the step then has only its aligned phoneme and the history before it)
     draft_ahead: int = 0  # kalle: steps ahead of each state the Gaussian draft head predicts
     # (0 = none; needs aligned)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)

@@ -54,6 +54,7 @@ def model_config(config, meta: dict) -> LMConfig:
         draft_upsample=config.draft_upsample if family == "ar" else 0,
         draft_weight=config.draft_weight if family in ("ar", "kalle") else 0.0,
         draft_ahead=config.draft_ahead if family == "kalle" else 0,
+        frame_dropout=config.frame_dropout if family in ("ar", "kalle") else 0.0,
         transformer=core,
     )
 

@@ -57,3 +57,15 @@ def test_an_aligned_model_without_durations_is_a_clear_error():
     model = CodecLM(tiny_config("ar", aligned=True)).eval()
     with pytest.raises(UserError, match="durations"):
         ARGenerator(model, torch.tensor([1, 2, 3]), torch.tensor([0, 1]), 4)
+
+
+def test_frame_dropout_zeroes_step_inputs_only_in_training():
+    torch.manual_seed(0)
+    model = CodecLM(
+        tiny_config("kalle", cardinality=0, latent_dim=4, aligned=True, frame_dropout=0.5)
+    )
+    x = torch.ones(4, 50, 8)
+    dropped = model.train()._drop_frames(x)
+    zero_rows = (dropped.abs().sum(-1) == 0).float().mean()
+    assert 0.35 < zero_rows < 0.65 and torch.equal(dropped[dropped != 0], x[dropped != 0])
+    assert torch.equal(model.eval()._drop_frames(x), x)
