@@ -64,9 +64,10 @@ def code_bundle(tmp_path_factory):
 @pytest.fixture(scope="session")
 def latent_export(latent_bundle, tmp_path_factory):
     pytest.importorskip("onnxscript")
-    from palette.streaming.onnx.export import export_bundle
+    from palette.streaming.onnx.export import ExportOptions, export_bundle
 
-    return export_bundle(latent_bundle, tmp_path_factory.mktemp("onnx") / "latent-onnx")
+    out = tmp_path_factory.mktemp("onnx") / "latent-onnx"
+    return export_bundle(latent_bundle, out, ExportOptions(measure=False))  # auto = onnx
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +84,7 @@ def code_export(code_bundle):
                 "--out",
                 str(code_bundle.directory),
                 "--no-codec",
+                "--no-measure",  # runtime auto then takes onnxruntime
             ]
         )
         == 0
