@@ -34,6 +34,7 @@ kalle_minutes=30          # wall-clock budget of kalle
 kalle_steps=1200          # kalle's schedule length
 kalle_patch=2             # kalle: codec frames per step
 kalle_draft_ahead=4       # kalle: steps the Gaussian draft head predicts ahead of each state
+frame_dropout=0           # ar, kalle: probability of zeroing a step's frame input in training
 
 source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
 parse_options "$0" "$@"
@@ -42,12 +43,13 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
 common=(--manifests "$prep" --codec "$codec" --dim "$dim" --layers "$layers")
+ar_common=(--aligned true --frame-dropout "$frame_dropout")
 train() { "$python" -m palette.recipes.libritts.train "${common[@]}" "$@"; }
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
 if run_stage 1 && [ ! -d "$exp/ar/final" ]; then
   echo "stage 1: ar -> $exp/ar"
-  train --stage ar --exp "$exp/ar" --aligned true --patch 1 --draft-upsample "$draft_upsample" \
+  train --stage ar --exp "$exp/ar" "${ar_common[@]}" --patch 1 --draft-upsample "$draft_upsample" \
     --max-minutes "$ar_minutes" --max-steps "$ar_steps" --warmup-steps 100
 fi
 if run_stage 2 && [ ! -d "$exp/nar/final" ]; then
@@ -57,7 +59,7 @@ if run_stage 2 && [ ! -d "$exp/nar/final" ]; then
 fi
 if run_stage 3 && [ ! -d "$exp/kalle/final" ]; then
   echo "stage 3: kalle -> $exp/kalle"
-  train --stage kalle --exp "$exp/kalle" --aligned true --patch "$kalle_patch" \
+  train --stage kalle --exp "$exp/kalle" "${ar_common[@]}" --patch "$kalle_patch" \
     --draft-ahead "$kalle_draft_ahead" \
     --max-minutes "$kalle_minutes" --max-steps "$kalle_steps" --warmup-steps 100
 fi
