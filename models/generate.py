@@ -63,6 +63,7 @@ class ARGenerator:
         self.cache = None
         self._pending = None  # last state, predicting the next step
         self.index = self.progress = None  # aligned: phoneme and progress of every step
+        self._phone_rows = None  # aligned: their input rows [1, steps, C], made on first use
         if model.config.aligned:
             if durations is None:
                 raise UserError("an aligned model needs the target's durations")
@@ -84,10 +85,10 @@ class ARGenerator:
         s predicts step s; steps past the alignment carry none)."""
         if self.index is None:
             return None
-        pad = max(0, first + count - self.index.shape[1])
-        index = torch.nn.functional.pad(self.index, (0, pad), value=-1)[:, first : first + count]
-        progress = torch.nn.functional.pad(self.progress, (0, pad))[:, first : first + count]
-        return self.model.phones(self.text, index, progress)
+        if self._phone_rows is None:  # every step's rows at once: one call, not one per step
+            self._phone_rows = self.model.phones(self.text, self.index, self.progress)
+        rows = self._phone_rows[:, first : first + count]
+        return torch.nn.functional.pad(rows, (0, 0, 0, count - rows.shape[1]))
 
     def _prefill_states(self, slack: int = 0, with_text: bool = False):
         """Allocate the KV cache (room for every step to come plus ``slack`` rows) and run
