@@ -166,6 +166,14 @@ class ModelBundle:
             return None
         return self.directory / ONNX_DIR / manifest["graphs"][name]["file"]
 
+    def update_onnx_manifest(self, **fields) -> None:
+        """Add or replace top-level ``fields`` of ``onnx/manifest.json`` (written atomically)."""
+        manifest = self.onnx_manifest()
+        if manifest is None:
+            raise UserError(f"{self.directory} has no ONNX graphs to annotate")
+        path = self.directory / ONNX_DIR / ONNX_MANIFEST
+        write_text_atomic(path, json.dumps(manifest | fields, indent=2) + "\n")
+
     def stale_onnx_stages(self) -> list[str]:
         """Stages whose weights changed since their graphs were exported."""
         recorded = (self.onnx_manifest() or {}).get("weights", {})

@@ -24,14 +24,13 @@ from pathlib import Path
 
 import torch
 
-from palette.codec.files import UserError, write_text_atomic
+from palette.codec.files import UserError
 from palette.models.codec_lm import CodecLM
 from palette.models.families import FAMILIES, get_family
 from palette.models.par import PARModel
 from palette.streaming.onnx.ar_graphs import ar_graphs
 from palette.streaming.onnx.graphs import GraphSpec, codec_graphs, par_graphs
 from palette.streaming.onnx.runtime import graph_stages
-from palette.tts.bundle import ONNX_DIR, ONNX_MANIFEST
 
 log = logging.getLogger(__name__)
 MANIFEST_FORMAT = 1
@@ -227,7 +226,5 @@ def export_bundle(bundle, out, options: ExportOptions = ExportOptions()):
     if options.measure and options.precision == "fp32" and family_stages <= set(graph_stages(new)):
         from palette.streaming.onnx.measure import measure_runtimes
 
-        manifest = new.onnx_manifest() | {"measured": measure_runtimes(new.directory)}
-        path = new.directory / ONNX_DIR / ONNX_MANIFEST
-        write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+        new.update_onnx_manifest(measured=measure_runtimes(new.directory))
     return new
