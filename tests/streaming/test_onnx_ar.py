@@ -211,7 +211,7 @@ def test_speculative_loop_on_ort_equals_torch(pairs):
 @pytest.fixture(scope="module")
 def ar_synths(ar_export):
     return (
-        Synthesizer.from_pretrained(ar_export.directory, runtime="torch"),
+        Synthesizer.from_pretrained(ar_export.directory, runtime="torch", precision="fp32"),
         Synthesizer.from_pretrained(ar_export.directory, runtime="onnx"),
     )
 

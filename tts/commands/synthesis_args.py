@@ -11,6 +11,7 @@ from pathlib import Path
 
 from palette.codec.files import UserError, UserFileNotFoundError
 from palette.models.families import FAMILIES
+from palette.models.precision import PRECISIONS
 from palette.models.speculative import MODES as SPECULATIVE_MODES
 from palette.tts.commands.outputs import VOICE_SUFFIX
 from palette.tts.registry import DEFAULT_MODEL
@@ -94,7 +95,16 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="inference runtime: onnxruntime over the graphs `palette export` "
         "wrote into the model directory, PyTorch eager, or auto (onnx when "
-        "onnxruntime is installed and the graphs are up to date)",
+        "onnxruntime is installed, the graphs are up to date and the export measured "
+        "them faster)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="precision of the stages run in PyTorch: fp32, bf16 (autocast in the "
+        "transformers), or auto (bf16 where the processor computes it natively, e.g. "
+        "AVX512-BF16 or AMX; fp32 elsewhere)",
     )
     add_download_argument(parser)
 

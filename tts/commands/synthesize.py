@@ -70,7 +70,10 @@ def _run(args: argparse.Namespace) -> int:
         check_voice_output(args.save_voice)
     prompt = check_prompt(args)
     synth = Synthesizer.from_pretrained(
-        args.model, allow_download=args.allow_download, runtime=args.runtime
+        args.model,
+        allow_download=args.allow_download,
+        runtime=args.runtime,
+        precision=args.precision,
     )
     voice = load_voice(synth, prompt, args)
     if args.save_voice:
