@@ -1,14 +1,15 @@
-"""PyTorch eager vs onnxruntime for a model, per stage and end to end, with Piper in the same run.
+"""PyTorch eager (fp32 and the precision ``auto`` picks) vs onnxruntime for a model, per stage
+and end to end, with Piper in the same run.
 
     palette export palette-mini-en --out exp/palette-mini-en-onnx
     python benchmarks/onnx_speed.py --model exp/palette-mini-en-onnx --threads 2
 
 Per stage: the median time of one call of every graph at the shapes a typical sentence gives
 (PAR forward, duration head, refine forward, codec encoder on the prompt, codec decoder on a
-sentence and on one streaming chunk with its left context), torch then ORT, interleaved.
+sentence and on one streaming chunk with its left context), system after system (``SYSTEMS``).
 End to end: every sentence of ``SENTENCES`` (short to long) through ``Synthesizer.synthesize``
-on both runtimes and through Piper (joe), interleaved sentence by sentence so that the load of
-a shared machine falls on all three alike; RTF = wall seconds / audio seconds (prompt encoded
+on every system and through Piper (joe), interleaved sentence by sentence so that the load of
+a shared machine falls on all alike; RTF = wall seconds / audio seconds (prompt encoded
 once beforehand), first-chunk latency = seconds from ``stream()`` to its first chunk (Piper:
 to its first audio chunk). Peak RSS is measured in a fresh subprocess per system (load, then
 speak two sentences). Writes ``benchmarks/results/onnx_speed.md``.
@@ -60,18 +61,32 @@ def percentile(values, q) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def load_pair(model: str):
-    return (
-        Synthesizer.from_pretrained(model, runtime="torch"),
-        Synthesizer.from_pretrained(model, runtime="onnx"),
-    )
+# system -> (runtime, precision); "torch" takes the precision "auto" picks on this machine
+SYSTEMS = {"torch-fp32": ("torch", "fp32"), "torch": ("torch", "auto"), "onnx": ("onnx", "fp32")}
 
 
-def stage_rows(synths, voice, repeats: int) -> list[tuple]:
-    """Median ms per call of each stage at a typical sentence's shapes, torch vs ORT."""
+def load_systems(model: str) -> dict:
+    return {
+        name: Synthesizer.from_pretrained(model, runtime=runtime, precision=precision)
+        for name, (runtime, precision) in SYSTEMS.items()
+    }
+
+
+def label(name: str, synth=None) -> str:
+    if name == "piper":
+        return "Piper joe (onnxruntime, 1 thread)"
+    if name == "onnx":
+        return "palette (onnxruntime, fp32)"
+    bf16 = synth is not None and synth.compute_dtype == torch.bfloat16
+    return f"palette (torch eager, {'bf16' if bf16 else 'fp32'})"
+
+
+def stage_rows(synths: dict, voice, repeats: int) -> list[tuple]:
+    """Median ms per call of each stage at a typical sentence's shapes on every system:
+    ``(stage, ms per system...)`` in the order of ``synths``."""
     from palette.models.alignment import frame_phonemes
 
-    torch_synth, ort_synth = synths
+    torch_synth = next(iter(synths.values()))
     prompt_ids = torch_synth.frontend.symbols.encode(list(voice.phonemes))
     target = torch_synth.frontend(SENTENCES[4]).ids
     text = torch.tensor(prompt_ids + torch_synth.frontend.symbols.encode([" "]) + target)[None]
@@ -108,10 +123,10 @@ def stage_rows(synths, voice, repeats: int) -> list[tuple]:
         for name, call in calls.items():
             if name.startswith("refine") and "refine" not in torch_synth.models:
                 continue
-            call(torch_synth), call(ort_synth)  # warm-up
-            t_torch = median_ms(lambda c=call: c(torch_synth), repeats)
-            t_ort = median_ms(lambda c=call: c(ort_synth), repeats)
-            rows.append((name, t_torch, t_ort))
+            for synth in synths.values():
+                call(synth)  # warm-up
+            times = [median_ms(lambda c=call, s=s: c(s), repeats) for s in synths.values()]
+            rows.append((name, *times))
     return rows
 
 
@@ -123,20 +138,18 @@ def first_chunk(stream) -> tuple[float, list]:
     return latency, chunks
 
 
-def end_to_end(synths, voice, piper_voice, options, rounds: int) -> dict:
+def end_to_end(synths: dict, voice, piper_voice, options, rounds: int) -> dict:
     """Per system: RTF per sentence, first-chunk latency per sentence; and the largest
-    sample difference between torch and ORT audio for the same seed."""
+    sample difference between torch fp32 and ORT audio for the same seed."""
     from palette.recipes.corpus.render import joe_synthesize
     from palette.tts.audio import resample
 
-    out = {
-        k: {"rtf": [], "first": [], "seconds": 0.0, "wall": 0.0} for k in ("torch", "onnx", "piper")
-    }
+    out = {k: {"rtf": [], "first": [], "seconds": 0.0, "wall": 0.0} for k in [*synths, "piper"]}
     max_diff = 0.0
     for _ in range(rounds):
         for sentence in SENTENCES:
             audio = {}
-            for name, synth in zip(("torch", "onnx"), synths, strict=True):
+            for name, synth in synths.items():
                 start = time.perf_counter()
                 samples = synth.synthesize(sentence, voice, options=options).samples
                 wall = time.perf_counter() - start
@@ -148,7 +161,8 @@ def end_to_end(synths, voice, piper_voice, options, rounds: int) -> dict:
                     first_chunk(iter(synth.stream(sentence, voice, options=options)))[0]
                 )
                 audio[name] = samples
-            max_diff = max(max_diff, float(np.abs(audio["torch"] - audio["onnx"]).max()))
+            diff = np.abs(audio["torch-fp32"] - audio["onnx"]).max()
+            max_diff = max(max_diff, float(diff))
             start = time.perf_counter()
             wav, sr = joe_synthesize(piper_voice, sentence, rate=1.0)
             wav = resample(wav, sr, 24000)
@@ -185,6 +199,7 @@ def peak_rss_mb(system: str, model: str, threads: int) -> float:
 
 
 def rss_worker(system: str, model: str, threads: int) -> None:
+    """Load ``system`` (a ``SYSTEMS`` name or ``piper``), speak two sentences, print VmHWM."""
     torch.set_num_threads(threads)
     if system == "piper":
         from palette.recipes.corpus.render import joe_synthesize, joe_voice
@@ -193,7 +208,8 @@ def rss_worker(system: str, model: str, threads: int) -> None:
         for s in SENTENCES[:2]:
             joe_synthesize(voice, s, 1.0)
     else:
-        synth = Synthesizer.from_pretrained(model, runtime=system)
+        runtime, precision = SYSTEMS[system]
+        synth = Synthesizer.from_pretrained(model, runtime=runtime, precision=precision)
         voice = synth.encode_voice(
             ROOT / "demos/prompt.wav", (ROOT / "demos/prompt.txt").read_text().strip()
         )
@@ -213,8 +229,8 @@ def torch_alone(model: str, threads: int, repeats: int) -> None:
     voice = synth.encode_voice(
         ROOT / "demos/prompt.wav", (ROOT / "demos/prompt.txt").read_text().strip()
     )
-    rows = stage_rows((synth, synth), voice, repeats)[:2]
-    print(json.dumps({name: t for name, t, _ in rows}))
+    rows = stage_rows({"torch": synth}, voice, repeats)[:2]
+    print(json.dumps({name: t for name, t in rows}))
 
 
 def main() -> None:
@@ -242,18 +258,20 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from palette.recipes.corpus.render import joe_voice
 
-    synths = load_pair(args.model)
-    voice = synths[0].encode_voice(
+    synths = load_systems(args.model)
+    first = synths["torch"]
+    voice = first.encode_voice(
         ROOT / "demos/prompt.wav", (ROOT / "demos/prompt.txt").read_text().strip()
     )
-    _, options = synths[0].resolve_family(SynthesisOptions(seed=0))
+    _, options = first.resolve_family(SynthesisOptions(seed=0))
     stages = stage_rows(synths, voice, args.repeats)
     e2e = end_to_end(synths, voice, joe_voice(seed=0), options, args.rounds)
-    rss = {s: peak_rss_mb(s, args.model, args.threads) for s in ("torch", "onnx", "piper")}
-    write(args, stages, e2e, rss)
+    rss = {s: peak_rss_mb(s, args.model, args.threads) for s in [*synths, "piper"]}
+    labels = {name: label(name, synths.get(name)) for name in [*synths, "piper"]}
+    write(args, stages, e2e, rss, labels, options)
 
 
-def write(args, stages, e2e, rss) -> None:
+def write(args, stages, e2e, rss, labels: dict, options) -> None:
     command = "python benchmarks/onnx_speed.py " + " ".join(
         a for a in sys.argv[1:] if not a.startswith("--out")
     )
@@ -262,17 +280,18 @@ def write(args, stages, e2e, rss) -> None:
         "",
         f"Made by `palette export palette-mini-en --out exp/palette-mini-en-onnx` and "
         f"`{command.strip()}` on {platform.processor() or platform.machine()}, torch "
-        f"{torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}. The machine "
-        "is shared with other jobs and was loaded during the run: read the medians and the "
-        "ratios, not the absolute times.",
+        f"{torch.__version__}, onnxruntime {__import__('onnxruntime').__version__}, "
+        f"{torch.get_num_threads()} threads. Options: the model's defaults (span "
+        f"{options.span}, refine_iterations {options.refine_iterations}, temperature "
+        f"{options.temperature}), seed 0.",
         "",
         "## Per stage (median ms per call)",
         "",
-        "| stage | torch | onnxruntime | torch / ORT |",
-        "|---|---|---|---|",
+        "| stage | " + " | ".join(labels[n] for n in SYSTEMS) + " |",
+        "|---|" + "---|" * len(SYSTEMS),
     ]
-    for name, t, o in stages:
-        lines.append(f"| {name} | {t:.1f} | {o:.1f} | {t / o:.2f}× |")
+    for name, *times in stages:
+        lines.append(f"| {name} | " + " | ".join(f"{t:.1f}" for t in times) + " |")
     lines += [
         "",
         f"## End to end ({len(SENTENCES)} sentences × {args.rounds} rounds, interleaved; "
@@ -281,26 +300,25 @@ def write(args, stages, e2e, rss) -> None:
         "| system | RTF median | RTF total | first chunk p50 / p90 (s) | peak RSS (MB) |",
         "|---|---|---|---|---|",
     ]
-    for name in ("torch", "onnx", "piper"):
+    for name in [*SYSTEMS, "piper"]:
         r = e2e[name]
-        label = {
-            "torch": "palette (torch eager)",
-            "onnx": "palette (onnxruntime)",
-            "piper": "Piper joe (onnxruntime, 1 thread)",
-        }[name]
         lines.append(
-            f"| {label} | {statistics.median(r['rtf']):.3f} | "
+            f"| {labels[name]} | {statistics.median(r['rtf']):.3f} | "
             f"{r['wall'] / r['seconds']:.3f} | {percentile(r['first'], 50):.3f} / "
             f"{percentile(r['first'], 90):.3f} | {rss[name]:.0f} |"
         )
-    ratio = statistics.median(e2e["torch"]["rtf"]) / statistics.median(e2e["onnx"]["rtf"])
+
+    def rtf(name: str) -> float:
+        return statistics.median(e2e[name]["rtf"])
+
     lines += [
         "",
-        f"ORT speed-up end to end (median RTF ratio): {ratio:.2f}×; ORT vs Piper: "
-        f"{statistics.median(e2e['onnx']['rtf']) / statistics.median(e2e['piper']['rtf']):.2f}× "
-        f"Piper's RTF. Largest sample difference between torch and ORT audio for the same seed: "
-        f"{e2e['max_abs_diff']:.2e}. First chunk: `Synthesizer.stream` (unrefined PAR spans) "
-        "for palette, the first sentence chunk for Piper.",
+        "Median RTF relative to Piper's: "
+        + ", ".join(f"{labels[n]} {rtf(n) / rtf('piper'):.2f}×" for n in SYSTEMS)
+        + ". Largest sample difference between torch fp32 and ORT audio for the same seed: "
+        f"{e2e['max_abs_diff']:.2e}. First chunk: `Synthesizer.stream` (the sentence's "
+        "unrefined PAR take, decoded chunk by chunk) for palette, the first sentence chunk for "
+        "Piper.",
         "",
     ]
     Path(args.out).write_text("\n".join(lines))

@@ -52,9 +52,8 @@ def piper_pairs(pairs: str, out_dir: Path, sample_rate: int = 24000) -> Path:
     return write_manifest(out_dir / "manifest.jsonl", done)
 
 
-def first_chunk_latency(pairs: str, model: str, options: SynthesisOptions, limit: int) -> list:
+def first_chunk_latency(pairs: str, synth: Synthesizer, options: SynthesisOptions, limit: int):
     """Seconds from calling ``stream`` (prompt already encoded) to its first audio chunk."""
-    synth = Synthesizer.from_pretrained(model)
     latencies = []
     for item in read_manifest(pairs)[:limit]:
         voice = synth.encode_voice(item.prompt, item.prompt_text)
@@ -88,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default="benchmarks/results/synthesis", help="report folder")
     p.add_argument("--latency-items", type=int, default=10, help="items timed for first chunk")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--runtime", default="auto", choices=("auto", "onnx", "torch"))
+    p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     p.add_argument("--no-piper", action="store_true", help="leave out the Piper reference")
     p.add_argument(
         "--roles",
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = []
+    synth = Synthesizer.from_pretrained(args.model, runtime=args.runtime, precision=args.precision)
     for spec in args.pairs:
         name, manifest = spec.split("=", 1)
         separator = ";" if ";" in args.families else ","
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
                 generated = piper_pairs(manifest, work)
             else:
                 options = system_options(system, args)
-                generated = synthesize_pairs(manifest, args.model, str(work), options)
+                generated = synthesize_pairs(manifest, synth, str(work), options)
             items = read_manifest(generated)
             # pairs without a ground-truth recording (real-pairs) enrol speakers from prompts
             enroll = ("reference",) if any(it.reference for it in items) else ("prompt",)
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.roles and system != "piper":
                 row["groups"] = by_group(report["items"], args.roles)
             if system != "piper":
-                lat = first_chunk_latency(manifest, args.model, options, args.latency_items)
+                lat = first_chunk_latency(manifest, synth, options, args.latency_items)
                 row |= {
                     "first_chunk_p50": float(np.percentile(lat, 50)),
                     "first_chunk_p90": float(np.percentile(lat, 90)),

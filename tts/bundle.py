@@ -3,7 +3,7 @@
 A model directory holds::
 
     bundle.json        {"codec": NAME_OR_DIR, "language": "en-us", "default_family": "par",
-                        "sampling": {"par": {"temperature": 0.4, "span": 32}}}
+                        "sampling": {"par": {"temperature": 0.4, "span": 3000}}}
     <stage>/           one per trained stage (ar, nar, par, refine, kalle: the family table's
                        stages), each with config.json + model.safetensors
     codec/             optional: the codec's own directory, when bundle.json names it "codec"

@@ -28,9 +28,10 @@ from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 
 def synthesize_pairs(
-    pairs: str, model: str, out_dir: str, options: SynthesisOptions, limit: int = 0
+    pairs: str, model, out_dir: str, options: SynthesisOptions, limit: int = 0
 ) -> Path:
-    synth = Synthesizer.from_pretrained(model)
+    """``model``: a model name or directory, or a loaded ``Synthesizer``."""
+    synth = model if isinstance(model, Synthesizer) else Synthesizer.from_pretrained(model)
     items = read_manifest(pairs)[: limit or None]
     out = Path(out_dir).resolve()
     done = []
