@@ -9,8 +9,13 @@ and outputs kept float32; the codec decoder stays fp32 when its fp16 error is ab
 ``--vocoder-tolerance``) and reports the largest fp16-vs-fp32 difference on CUDA. Then it times
 the PAR forward at batch 1 and 8 with IOBinding (inputs copied to the device once, outputs
 left there) in fp32 and fp16, as generated frames per second at the default span, and the end
-to end RTF of ``Synthesizer.synthesize`` on the CUDA provider. Writes
-``benchmarks/results/onnx_gpu.md``; exits with an error when CUDA is not the provider in use.
+to end RTF of ``Synthesizer.synthesize`` on the CUDA provider. Last, the AR step with and
+without CUDA graphs (``streaming.onnx.cuda_graph``, ``OrtOptions(cuda_graph=...)``) on a
+real-size KALL-E stage with random weights (``speculative_onnx.random_bundle``: the trained AR
+stages do not ship): the largest difference between replayed and plain states, ms per decode
+step (T = 1) and per verification step (T = K + 1) at batch 1 and 8, and the RTF of plain and
+speculative kalle synthesis. Writes ``benchmarks/results/onnx_gpu.md``; exits with an error
+when CUDA is not the provider in use.
 """
 
 from __future__ import annotations
@@ -99,6 +104,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="exp/palette-mini-en-onnx")
     p.add_argument("--vocoder-tolerance", type=float, default=1e-2)
+    p.add_argument("--draft", type=int, default=8, help="K: verification steps are K + 1 long")
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/onnx_gpu.md"))
     args = p.parse_args()
     bundle = ModelBundle.read(resolve_model(args.model))
@@ -152,8 +158,94 @@ def main() -> None:
         "\n(texts of one call are spoken one after another: the sentence loop has "
         "no batching, so batch 8 end to end is 8 × batch 1)"
     )
+    lines += ar_steps(args.draft)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def timed_steps(core, config, B: int, T: int, steps: int = 200, prefill: int = 64):
+    """(states of the first step, median ms per step) of ``steps`` steps of length ``T`` over a
+    cache of ``prefill`` rows (rolled back after every step, as a rejected draft is)."""
+    from palette.models.transformer import KVCache
+
+    g = torch.Generator().manual_seed(0)
+    cache = KVCache(config.transformer, B, prefill + T + 8)
+    C = config.transformer.dim
+    core(
+        torch.randn(B, prefill, C, generator=g),
+        torch.arange(prefill).expand(B, prefill),
+        torch.ones(B, 1, prefill, prefill, dtype=torch.bool).tril(),
+        cache,
+    )
+    x = torch.randn(B, T, C, generator=g)
+    positions = torch.arange(prefill, prefill + T).expand(B, T)
+    mask = torch.ones(B, 1, T, prefill + T, dtype=torch.bool)
+    first, times = None, []
+    for _ in range(steps):
+        start = time.perf_counter()
+        states = core(x, positions, mask, cache)
+        times.append(time.perf_counter() - start)
+        first = states if first is None else first
+        cache.rollback(prefill)
+    return first, 1000 * statistics.median(times[3:])
+
+
+def ar_steps(draft: int) -> list[str]:
+    """The AR step with and without CUDA graphs (see the module docstring)."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from speculative_onnx import random_bundle
+
+    from palette.streaming.onnx import OrtOptions, ort_stand_ins
+    from palette.tts.options import SynthesisOptions
+    from palette.tts.synthesizer import Synthesizer
+
+    shapes = (1, draft + 1)
+    lines = [
+        "",
+        f"## AR step (random real-size kalle stage), CUDA graphs for T in {shapes}",
+        "",
+        "| batch | T | plain ms/step | CUDA graph ms/step | max abs diff |",
+        "|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = random_bundle(Path(tmp))
+        plain = ort_stand_ins(bundle, {}, None)[0]["kalle"][0]
+        try:
+            graphs = ort_stand_ins(bundle, {}, None, OrtOptions(cuda_graph=shapes))[0]["kalle"][0]
+            for B in (1, 8):
+                for T in shapes:
+                    want, ms = timed_steps(plain.core, plain.config, B, T)
+                    got, ms_graph = timed_steps(graphs.core, graphs.config, B, T)
+                    diff = float((want - got).abs().max())
+                    lines.append(f"| {B} | {T} | {ms:.3f} | {ms_graph:.3f} | {diff:.1e} |")
+        except Exception as error:  # noqa: BLE001 - a refused capture is a result to report
+            lines.append(f"\nCUDA graph capture failed: {type(error).__name__}: {error}")
+        prompt = (ROOT / "demos/prompt.wav", (ROOT / "demos/prompt.txt").read_text().strip())
+        text = "When the sunlight strikes raindrops in the air, they act as a prism."
+        lines += ["", "| kalle synthesis | RTF plain step | RTF CUDA graphs |", "|---|---|---|"]
+        for name, options in {
+            "plain": SynthesisOptions(family="kalle", seed=0),
+            f"relaxed speculative, K = {draft}, tau 0": SynthesisOptions(
+                family="kalle", seed=0, speculative="relaxed", draft_tokens=draft, tau_lm=0.0
+            ),
+        }.items():
+            cells = []
+            for ort_options in (OrtOptions(), OrtOptions(cuda_graph=shapes)):
+                try:
+                    synth = Synthesizer.from_pretrained(
+                        bundle.directory, runtime="onnx", ort_options=ort_options
+                    )
+                    voice = synth.encode_voice(*prompt)
+                    synth.synthesize(text, voice, options=options)  # warm-up (and capture)
+                    start = time.perf_counter()
+                    audio = synth.synthesize(text, voice, options=options)
+                    cells.append(f"{(time.perf_counter() - start) / audio.duration:.4f}")
+                except Exception as error:  # noqa: BLE001
+                    cells.append(f"failed: {type(error).__name__}")
+            lines.append(f"| {name} | {' | '.join(cells)} |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -65,6 +65,7 @@ class Synthesizer:
         allow_download: bool | None = None,
         runtime: str = "auto",
         precision: str = "auto",
+        ort_options=None,
     ) -> Synthesizer:
         """A shipped model name (``available_models()``) or a model directory. A codec named by
         a Hugging Face id is fetched only with ``allow_download`` (or PALETTE_ALLOW_DOWNLOAD=1).
@@ -73,7 +74,8 @@ class Synthesizer:
         ``"auto"`` (onnx when onnxruntime is installed, the directory has up-to-date
         graphs and ``palette export`` measured them faster). ``precision`` of the stages run in
         PyTorch: ``"fp32"``, ``"bf16"`` (autocast in the transformers) or ``"auto"`` (bf16 where
-        the processor computes it natively; ``models.precision``)."""
+        the processor computes it natively; ``models.precision``). ``ort_options``: the
+        onnxruntime sessions' ``streaming.onnx.OrtOptions`` (threads, providers, CUDA graphs)."""
         from palette.models.precision import compute_dtype
         from palette.streaming.onnx import choose_runtime
         from palette.tts.registry import resolve_model
@@ -83,7 +85,7 @@ class Synthesizer:
         if choose_runtime(bundle, runtime) == "torch":
             codec = load_codec(bundle.codec_ref, allow_download=allow_download).eval()
             return cls(codec, bundle.load_models(), bundle, dtype)
-        from palette.streaming.onnx import graph_stages, ort_stand_ins
+        from palette.streaming.onnx import OrtOptions, graph_stages, ort_stand_ins
 
         exported = set(graph_stages(bundle))
         torch_models = bundle.load_models([s for s in bundle.stages if s not in exported])
@@ -92,7 +94,7 @@ class Synthesizer:
             if bundle.onnx_graph("codec_encoder")
             else load_codec(bundle.codec_ref, allow_download=allow_download)
         )
-        models, codec = ort_stand_ins(bundle, torch_models, codec)
+        models, codec = ort_stand_ins(bundle, torch_models, codec, ort_options or OrtOptions())
         return cls(codec.eval(), models, bundle, dtype)
 
     @property

@@ -58,6 +58,7 @@ class StaticCacheCore:
         self.graph, self.config = graph, config.transformer
         self.device = DEVICES.get(graph.provider, "cpu")
         self.dtype = graph.float_inputs["keys"]
+        self.run_options = None  # onnxruntime RunOptions of every step
         self._buffers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def buffers(self, cache: KVCache, batch: int) -> CacheBuffers:
@@ -87,7 +88,7 @@ class StaticCacheCore:
         binding.bind_output("states", self.device)  # first: get_outputs() keeps bind order
         for name, value in zip(("new_keys", "new_values"), buffers.write, strict=True):
             binding.bind_ortvalue_output(name, value)
-        g.session.run_with_iobinding(binding)
+        g.session.run_with_iobinding(binding, self.run_options)
         states = binding.get_outputs()[0].numpy()
         buffers.swap()
         cache.advance(T)
@@ -137,12 +138,19 @@ class OrtCodecLM:
     run = CodecLM.run  # the same sequence assembly as on PyTorch, over self.core below
     extend = CodecLM.extend
 
-    def __init__(self, graphs: dict[str, Graph]):
+    def __init__(self, graphs: dict[str, Graph], cuda_graph: tuple[int, ...] = ()):
+        """``cuda_graph``: step lengths replayed as CUDA graphs (``OrtOptions.cuda_graph``)."""
+        from palette.streaming.onnx.cuda_graph import cuda_graph_core
+
         step = graphs["step"]
         self.stage_config = json.loads(step.metadata["palette.config"])
         self.config = LMConfig.from_dict(self.stage_config["model"])
         self.graphs = graphs
-        self.core = StaticCacheCore(step, self.config)
+        self.core = (
+            cuda_graph_core(step, self.config, cuda_graph)
+            if cuda_graph
+            else StaticCacheCore(step, self.config)
+        )
         self.frames = OrtFrames(graphs["frames"], graphs["head"], self.config)
         self.draft = graphs.get("draft")  # the speculative generator asks for a draft head
         self.gaussian_draft = self._gaussian_draft if "gaussian_draft" in graphs else None
@@ -201,9 +209,11 @@ def is_ar_graph(graph: Graph) -> bool:
 
 def ar_stand_in(bundle, stage: str, step: Graph, options) -> OrtCodecLM:
     """``OrtCodecLM`` over the step graph ``step`` and the other graphs ``bundle`` has."""
+    if options.cuda_graph:  # the step session captures: made again with the provider option
+        step = Graph(step.path, options, cuda_graph=True)
     graphs = {"step": step}
     for name in AR_GRAPHS:
         path = bundle.onnx_graph(f"{stage}_{name}")
         if path is not None:
             graphs[name] = Graph(path, options)
-    return OrtCodecLM(graphs)
+    return OrtCodecLM(graphs, options.cuda_graph)

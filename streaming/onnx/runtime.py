@@ -36,6 +36,8 @@ class OrtOptions:
     providers: tuple[str, ...] = PREFERRED_PROVIDERS  # in order of preference
     optimization: str = "all"  # graph optimisation level: "basic", "extended" or "all"
     spinning: bool = False  # let idle intra-op threads spin (faster alone, slower beside torch)
+    # AR step lengths replayed as CUDA graphs (e.g. (1, draft_tokens + 1)); () = none; CUDA only
+    cuda_graph: tuple[int, ...] = ()
 
 
 def ort_available() -> bool:
@@ -47,7 +49,9 @@ def ort_available() -> bool:
 class Graph:
     """One ``InferenceSession``; ``run(**inputs) -> tuple of numpy outputs``."""
 
-    def __init__(self, path: Path, options: OrtOptions = OrtOptions()):
+    def __init__(self, path: Path, options: OrtOptions = OrtOptions(), cuda_graph: bool = False):
+        """``cuda_graph``: the session may capture CUDA graphs (``streaming.onnx.cuda_graph``;
+        every run then needs its inputs bound on the device or a ``gpu_graph_id`` of -1)."""
         import onnxruntime as ort
 
         so = ort.SessionOptions()
@@ -64,8 +68,12 @@ class Graph:
         }[options.optimization]
         available = ort.get_available_providers()
         providers = [p for p in options.providers if p in available] or ["CPUExecutionProvider"]
-        self.session = ort.InferenceSession(str(path), so, providers=providers)
-        self.name = path.stem
+        settings = [
+            (p, {"enable_cuda_graph": "1"}) if cuda_graph and p == "CUDAExecutionProvider" else p
+            for p in providers
+        ]
+        self.session = ort.InferenceSession(str(path), so, providers=settings)
+        self.path, self.name = Path(path), Path(path).stem
         self.provider = self.session.get_providers()[0]
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.float_inputs = {  # name -> numpy dtype (float16 for an fp16 export)

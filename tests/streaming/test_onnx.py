@@ -199,7 +199,9 @@ def test_streamed_equals_offline_on_ort(synths):
 
 def test_codes_model_mixes_ort_and_torch_stages(code_export):
     """PAR on onnxruntime, the NAR stage and the codec in PyTorch: same greedy codes."""
-    torch_synth = Synthesizer.from_pretrained(code_export.directory, runtime="torch", precision="fp32")
+    torch_synth = Synthesizer.from_pretrained(
+        code_export.directory, runtime="torch", precision="fp32"
+    )
     ort_synth = Synthesizer.from_pretrained(code_export.directory, runtime="auto")
     assert isinstance(ort_synth.models["par"], OrtPARModel)
     assert not isinstance(ort_synth.models["nar"], OrtPARModel)

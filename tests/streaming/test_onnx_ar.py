@@ -300,3 +300,20 @@ def test_auto_takes_the_runtime_measured_faster_at_export(ar_export, tmp_path):
         bundle = ModelBundle.read(copy)
         assert choose_runtime(bundle, "auto") == want
         assert choose_runtime(bundle, "onnx") == "onnx"
+
+
+def test_cuda_graphs_asked_for_on_cpu_step_without_them_and_say_so(ar_export, pairs, caplog):
+    from palette.streaming.onnx.ar_runtime import StaticCacheCore
+    from palette.streaming.onnx.cuda_graph import CudaGraphCore
+    from palette.streaming.onnx.runtime import OrtOptions
+
+    with caplog.at_level("WARNING", logger="palette.streaming.onnx.cuda_graph"):
+        models, _ = ort_stand_ins(ar_export, {}, None, OrtOptions(cuda_graph=(1, 5)))
+    ort = models["ar"][0]
+    assert type(ort.core) is StaticCacheCore
+    assert "CUDA graphs asked for" in caplog.text and "CPUExecutionProvider" in caplog.text
+    with pytest.raises(ValueError, match="CUDA graphs need CUDAExecutionProvider"):
+        CudaGraphCore(ort.core.graph, ort.config)
+    text, prompt = sentence(0)
+    want = ARGenerator(pairs["ar"][0], text, prompt, 24, GREEDY).generate()
+    assert torch.equal(ARGenerator(ort, text, prompt, 24, GREEDY).generate(), want)
