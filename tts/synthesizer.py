@@ -106,8 +106,10 @@ class Synthesizer:
         return [name for name, f in FAMILIES.items() if f.available(self.models)]
 
     # --- prompts -------------------------------------------------------------------------
-    def encode_voice(self, prompt, prompt_text: str | None = None) -> Voice:
-        """A path or ``(samples [S], sample_rate)`` plus its transcript -> ``Voice``."""
+    def encode_voice(self, prompt, prompt_text: str | None = None, adapt=False) -> Voice:
+        """A path or ``(samples [S], sample_rate)`` plus its transcript -> ``Voice``. ``adapt``
+        (``True`` or a ``models.adapt.AdaptOptions``): also fine-tune a few thousand parameters
+        of the PAR stage on the prompt (``tts.adaptation``; seconds; saved with the voice)."""
         if isinstance(prompt, (str, os.PathLike)):
             wav, sr = load_audio(prompt, max_seconds=PromptLimits().max_read_seconds)
         else:
@@ -132,7 +134,14 @@ class Synthesizer:
         with torch.inference_mode():
             codes = self.codec.encode(x)[0] if self.codec.has_codes else None
             latents = self.codec.encode_latents(x)[0][0] if self.codec.has_latents else None
-        return Voice(self.bundle.codec, prompt_text, phonemes, codes, latents)
+        voice = Voice(self.bundle.codec, prompt_text, phonemes, codes, latents)
+        if adapt:
+            from palette.models.adapt import AdaptOptions
+            from palette.tts.adaptation import adapt_voice
+
+            options = adapt if isinstance(adapt, AdaptOptions) else AdaptOptions()
+            voice = adapt_voice(self, voice, x, options)
+        return voice
 
     # --- synthesis -----------------------------------------------------------------------
     def synthesize(
@@ -221,10 +230,12 @@ class Synthesizer:
                 yield sentence.ids, (segment.pause_after_s if i == len(sentences) - 1 else None)
 
     def _speaker(self, family, voice: Voice) -> Speaker:
+        from palette.tts.adaptation import voice_models
+
         prompt_ids = self.frontend.symbols.encode(list(voice.phonemes))
         return Speaker(
             family,
-            self.models,
+            voice_models(self, voice),
             self.codec,
             prompt_ids,
             self.frontend.symbols.encode([" "]),

@@ -1,11 +1,14 @@
 """What synthesis produces and reuses: ``Audio`` (samples + rate) and ``Voice`` (a prompt encoded
 once: its codec frames and phonemes), savable to a small safetensors file.
 
-A voice file is safetensors with up to two tensors and one metadata entry::
+A voice file is safetensors with up to two frame tensors, the parameters of a prompt
+adaptation when it was adapted (``--adapt``), and one metadata entry::
 
-    codes    [Q, T] int64    (1 <= Q <= 64 codebooks, 0 <= code < 2**20)
-    latents  [D, T] float32  (1 <= D <= 1024, finite, |x| <= 1000)
-    metadata {"palette_voice": '{"codec": str, "text": str, "phonemes": str}'}
+    codes         [Q, T] int64    (1 <= Q <= 64 codebooks, 0 <= code < 2**20)
+    latents       [D, T] float32  (1 <= D <= 1024, finite, |x| <= 1000)
+    adapt.<stage>.<parameter>  float32, finite, |x| <= 1000 (at most 64 tensors, 2**16 values)
+    metadata {"palette_voice": '{"codec": str, "text": str, "phonemes": str
+                                 [, "adapted_for": SHA-256 of the adapted stage's weights]}'}
 
 ``Voice.load`` checks all of it (see ``VoiceLimits``) and raises ``VoiceFileError`` naming the
 file and the field; nothing in a voice file is executed.
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +44,15 @@ class VoiceLimits:
     max_abs_latent: float = 1000.0  # posterior means are O(1); larger is a damaged file
     max_text_chars: int = 5000  # transcript and phonemes
     max_file_bytes: int = 64 * 2**20  # checked before anything is read
+    max_adapted_tensors: int = 64
+    max_adapted_values: int = 2**16
 
 
 TENSOR_KEYS = ("codes", "latents")
+ADAPT_PREFIX = "adapt."  # + "<stage>.<parameter name>"
 META_KEY = "palette_voice"
 META_FIELDS = ("codec", "text", "phonemes")
+OPTIONAL_META = ("adapted_for",)
 
 
 @dataclass
@@ -73,6 +80,11 @@ class Voice:
     phonemes: str
     codes: torch.Tensor | None = None  # [Q, T] int64
     latents: torch.Tensor | None = None  # [D, T] posterior mean
+    # prompt adaptation (models.adapt): "<stage>.<parameter>" -> tensor, and the SHA-256 of
+    # the weights of the stage they were trained against
+    adaptation: dict[str, torch.Tensor] | None = None
+    adapted_for: str | None = None
+    adapt_log: object = field(default=None, repr=False, compare=False)  # models.adapt.AdaptLog
 
     @property
     def frames(self) -> int:
@@ -90,6 +102,9 @@ class Voice:
             if v is not None
         }
         meta = {"codec": self.codec, "text": self.text, "phonemes": self.phonemes}
+        if self.adaptation:
+            tensors |= {ADAPT_PREFIX + k: v.contiguous() for k, v in self.adaptation.items()}
+            meta["adapted_for"] = self.adapted_for or ""
         try:
             with atomic_path(path) as tmp:
                 save_file(
@@ -106,8 +121,9 @@ class Voice:
         path = Path(path)
         meta, tensors = _read_voice_file(path, limits)
         fields = _check_meta(path, meta, limits)
+        adaptation = _check_adaptation(path, tensors, fields.get("adapted_for"), limits)
         checked = _check_tensors(path, tensors, limits)
-        return cls(**fields, **checked)
+        return cls(**fields, **checked, adaptation=adaptation)
 
     def check_codec(self, codec) -> None:
         """Raise ``UserError`` unless the frames fit ``codec`` (a ``palette.codec.Codec``):
@@ -147,10 +163,11 @@ def _read_voice_file(path: Path, limits: VoiceLimits) -> tuple[object, dict[str,
             meta = (fh.metadata() or {}).get(META_KEY)
             keys = list(fh.keys())
             unknown = sorted(set(keys) - set(TENSOR_KEYS))
+            unknown = [k for k in unknown if not k.startswith(ADAPT_PREFIX)]
             if unknown:
                 raise VoiceFileError(
                     f"{path}: unknown tensor {unknown[0]!r} in a voice file "
-                    f"(expected {' and/or '.join(TENSOR_KEYS)})"
+                    f"(expected {' and/or '.join(TENSOR_KEYS)}, and {ADAPT_PREFIX}*)"
                 )
             tensors = {k: fh.get_tensor(k) for k in keys}
     except VoiceFileError:
@@ -176,13 +193,13 @@ def _check_meta(path: Path, raw: object, limits: VoiceLimits) -> dict[str, str]:
             f"{path}: metadata {META_KEY!r} must be a JSON object, not {type(meta).__name__}"
         )
     missing = [k for k in META_FIELDS if k not in meta]
-    extra = sorted(set(meta) - set(META_FIELDS))
+    extra = sorted(set(meta) - set(META_FIELDS) - set(OPTIONAL_META))
     if missing or extra:
         what = f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(extra)}"
         raise VoiceFileError(
             f"{path}: metadata field(s) {what} (expected {', '.join(META_FIELDS)})"
         )
-    for key in META_FIELDS:
+    for key in (k for k in META_FIELDS + OPTIONAL_META if k in meta):
         value = meta[key]
         if not isinstance(value, str):
             raise VoiceFileError(
@@ -198,6 +215,39 @@ def _check_meta(path: Path, raw: object, limits: VoiceLimits) -> dict[str, str]:
     if not meta["codec"].strip():
         raise VoiceFileError(f"{path}: field 'codec' is empty")
     return meta
+
+
+def _check_adaptation(
+    path: Path, tensors: dict[str, torch.Tensor], adapted_for: str | None, limits: VoiceLimits
+) -> dict[str, torch.Tensor] | None:
+    """Take the ``adapt.*`` tensors out of ``tensors`` and check them -> name -> float32
+    tensor, or ``None`` when the voice was not adapted."""
+    names = [k for k in tensors if k.startswith(ADAPT_PREFIX)]
+    if not names:
+        if adapted_for is not None:
+            raise VoiceFileError(f"{path}: field 'adapted_for' without adapt.* tensors")
+        return None
+    if not adapted_for:
+        raise VoiceFileError(f"{path}: adapt.* tensors without the field 'adapted_for'")
+    if len(names) > limits.max_adapted_tensors:
+        raise VoiceFileError(
+            f"{path}: {len(names)} adapt.* tensors (at most {limits.max_adapted_tensors})"
+        )
+    out = {}
+    for key in names:
+        x = tensors.pop(key)
+        if not x.dtype.is_floating_point:
+            raise VoiceFileError(f"{path}: field {key!r} must hold floats, not {x.dtype}")
+        x = x.to(torch.float32)
+        if not bool(torch.isfinite(x).all()) or (x.numel() and float(x.abs().max()) > 1000.0):
+            raise VoiceFileError(f"{path}: field {key!r} has NaN, infinite or huge values")
+        out[key[len(ADAPT_PREFIX) :]] = x.contiguous()
+    total = sum(x.numel() for x in out.values())
+    if total > limits.max_adapted_values:
+        raise VoiceFileError(
+            f"{path}: adapt.* tensors hold {total} values (at most {limits.max_adapted_values})"
+        )
+    return out
 
 
 def _check_tensors(path: Path, tensors: dict[str, torch.Tensor], limits: VoiceLimits) -> dict:
