@@ -91,6 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     p.add_argument("--no-piper", action="store_true", help="leave out the Piper reference")
     p.add_argument(
+        "--adapt", action="store_true", help="adapt every voice to its prompt first (--adapt)"
+    )
+    p.add_argument(
         "--roles",
         help="MINI_CORPUS.json of the mini corpus: adds a table by speaker "
         "group (inside / outside the training range, unseen espeak variants)",
@@ -112,13 +115,16 @@ def main(argv: list[str] | None = None) -> None:
                 generated = piper_pairs(manifest, work)
             else:
                 options = system_options(system, args)
-                generated = synthesize_pairs(manifest, synth, str(work), options)
+                generated = synthesize_pairs(manifest, synth, str(work), options, adapt=args.adapt)
             items = read_manifest(generated)
             # pairs without a ground-truth recording (real-pairs) enrol speakers from prompts
             enroll = ("reference",) if any(it.reference for it in items) else ("prompt",)
             report = score_items(items, EvalOptions(threads=args.threads, enroll_from=enroll))
             write_report(report, work / "results.json", work / "results.md")
             row = {"set": name, "system": system} | report["summary"]
+            if (work / "adapt_seconds.json").is_file() and args.adapt:
+                spent = json.loads((work / "adapt_seconds.json").read_text()).values()
+                row |= {"system": f"{system} + adapt", "adapt_seconds": float(np.mean(list(spent)))}
             if args.roles and system != "piper":
                 row["groups"] = by_group(report["items"], args.roles)
             if system != "piper":

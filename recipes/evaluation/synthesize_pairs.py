@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,20 +29,28 @@ from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 
 def synthesize_pairs(
-    pairs: str, model, out_dir: str, options: SynthesisOptions, limit: int = 0
+    pairs: str, model, out_dir: str, options: SynthesisOptions, limit: int = 0, adapt=False
 ) -> Path:
-    """``model``: a model name or directory, or a loaded ``Synthesizer``."""
+    """``model``: a model name or directory, or a loaded ``Synthesizer``. ``adapt``: adapt
+    every voice to its prompt (``encode_voice(adapt=...)``); the adaptation's seconds are left
+    out of ``synthesis_seconds`` and written to ``OUT/adapt_seconds.json``."""
     synth = model if isinstance(model, Synthesizer) else Synthesizer.from_pretrained(model)
     items = read_manifest(pairs)[: limit or None]
     out = Path(out_dir).resolve()
-    done = []
+    done, adapted = [], {}
     for item in tqdm(items, desc=f"synthesise ({options.family or 'default'})", unit="utt"):
         start = time.perf_counter()
-        voice = synth.encode_voice(item.prompt, item.prompt_text)
+        voice = synth.encode_voice(item.prompt, item.prompt_text, adapt=adapt)
         audio = synth.synthesize(item.text, voice, options=options)
         seconds = time.perf_counter() - start
+        if voice.adapt_log is not None:
+            adapted[item.id] = voice.adapt_log.seconds
+            seconds -= voice.adapt_log.seconds
         path = audio.save(out / f"{item.id}.wav")
         done.append(dataclasses.replace(item, generated=path, synthesis_seconds=seconds))
+    if adapted:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "adapt_seconds.json").write_text(json.dumps(adapted, indent=1))
     return write_manifest(out / "manifest.jsonl", done)
 
 

@@ -34,8 +34,9 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--adapt",
         action="store_true",
-        help="fine-tune a few thousand parameters of the model on the prompt first (prompt "
-        "adaptation: closer to the prompt's voice, ~10 s on 2 cores; kept by --save-voice)",
+        help="experimental: fine-tune a few thousand parameters of the model on the prompt "
+        "first (prompt adaptation, ~8 s on 2 cores; kept by --save-voice). With the shipped "
+        "model it makes real voices worse (benchmarks/results/adaptation.md)",
     )
     parser.add_argument(
         "--adapt-steps",
