@@ -81,7 +81,7 @@ def add_flags(
         default = f.default if f.default is not dataclasses.MISSING else None
         if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
             default = f.default_factory()  # type: ignore[misc]
-        help_text = comments.get(f.name, "")
+        help_text = comments.get(f.name, "").replace("%", "%%")  # argparse formats help with %
         kwargs = {
             "type": _kind(cls, f),
             "help": help_text,
@@ -96,9 +96,8 @@ def add_flags(
         elif kwargs["type"] is parse_bool:  # --flag alone means true; --flag false also works
             kwargs |= {"nargs": "?", "const": True, "metavar": "BOOL"}
         elif not required:
-            kwargs["help"] = (
-                f"{help_text} (default {default!r})" if help_text else f"default {default!r}"
-            )
+            shown = repr(default).replace("%", "%%")
+            kwargs["help"] = f"{help_text} (default {shown})" if help_text else f"default {shown}"
         parser.add_argument(
             "--" + f.name.replace("_", "-"), dest=f.name, default=None, required=required, **kwargs
         )

@@ -24,7 +24,8 @@ exp=exp/ar                # checkpoints and logs per stage
 out=exp/model-ar          # exported model directory (the shipped one: tts/checkpoints/palette-mini-en)
 base=tts/checkpoints/palette-mini-en  # model whose stages (par, refine) are exported beside
 dim=256                   # transformer width of every stage
-layers=4                  # transformer blocks of every stage
+layers=6                  # transformer blocks of every stage (the PAR stage's, for --warm)
+warm=base                 # ar, kalle start from this stage's matching tensors (base: --base's par; none)
 ar_minutes=32             # wall-clock budget of ar
 ar_steps=1200             # ar's schedule length (cosine decay ends here)
 draft_upsample=8          # ar: draft frames per phoneme of the CTC draft head
@@ -32,7 +33,7 @@ nar_minutes=12            # wall-clock budget of nar
 nar_steps=500             # nar's schedule length
 kalle_minutes=30          # wall-clock budget of kalle
 kalle_steps=1200          # kalle's schedule length
-kalle_patch=2             # kalle: codec frames per step
+kalle_patch=1             # kalle: codec frames per step (1: the PAR stage's frame adapter fits)
 kalle_draft_ahead=4       # kalle: steps the Gaussian draft head predicts ahead of each state
 frame_dropout=0           # ar, kalle: probability of zeroing a step's frame input in training
 
@@ -44,6 +45,8 @@ export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
 common=(--manifests "$prep" --codec "$codec" --dim "$dim" --layers "$layers")
 ar_common=(--aligned true --frame-dropout "$frame_dropout")
+if [ "$warm" = base ]; then warm="$base/par"; fi
+if [ "$warm" != none ]; then ar_common+=(--warm-start "$warm"); fi
 train() { "$python" -m palette.recipes.libritts.train "${common[@]}" "$@"; }
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 

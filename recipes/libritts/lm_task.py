@@ -59,6 +59,31 @@ def model_config(config, meta: dict) -> LMConfig:
     )
 
 
+def warm_start(model: torch.nn.Module, directory: str, symbols: dict) -> list[str]:
+    """Copy into ``model`` every tensor of the checkpoint in ``directory`` whose name and shape
+    match (e.g. an AR stage started from the trained PAR stage: text embedding, transformer,
+    phoneme-progress embedding, duration head); the rest keep their fresh initialisation.
+    The checkpoint must use the same symbol table. -> the names copied."""
+    saved, state = load_checkpoint(directory)
+    if saved.get("symbols") != symbols:
+        raise UserError(f"--warm-start {directory} was trained with another symbol table")
+    own = model.state_dict()
+    copied = [k for k, v in state.items() if k in own and own[k].shape == v.shape]
+    if not copied:
+        raise UserError(f"--warm-start {directory}: no tensor matches this stage's model")
+    model.load_state_dict({k: state[k].to(own[k].dtype) for k in copied}, strict=False)
+    fresh = sorted(set(own) - set(copied))
+    logger.info(
+        "warm start from %s: %d tensors copied (%.2f M values), %d new: %s",
+        directory,
+        len(copied),
+        sum(own[k].numel() for k in copied) / 1e6,
+        len(fresh),
+        ", ".join(fresh),
+    )
+    return copied
+
+
 def _aligned(durations: dict, cut) -> bool:
     return cut.id in durations
 
@@ -76,6 +101,8 @@ def lm_task(config) -> Task:
             )
         model.load_state_dict(state)
         logger.info("initialised from %s", config.init)
+    elif config.warm_start:
+        warm_start(model, config.warm_start, meta["symbols"])
     logger.info(
         "%s: %.2f M parameters", config.stage, sum(p.numel() for p in model.parameters()) / 1e6
     )

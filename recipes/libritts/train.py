@@ -44,6 +44,9 @@ class TrainConfig:
     codec: str = DEFAULT_CODEC  # codec whose codes/latents were stored by prepare
     corpus: str = ""  # codec stage: folder of training wavs (e.g. LibriTTS/train-clean-100)
     init: str = ""  # start from these weights (refine: the PAR model's final dir)
+    warm_start: str = (
+        ""  # copy the same-named, same-shaped tensors of these weights (ar/kalle: the PAR stage)
+    )
     dim: int = 256  # transformer width
     layers: int = 6
     heads: int = 4

@@ -77,22 +77,29 @@ class StaticCacheCore:
             raise RuntimeError(f"KV cache full: {start + T} positions > max_len {M}")
         mask = F.pad(mask.expand(B, 1, T, mask.shape[-1]), (0, M - mask.shape[-1]), value=False)
         buffers = self.buffers(cache, B)
-        g = self.graph
-        binding = g.session.io_binding()
-        binding.bind_cpu_input("x", g.cast("x", x))
-        binding.bind_cpu_input("positions", g.cast("positions", positions))
-        binding.bind_cpu_input("mask", g.cast("mask", mask))
-        binding.bind_cpu_input("cache_position", np.array(start, dtype=np.int64))
+        binding = self.graph.session.io_binding()
+        values = {"x": x, "positions": positions, "mask": mask}
+        fetch, run_options = self.bind_step(binding, values, start, buffers)
         for name, value in zip(("keys", "values"), buffers.read, strict=True):
             binding.bind_ortvalue_input(name, value)
-        binding.bind_output("states", self.device)  # first: get_outputs() keeps bind order
         for name, value in zip(("new_keys", "new_values"), buffers.write, strict=True):
             binding.bind_ortvalue_output(name, value)
-        g.session.run_with_iobinding(binding, self.run_options)
-        states = binding.get_outputs()[0].numpy()
+        self.graph.session.run_with_iobinding(binding, run_options)
+        states = fetch()
         buffers.swap()
         cache.advance(T)
         return torch.from_numpy(states.astype(np.float32, copy=False))
+
+    def bind_step(self, binding, values: dict, start: int, buffers: CacheBuffers):
+        """Bind the step's own inputs (``values``: x, positions, padded mask; the cache position
+        ``start``) and its ``states`` output; the cache buffers are bound by the caller.
+        -> ``(fetch, run_options)``: ``fetch()`` gives the states as numpy after the run."""
+        g = self.graph
+        for name, value in values.items():
+            binding.bind_cpu_input(name, g.cast(name, value))
+        binding.bind_cpu_input("cache_position", np.array(start, dtype=np.int64))
+        binding.bind_output("states", self.device)  # first output: get_outputs() keeps bind order
+        return (lambda: binding.get_outputs()[0].numpy()), self.run_options
 
 
 class OrtFrames:

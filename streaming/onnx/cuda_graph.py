@@ -22,8 +22,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from palette.models.config import LMConfig
 from palette.models.transformer import KVCache
@@ -94,37 +92,26 @@ class CudaGraphCore(StaticCacheCore):
         """Positive onnxruntime graph id of a captured shape (ids start at 1)."""
         return self._ids.setdefault((B, T, M, parity), len(self._ids) + 1)
 
-    def __call__(self, x, positions, mask, cache: KVCache | None = None) -> torch.Tensor:
-        B, T, _ = x.shape
-        if cache is None or T not in self.shapes:
-            return super().__call__(x, positions, mask, cache)
+    def bind_step(self, binding, values: dict, start: int, buffers: CacheBuffers):
+        """Steps of ``shapes``: inputs copied into the captured shape's own buffers, states
+        into its output buffer, run under the graph id of the shape and cache parity; other
+        steps as on the plain core (uncaptured)."""
         import onnxruntime as ort
 
-        start, M = cache.length, cache.max_len
-        if start + T > M:
-            raise RuntimeError(f"KV cache full: {start + T} positions > max_len {M}")
-        mask = F.pad(mask.expand(B, 1, T, mask.shape[-1]), (0, M - mask.shape[-1]), value=False)
-        buffers, slot, g = self.buffers(cache, B), self.slot(B, T, M), self.graph
-        values = {"x": x, "positions": positions, "mask": mask}
+        B, T, _ = values["x"].shape
+        if T not in self.shapes:
+            return super().bind_step(binding, values, start, buffers)
+        M = values["mask"].shape[-1]
+        slot, g = self.slot(B, T, M), self.graph
         for name, value in slot.inputs.items():
             host = g.cast(name, values[name]) if name in values else np.array(start, np.int64)
             value.update_inplace(np.ascontiguousarray(host))
-        parity = int(buffers.read[0].data_ptr() > buffers.write[0].data_ptr())
-        binding = g.session.io_binding()
-        for name, value in slot.inputs.items():
-            binding.bind_ortvalue_input(name, value)
-        for name, value in zip(("keys", "values"), buffers.read, strict=True):
             binding.bind_ortvalue_input(name, value)
         binding.bind_ortvalue_output("states", slot.states)
-        for name, value in zip(("new_keys", "new_values"), buffers.write, strict=True):
-            binding.bind_ortvalue_output(name, value)
+        parity = int(buffers.read[0].data_ptr() > buffers.write[0].data_ptr())
         run = ort.RunOptions()
         run.add_run_config_entry("gpu_graph_id", str(self.graph_id(B, T, M, parity)))
-        g.session.run_with_iobinding(binding, run)
-        states = slot.states.numpy()
-        buffers.swap()
-        cache.advance(T)
-        return torch.from_numpy(states.astype(np.float32, copy=False))
+        return slot.states.numpy, run
 
 
 def cuda_graph_core(graph: Graph, config: LMConfig, shapes: tuple[int, ...]) -> StaticCacheCore:

@@ -15,6 +15,7 @@ class Options:
     parts: tuple[str, ...] = ("a",)  # comma-separated
     fast: bool = False  # go fast
     steps: int = 3  # how many
+    rate: float = 0.1  # share of the steps, 10 % by default
 
 
 def parse(*argv):
@@ -32,6 +33,15 @@ def test_repeated_flags_collect_strings_and_csv_flags_split():
 def test_a_bad_value_exits_with_a_usage_error():
     with pytest.raises(SystemExit):
         parse("dir", "--steps", "many")
+
+
+def test_help_shows_comments_with_a_percent_sign(capsys):
+    parser = argparse.ArgumentParser()
+    add_flags(parser, Options, positional=("out",), repeat=("stage",))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "share of the steps, 10 % by default (default 0.1)" in text
 
 
 def test_export_takes_every_repeated_stage(tmp_path):

@@ -110,6 +110,57 @@ def test_refine_starts_from_par_weights(prepared, tmp_path):
         run(bad)
 
 
+def test_kalle_warm_starts_from_the_par_stage(prepared, tmp_path):
+    from palette.models.config import load_checkpoint
+    from palette.models.loading import build_model
+    from palette.recipes.libritts.lm_data import read_meta
+    from palette.recipes.libritts.lm_task import model_config, warm_start
+
+    out, codec_dir, parts = prepared
+    common = {
+        "manifests": str(out),
+        "codec": str(codec_dir),
+        "subset": ",".join(parts),
+        "dim": 32,
+        "layers": 1,
+        "heads": 2,
+        "max_duration": 30.0,
+        "num_buckets": 2,
+        "warmup_steps": 1,
+        "log_every": 1,
+        "max_steps": 2,
+    }
+    par = tmp_path / "par"
+    run(load_config(None, common | {"stage": "par", "exp": str(par), "latents": True}))
+    meta = read_meta(str(out), str(codec_dir))
+    kalle = build_model(model_config(load_config(None, common | {"stage": "kalle"}), meta))
+    before = {k: v.clone() for k, v in kalle.state_dict().items()}
+    copied = warm_start(kalle, str(par / "final"), meta["symbols"])
+    _, saved = load_checkpoint(par / "final")
+    assert "text_embed.weight" in copied and "frames.head.weight" in copied
+    assert any(k.startswith("core.") for k in copied)
+    assert "bos" not in copied and "mask_embed" not in copied  # one model's own
+    for k, v in kalle.state_dict().items():
+        if k in copied:
+            assert torch.equal(v, saved[k].to(v.dtype)), k
+        else:
+            assert torch.equal(v, before[k]), k  # fresh, untouched
+    # the run itself takes the flag, and trains from there
+    run(
+        load_config(
+            None,
+            common
+            | {"stage": "kalle", "exp": str(tmp_path / "k"), "warm_start": str(par / "final")},
+        )
+    )
+    assert len(losses(tmp_path / "k")) == 2
+    other = dict(meta["symbols"], symbols=meta["symbols"]["symbols"][:-1])
+    with pytest.raises(ValueError, match="another symbol table"):
+        warm_start(kalle, str(par / "final"), other)
+    with pytest.raises(ValueError, match="no tensor matches"):
+        warm_start(torch.nn.Linear(3, 5), str(par / "final"), meta["symbols"])
+
+
 def test_unknown_options_and_stages_are_errors():
     with pytest.raises(ValueError, match="unknown training options: bogus"):
         load_config(None, {"bogus": 1})
