@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from palette.tts import text_rules
 from palette.tts.library_normalizer import LibraryFailure, LibraryNormalizer, default_library
 from palette.tts.text_clean import clean_control, describe, drop_foreign_letters
+from palette.tts.word_tables import SYMBOLS
 
 # kept for callers of the old module
 ABBREVIATIONS = text_rules.ABBREVIATIONS
@@ -284,7 +285,7 @@ def _finish(spoken: str, dropped: list[str], shouting: bool = False) -> str:
     """Our rules after the library: acronyms spelled (unless the whole text is ``shouting``),
     symbols said, unspeakable characters dropped (collected in ``dropped``)."""
     spoken = spoken if shouting else _spell_acronyms(spoken)
-    for sym, said in text_rules.SYMBOLS.items():
+    for sym, said in SYMBOLS.items():
         spoken = spoken.replace(sym, said)
     kept = []
     for ch in spoken:
@@ -337,7 +338,7 @@ def normalize(text: str, options: NormalizeOptions | None = None) -> str:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"')\]]*\s+(?=[\"'(\[]?[\w$€£¥₹₩])")
-_PROTECT = re.compile(text_rules._ABBR_RE, re.I)
+_PROTECT = re.compile(text_rules.ABBR_RE, re.I)
 
 
 def split_sentences(text: str, max_chars: int = 250) -> list[str]:

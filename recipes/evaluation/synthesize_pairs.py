@@ -59,7 +59,7 @@ class PairSynthesisOptions:
     pairs: str  # manifest from `palette eval pairs`
     model: str  # model name or directory
     out: str  # folder for the wavs and manifest.jsonl
-    family: str | None = None  # model family (default: the model's)
+    family: str | None = None  # model family (None: the model's default family)
     limit: int = 0  # only the first N pairs (0 = all)
     seed: int = 0  # random seed of the first pair (each pair adds its index)
     threads: int = 2  # torch CPU threads
