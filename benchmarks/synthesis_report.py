@@ -32,7 +32,8 @@ from palette.recipes.evaluation.manifest import read_manifest, write_manifest
 from palette.recipes.evaluation.report import write_report
 from palette.recipes.evaluation.scorer import EvalOptions, score_items
 from palette.recipes.evaluation.synthesize_pairs import synthesize_pairs
-from palette.tts.audio import resample, save_wav
+from palette.tts.audio import resample
+from palette.tts.audio_output import save_wav
 from palette.tts.options import RANGES
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 

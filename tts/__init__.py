@@ -8,15 +8,8 @@ and the text tools start without loading torch.
 """
 
 from palette.codec.files import UserError
-from palette.tts.audio import (
-    AudioError,
-    PromptLimits,
-    load_audio,
-    open_audio_output,
-    prepare_prompt,
-    save_audio,
-    save_wav,
-)
+from palette.tts.audio import AudioError, PromptLimits, load_audio, prepare_prompt
+from palette.tts.audio_output import open_audio_output, save_audio, save_wav
 from palette.tts.frontend import FrontendOutput, TextFrontend
 from palette.tts.phonemes import phonemize
 from palette.tts.symbols import SymbolTable

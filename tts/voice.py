@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from palette.codec.files import UserError, UserFileNotFoundError, atomic_path
-from palette.tts.audio import save_audio
+from palette.tts.audio_output import save_audio
 
 
 class VoiceFileError(UserError):

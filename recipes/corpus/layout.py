@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from palette.tts.audio import save_wav
+from palette.tts.audio_output import save_wav
 
 SAMPLE_RATE = 24000
 TRAIN, DEV, TEST = "train-clean-100", "dev-clean", "test-clean"

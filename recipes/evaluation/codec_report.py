@@ -27,7 +27,8 @@ from palette.codec.files import UserFileNotFoundError, run_reporting_user_errors
 from palette.recipes.evaluation.manifest import EvalItem, write_text_atomic
 from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
 from palette.recipes.flags import add_flags, from_args
-from palette.tts.audio import load_audio, save_wav
+from palette.tts.audio import load_audio
+from palette.tts.audio_output import save_wav
 
 SR = 24000
 

@@ -12,9 +12,9 @@ from palette.tts.audio import (
     prepare_prompt,
     resample,
     rms_db,
-    save_wav,
     trim_silence,
 )
+from palette.tts.audio_output import save_wav
 
 from .conftest import speech_like
 

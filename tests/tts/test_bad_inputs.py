@@ -20,7 +20,8 @@ import torch
 from safetensors.torch import save_file
 
 from palette.codec.files import UserError
-from palette.tts.audio import AudioError, check_voiced, prepare_prompt, save_audio
+from palette.tts.audio import AudioError, check_voiced, prepare_prompt
+from palette.tts.audio_output import save_audio
 from palette.tts.cli import main
 from palette.tts.voice import Voice, VoiceFileError
 
@@ -110,7 +111,7 @@ def test_bad_output_paths_fail_before_any_model_loads(
         "unwritable": tmp_path / "o.wav",
     }[case]
     if case == "unwritable":  # tests run as root, for whom every folder is writable
-        monkeypatch.setattr("palette.tts.audio.os.access", lambda *a: False)
+        monkeypatch.setattr("palette.tts.audio_output.os.access", lambda *a: False)
     code, lines = run_cli(capsys, *synth_args("no-model", prompt, out))
     message = assert_one_line_error(code, lines, needle)
     if case == "bad_extension":
@@ -451,7 +452,7 @@ def test_prompt_files_are_read_within_bounds(tmp_path):
 
 @pytest.mark.parametrize("ext", ["wav", "flac", "ogg"])
 def test_audio_written_piece_by_piece_equals_one_piece(tmp_path, ext):
-    from palette.tts.audio import open_audio_output
+    from palette.tts.audio_output import open_audio_output
 
     wav = 0.2 * speech_like(1.0)
     with open_audio_output(tmp_path / f"p.{ext}", SR) as write:
@@ -464,7 +465,7 @@ def test_audio_written_piece_by_piece_equals_one_piece(tmp_path, ext):
 
 
 def test_piecewise_output_leaves_nothing_on_error_and_maps_disk_full(tmp_path, capsysbinary):
-    from palette.tts.audio import open_audio_output
+    from palette.tts.audio_output import open_audio_output
 
     with pytest.raises(KeyboardInterrupt), open_audio_output(tmp_path / "o.wav", SR) as write:
         write(np.zeros(100))

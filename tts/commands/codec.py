@@ -56,7 +56,8 @@ def _resynth(args: argparse.Namespace, load_codec) -> int:
 
     import torch
 
-    from palette.tts.audio import STDOUT, load_audio, save_audio
+    from palette.tts.audio import load_audio
+    from palette.tts.audio_output import STDOUT, save_audio
 
     load_audio(args.input)
     kwargs = {"bandwidth": args.bandwidth} if args.bandwidth is not None else {}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from palette.codec.files import UserError
-from palette.tts.audio import STDOUT, check_output_path
+from palette.tts.audio_output import STDOUT, check_output_path
 
 log = logging.getLogger("palette")
 

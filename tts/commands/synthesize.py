@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from palette.codec.files import UserError
-from palette.tts.audio import open_audio_output, output_formats, save_audio
+from palette.tts.audio_output import open_audio_output, output_formats, save_audio
 from palette.tts.commands.outputs import (
     check_audio_output,
     check_voice_output,
