@@ -234,7 +234,7 @@ def chapters(config, taken: set[int], held_texts: set[str] = frozenset(), table=
 def report(options: FotaqPlanOptions | None = None) -> dict:
     """What the rules keep of the committed table: clips dropped per rule, hours per actor
     before and after the caps (seed 0)."""
-    from palette.recipes.corpus.many import ManyCorpusConfig
+    from palette.recipes.corpus.many_plan import ManyCorpusConfig
 
     config = ManyCorpusConfig(fotaq=options or FotaqPlanOptions())
     table = load_table()

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from palette.recipes.corpus import debian, fotaq, fotaq_plan, fotaq_table, many
+from palette.recipes.corpus import debian, fotaq, fotaq_plan, fotaq_table, many_plan
 from palette.recipes.corpus.fotaq_plan import FotaqPlanOptions, drop_reason, share_cap
 from palette.recipes.corpus.fotaq_table import FotaqTable, TableClip
 from palette.recipes.corpus.layout import TEST, TRAIN
@@ -69,7 +69,7 @@ def _table() -> FotaqTable:
     return FotaqTable(11025, speakers, tuple(sorted(clips, key=lambda c: c.name)))
 
 
-CONFIG = many.ManyCorpusConfig(
+CONFIG = many_plan.ManyCorpusConfig(
     fotaq=FotaqPlanOptions(
         train_actors=("fotaq-big", "fotaq-ann", "fotaq-bea", "fotaq-cody"),
         test_actors=("fotaq-held",),
@@ -99,7 +99,7 @@ def test_held_out_actors_are_whole_and_shared_roles_unused():
     assert not {u.normalized for c in by_actor["fotaq-held"] for u in c.utterances} & train_texts
     # the held-out actor also says "line number 1 of ann": then ann's own clip of it is not
     # trained on
-    every = many.ManyCorpusConfig(
+    every = many_plan.ManyCorpusConfig(
         fotaq=dataclasses.replace(CONFIG.fotaq, test_seconds_per_actor=99)
     )
     picked = fotaq_plan.select(every, table=_table())
@@ -109,7 +109,7 @@ def test_held_out_actors_are_whole_and_shared_roles_unused():
     seconds = {a: 2.0 * sum(len(c.utterances) for c in chs) for a, chs in by_actor.items()}
     train_total = sum(s for a, s in seconds.items() if a != "fotaq-held")
     assert seconds["fotaq-big"] <= 0.25 * train_total + 1e-9 < 120.0  # capped
-    many.check_split([c.speaker for c in chapters])
+    many_plan.check_split([c.speaker for c in chapters])
     assert fotaq_plan.chapters(CONFIG, set(), table=_table()) == chapters  # deterministic
 
 
@@ -131,7 +131,7 @@ def test_a_planned_clip_renders_at_24_khz(tmp_path):
     from palette.recipes.corpus import layout
     from palette.recipes.corpus.many_render import render_chapter
 
-    config = many.ManyCorpusConfig(utterances_per_speaker=1)
+    config = many_plan.ManyCorpusConfig(utterances_per_speaker=1)
     chapter = next(
         c
         for c in fotaq_plan.chapters(config, set())

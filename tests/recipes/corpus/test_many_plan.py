@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from palette.recipes.corpus import many
+from palette.recipes.corpus import many, many_plan
 from palette.recipes.corpus.layout import DEV, TEST, TRAIN
 from palette.recipes.corpus.plan import plan_digest
 
@@ -32,7 +32,7 @@ ROWS = [
     row("rhvoice", "slt", "F", "test", 190.0),
     row("flite", "rms", "M", "test", 105.0),
 ]
-SMALL = many.ManyCorpusConfig(
+SMALL = many_plan.ManyCorpusConfig(
     hours=0.5, warps_per_base=3, dev_speakers=2, world_test_inside=1, world_test_outside=1
 )
 
@@ -44,17 +44,17 @@ def write_bases(tmp_path, rows):
 
 
 def test_held_out_bases_are_in_test_only_and_unwarped(tmp_path):
-    speakers = many.draw_speakers(SMALL, ROWS)
-    many.check_split(speakers)
+    speakers = many_plan.draw_speakers(SMALL, ROWS)
+    many_plan.check_split(speakers)
     held = {s.voice.base.key for s in speakers if s.role == "test-base"}
     assert held == {"mbrola:us3", "rhvoice:slt", "flite:rms"}
     for s in speakers:
-        if isinstance(s.voice, many.SourceVoice) and s.voice.base.key in held:
+        if isinstance(s.voice, many_plan.SourceVoice) and s.voice.base.key in held:
             assert s.subset == TEST and s.voice.warp is None
     train_bases = {
         s.voice.base.key
         for s in speakers
-        if s.subset == TRAIN and isinstance(s.voice, many.SourceVoice)
+        if s.subset == TRAIN and isinstance(s.voice, many_plan.SourceVoice)
     }
     assert train_bases == {r["key"] for r in ROWS if r["status"] == "train"}
     per_base = [s for s in speakers if s.subset == TRAIN and s.voice.base.key == "mbrola:us1"]
@@ -77,24 +77,24 @@ def test_split_rule_catches_held_out_voices_in_training(bad):
     if bad["source"] == "kokoro":  # hold out a pack, so that blends of it must be refused
         rows = [r if r["key"] != "kokoro:pack jm_kumo" else {**r, "status": "test"} for r in rows]
         rows = [r for r in rows if r["key"] != "kokoro:mix jf_alpha:0.5,jm_kumo:0.5"]
-    speakers = many.draw_speakers(SMALL, rows)
+    speakers = many_plan.draw_speakers(SMALL, rows)
     with pytest.raises(ValueError, match="held-out|reserved"):
-        many.check_split(speakers)
+        many_plan.check_split(speakers)
 
 
 def test_same_arctic_speaker_counts_as_held_out_across_sources():
     rows = ROWS + [row("flite", "slt", "F", "train")]  # rhvoice:slt is held out: same person
     with pytest.raises(ValueError):
-        many.check_split(many.draw_speakers(SMALL, rows))
+        many_plan.check_split(many_plan.draw_speakers(SMALL, rows))
 
 
 def test_plan_is_deterministic_and_keeps_test_sentences_out_of_training(tmp_path):
     bases = write_bases(tmp_path, ROWS)
-    config = many.ManyCorpusConfig(**{**SMALL.__dict__, "utterances_per_speaker": 2})
-    first, second = many.plan_many(config, bases), many.plan_many(config, bases)
+    config = many_plan.ManyCorpusConfig(**{**SMALL.__dict__, "utterances_per_speaker": 2})
+    first, second = many_plan.plan_many(config, bases), many_plan.plan_many(config, bases)
     assert plan_digest(first) == plan_digest(second)
     assert [c.speaker for c in first] == [c.speaker for c in second]
-    other = many.plan_many(many.ManyCorpusConfig(**{**config.__dict__, "seed": 1}), bases)
+    other = many_plan.plan_many(many_plan.ManyCorpusConfig(**{**config.__dict__, "seed": 1}), bases)
     assert plan_digest(other) != plan_digest(first)
     test_text = {u.original for c in first if c.speaker.subset == TEST for u in c.utterances}
     train_text = {u.original for c in first if c.speaker.subset == TRAIN for u in c.utterances}
@@ -104,9 +104,9 @@ def test_plan_is_deterministic_and_keeps_test_sentences_out_of_training(tmp_path
 def test_committed_bases_meet_the_issue():
     """>= 40 distinct training bases, >= 300 pseudo-speakers, >= 6 held-out bases from >= 3
     sources, balanced genders, >= 10 h planned (estimated from the measured pace)."""
-    rows = many.load_bases()
-    speakers = many.draw_speakers(many.ManyCorpusConfig(), rows)
-    many.check_split(speakers)
+    rows = many_plan.load_bases()
+    speakers = many_plan.draw_speakers(many_plan.ManyCorpusConfig(), rows)
+    many_plan.check_split(speakers)
     train = [s for s in speakers if s.subset == TRAIN]
     bases = {s.voice.base.key for s in train}
     pseudo = [s for s in train if s.voice.warp is not None]
@@ -115,7 +115,7 @@ def test_committed_bases_meet_the_issue():
     assert len(held) >= 6 and len({s.voice.base.source for s in held}) >= 3
     female = sum(s.gender == "F" for s in train) / len(train)
     assert 0.35 <= female <= 0.65
-    budgets = many.budgets(many.ManyCorpusConfig(), speakers)
+    budgets = many_plan.budgets(many_plan.ManyCorpusConfig(), speakers)
     assert sum(budgets.values()) / 3600 >= 10.0
 
 
@@ -124,7 +124,7 @@ def _fotaq_speaker(actor, subset, warp=None):
     from palette.recipes.corpus.voices import Speaker, WorldVoice
 
     warp = WorldVoice(1.3, 1.05, 1.0, 1.0, 0.0, 0.0) if warp else None
-    voice = many.SourceVoice(BaseVoice("fotaq", actor, "M"), warp, 1.0, 120.0, 14.0)
+    voice = many_plan.SourceVoice(BaseVoice("fotaq", actor, "M"), warp, 1.0, 120.0, 14.0)
     return Speaker(299999, subset, "train-real" if subset == TRAIN else "dev", voice, -20.0)
 
 
@@ -141,11 +141,11 @@ def _fotaq_speaker(actor, subset, warp=None):
 def test_split_rule_catches_fotaq_voices_in_training(bad):
     from palette.recipes.corpus import fotaq_plan
 
-    speakers = many.draw_speakers(SMALL, ROWS)
+    speakers = many_plan.draw_speakers(SMALL, ROWS)
     speakers += list(dict.fromkeys(c.speaker for c in fotaq_plan.chapters(SMALL, set())))
-    many.check_split(speakers)
+    many_plan.check_split(speakers)
     with pytest.raises(ValueError, match="held-out|reserved"):
-        many.check_split(speakers + [_fotaq_speaker(*bad)])
+        many_plan.check_split(speakers + [_fotaq_speaker(*bad)])
 
 
 def test_committed_plan_holds_out_whole_fotaq_actors():
@@ -153,14 +153,14 @@ def test_committed_plan_holds_out_whole_fotaq_actors():
     only; no fotaq-char-* speaker anywhere; every FOTAQ utterance is its actor's clip."""
     from palette.recipes.corpus import fotaq_table
 
-    chapters = many.plan_many(many.ManyCorpusConfig())
+    chapters = many_plan.plan_many(many_plan.ManyCorpusConfig())
     speakers = list(dict.fromkeys(c.speaker for c in chapters))
     real = [s for s in speakers if s.kind == "fotaq"]
     test = {s.voice.base.name for s in real if s.subset == TEST}
-    assert test == set(many.FotaqPlanOptions().test_actors)
+    assert test == set(many_plan.FotaqPlanOptions().test_actors)
     assert all(s.role == "test-real" and s.voice.warp is None for s in real if s.subset == TEST)
     trained = {s.voice.base.name for s in real if s.subset != TEST}
-    assert trained == set(many.FotaqPlanOptions().train_actors) and not trained & test
+    assert trained == set(many_plan.FotaqPlanOptions().train_actors) and not trained & test
     assert not any(s.voice.base.name.startswith("fotaq-char-") for s in real)
     held = [s for s in speakers if s.role in ("test-base", "test-real")]
     assert len({s.voice.base.source for s in held}) >= 4 and len(held) >= 30
