@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
@@ -85,3 +86,60 @@ def synth(tiny_bundle):
 @pytest.fixture(scope="session")
 def voice(synth):
     return synth.encode_voice((speech_like(2.0), SR), "hello there")
+
+
+# --- the CLI on bad input (test_bad_inputs, test_bad_voice_files) ----------------------------
+def run_cli(capsys, *argv):
+    """``palette ARGV`` in this process -> (exit code, stderr lines)."""
+    from palette.tts.cli import main
+
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    return code, [line for line in err.splitlines() if line.strip()]
+
+
+def assert_one_line_error(code, lines, *needles):
+    assert code == 2, lines
+    errors = [line for line in lines if ": error: " in line]
+    assert len(errors) == 1, lines
+    assert not any("Traceback" in line for line in lines)
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+    return errors[0]
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Fail the test if a model gets loaded (the checks must come first)."""
+    from palette.tts.synthesizer import Synthesizer
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the input was checked")
+
+    monkeypatch.setattr(Synthesizer, "from_pretrained", classmethod(refuse))
+    monkeypatch.setattr("palette.codec.load_codec", refuse)
+
+
+@pytest.fixture(scope="module")
+def prompt(tmp_path_factory):
+    path = tmp_path_factory.mktemp("prompt") / "prompt.wav"
+    sf.write(path, speech_like(2.0), SR)
+    return path
+
+
+def synth_args(tiny_bundle, prompt, out, *extra):
+    return [
+        "synthesize",
+        "One two.",
+        "--prompt",
+        prompt,
+        "--prompt-text",
+        "hello there",
+        "--model",
+        tiny_bundle,
+        "--duration",
+        "0.4",
+        "-o",
+        out,
+        *extra,
+    ]
