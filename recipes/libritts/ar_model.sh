@@ -36,6 +36,7 @@ kalle_steps=1200          # kalle's schedule length
 kalle_patch=1             # kalle: codec frames per step (1: the PAR stage's frame adapter fits)
 kalle_draft_ahead=4       # kalle: steps the Gaussian draft head predicts ahead of each state
 frame_dropout=0           # ar, kalle: probability of zeroing a step's frame input in training
+lr=1e-3                   # ar, kalle: peak learning rate
 
 source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
 parse_options "$0" "$@"
@@ -44,7 +45,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
 common=(--manifests "$prep" --codec "$codec" --dim "$dim" --layers "$layers")
-ar_common=(--aligned true --frame-dropout "$frame_dropout")
+ar_common=(--aligned true --frame-dropout "$frame_dropout" --lr "$lr")
 if [ "$warm" = base ]; then warm="$base/par"; fi
 if [ "$warm" != none ]; then ar_common+=(--warm-start "$warm"); fi
 train() { "$python" -m palette.recipes.libritts.train "${common[@]}" "$@"; }
