@@ -62,6 +62,8 @@ class PairSynthesisOptions:
     family: str | None = None  # model family (None: the model's default family)
     limit: int = 0  # only the first N pairs (0 = all)
     seed: int = 0  # random seed of the first pair (each pair adds its index)
+    temperature: float | None = None  # sampling temperature (None: the model's recommended)
+    speculative: str | None = None  # ar/kalle: exact, sampling or relaxed (None: off)
     threads: int = 2  # torch CPU threads
 
 
@@ -72,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     add_flags(parser, PairSynthesisOptions, positional=("pairs",), choices={"family": FAMILIES})
     o = from_args(PairSynthesisOptions, parser.parse_args(argv))
     torch.set_num_threads(o.threads)
-    options = SynthesisOptions(family=o.family, seed=o.seed)
+    options = SynthesisOptions(
+        family=o.family, seed=o.seed, temperature=o.temperature, speculative=o.speculative
+    )
     return run_reporting_user_errors(
         "synthesize_pairs",
         lambda: print(synthesize_pairs(o.pairs, o.model, o.out, options, o.limit)),
