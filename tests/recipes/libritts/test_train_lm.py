@@ -33,44 +33,10 @@ def prepared(tiny_corpus, tmp_path_factory):
     return out, codec_dir, parts
 
 
-def losses(exp):
-    with open(exp / "log.csv") as fh:
-        return [float(r["loss"]) for r in csv.DictReader(fh)]
-
-
-@pytest.mark.parametrize(
-    "stage,extra", [("ar", {"patch": 2}), ("nar", {}), ("kalle", {}), ("par", {})]
-)
-def test_stage_trains_and_exports(prepared, tmp_path, stage, extra):
+def tiny_options(prepared) -> dict:
+    """Training options of a tiny, fast stage on the prepared corpus."""
     out, codec_dir, parts = prepared
-    exp = tmp_path / stage
-    config = load_config(
-        None,
-        {
-            "stage": stage,
-            "manifests": str(out),
-            "codec": str(codec_dir),
-            "exp": str(exp),
-            "subset": ",".join(parts),
-            "dim": 32,
-            "layers": 1,
-            "heads": 2,
-            "max_duration": 30.0,
-            "num_buckets": 2,
-            "max_steps": 4,
-            "warmup_steps": 1,
-            "log_every": 1,
-            **extra,
-        },
-    )
-    run(config)
-    assert len(losses(exp)) == 4 and all(x == x for x in losses(exp))  # logged, finite
-    assert (exp / "final" / "model.safetensors").is_file() and (exp / "checkpoint.pt").is_file()
-
-
-def test_refine_starts_from_par_weights(prepared, tmp_path):
-    out, codec_dir, parts = prepared
-    common = {
+    return {
         "manifests": str(out),
         "codec": str(codec_dir),
         "subset": ",".join(parts),
@@ -82,6 +48,27 @@ def test_refine_starts_from_par_weights(prepared, tmp_path):
         "warmup_steps": 1,
         "log_every": 1,
     }
+
+
+def losses(exp):
+    with open(exp / "log.csv") as fh:
+        return [float(r["loss"]) for r in csv.DictReader(fh)]
+
+
+@pytest.mark.parametrize(
+    "stage,extra", [("ar", {"patch": 2}), ("nar", {}), ("kalle", {}), ("par", {})]
+)
+def test_stage_trains_and_exports(prepared, tmp_path, stage, extra):
+    exp = tmp_path / stage
+    options = {"stage": stage, "exp": str(exp), "max_steps": 4, **extra}
+    config = load_config(None, tiny_options(prepared) | options)
+    run(config)
+    assert len(losses(exp)) == 4 and all(x == x for x in losses(exp))  # logged, finite
+    assert (exp / "final" / "model.safetensors").is_file() and (exp / "checkpoint.pt").is_file()
+
+
+def test_refine_starts_from_par_weights(prepared, tmp_path):
+    common = tiny_options(prepared)
     run(load_config(None, common | {"stage": "par", "exp": str(tmp_path / "par"), "max_steps": 2}))
     refine = load_config(
         None,
@@ -117,19 +104,7 @@ def test_kalle_warm_starts_from_the_par_stage(prepared, tmp_path):
     from palette.recipes.libritts.lm_task import model_config, warm_start
 
     out, codec_dir, parts = prepared
-    common = {
-        "manifests": str(out),
-        "codec": str(codec_dir),
-        "subset": ",".join(parts),
-        "dim": 32,
-        "layers": 1,
-        "heads": 2,
-        "max_duration": 30.0,
-        "num_buckets": 2,
-        "warmup_steps": 1,
-        "log_every": 1,
-        "max_steps": 2,
-    }
+    common = tiny_options(prepared) | {"max_steps": 2}
     par = tmp_path / "par"
     run(load_config(None, common | {"stage": "par", "exp": str(par), "latents": True}))
     meta = read_meta(str(out), str(codec_dir))
@@ -175,19 +150,7 @@ def test_trained_stages_export_to_a_model_the_synthesizer_speaks_with(prepared, 
     from palette.tts.voice import Voice
 
     out, codec_dir, parts = prepared
-    common = {
-        "manifests": str(out),
-        "codec": str(codec_dir),
-        "subset": ",".join(parts),
-        "dim": 32,
-        "layers": 1,
-        "heads": 2,
-        "max_duration": 30.0,
-        "num_buckets": 2,
-        "warmup_steps": 1,
-        "log_every": 1,
-        "max_steps": 2,
-    }
+    common = tiny_options(prepared) | {"max_steps": 2}
     for stage in ("par", "nar"):
         run(load_config(None, common | {"stage": stage, "exp": str(tmp_path / stage)}))
     bundle = export_bundle(
@@ -226,19 +189,7 @@ def test_aligner_durations_feed_an_aligned_latent_par_that_speaks(prepared, tmp_
     from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
     out, codec_dir, parts = prepared
-    common = {
-        "manifests": str(out),
-        "codec": str(codec_dir),
-        "subset": ",".join(parts),
-        "dim": 32,
-        "layers": 1,
-        "heads": 2,
-        "max_duration": 30.0,
-        "num_buckets": 2,
-        "warmup_steps": 1,
-        "log_every": 1,
-        "max_steps": 2,
-    }
+    common = tiny_options(prepared) | {"max_steps": 2}
     par = common | {"stage": "par", "exp": str(tmp_path / "par"), "latents": True, "aligned": True}
     with pytest.raises(FileNotFoundError, match="no durations"):
         run(load_config(None, par))
