@@ -4,7 +4,8 @@
 
 Audio: every ``**/*.wav`` under ``--corpus`` (LibriTTS layout
 ``<subset>/<spk>/<chapter>/<spk>_<chapter>_<par>_<sent>.wav``, 24 kHz 16-bit mono; other rates
-are resampled). Each step draws ``batch_size`` random crops of ``crop_seconds`` (files weighted
+are resampled). Speakers that a many-voice corpus manifest (``MANY_CORPUS.json`` in the folder or
+above it) marks ``codec_training: false`` (band-limited recordings) are left out. Each step draws ``batch_size`` random crops of ``crop_seconds`` (files weighted
 by length, random gain), sends part of the batch through the Gaussian bottleneck and the rest
 through residual FSQ (with quantiser dropout), and minimises multi-resolution log-mel L1 +
 log-magnitude L1 + spectral convergence, plus ``kl_weight`` x KL for the Gaussian items.
@@ -58,11 +59,25 @@ class CodecTrainConfig:
     loop: LoopOptions = field(default_factory=LoopOptions)
 
 
+def excluded_speakers(corpus: str | Path) -> set[str]:
+    """Speaker ids marked ``codec_training: false`` by the corpus manifest above ``corpus``."""
+    for folder in (Path(corpus), *Path(corpus).resolve().parents[:2]):
+        manifest = folder / "MANY_CORPUS.json"
+        if manifest.is_file():
+            speakers = json.loads(manifest.read_text())["speakers"]
+            return {str(s["speaker_id"]) for s in speakers if not s.get("codec_training", True)}
+    return set()
+
+
 class CropSampler:
     """Random crops ``[B, 1, S]`` of the wavs under a folder; its state makes resume exact."""
 
     def __init__(self, corpus: str | Path, sample_rate: int, crop: int, seed: int = 0):
-        self.files = sorted(Path(corpus).glob("**/*.wav"))
+        excluded = excluded_speakers(corpus)
+        files = sorted(Path(corpus).glob("**/*.wav"))
+        self.files = [f for f in files if f.name.split("_")[0] not in excluded]
+        if excluded:
+            logger.info("%d files of band-limited speakers left out", len(files) - len(self.files))
         if not self.files:
             raise UserFileNotFoundError(f"no .wav files under {corpus}")
         self.sample_rate, self.crop = sample_rate, crop
@@ -103,22 +118,26 @@ class CropSampler:
         self.rng.bit_generator.state = state["rng"]
 
 
-def codec_loss(
-    model: torch.nn.Module, spectral: SpectralLoss, wav: torch.Tensor, config: CodecTrainConfig
-) -> dict[str, torch.Tensor]:
-    """One training pass over ``wav [B, 1, S]`` -> ``loss`` and its parts (scalars)."""
-    codec = config.codec
-    B = wav.shape[0]
+def continuous_items(codec: PaletteCodecConfig, B: int, config: CodecTrainConfig) -> torch.Tensor:
+    """Which of ``B`` batch items go through the Gaussian bottleneck (bool ``[B]``, the last
+    ``continuous_fraction`` of the batch; at least one item per mode when the codec has both)."""
     if codec.latent_dim == 0:
         n_cont = 0
     elif codec.num_codebooks == 0:
         n_cont = B
-    else:  # both modes: at least one item each
+    else:
         n_cont = min(B - 1, max(1, round(B * config.continuous_fraction)))
-    continuous = torch.arange(B, device=wav.device) >= B - n_cont
+    return torch.arange(B) >= B - n_cont
+
+
+def codec_loss(
+    model: torch.nn.Module, spectral: SpectralLoss, wav: torch.Tensor, config: CodecTrainConfig
+) -> dict[str, torch.Tensor]:
+    """One training pass over ``wav [B, 1, S]`` -> ``loss`` and its parts (scalars)."""
+    continuous = continuous_items(config.codec, wav.shape[0], config).to(wav.device)
     recon, kl = model(wav, continuous, config.quantizer_dropout)
     parts = spectral(recon, wav)
-    kl = kl[continuous].mean() if n_cont else kl.new_zeros(())
+    kl = kl[continuous].mean() if continuous.any() else kl.new_zeros(())
     loss = parts["mel"] + parts["logmag"] + parts["sc"] + config.kl_weight * kl
     return {"loss": loss, **parts, "kl": kl}
 
