@@ -57,6 +57,7 @@ class CodecTrainConfig:
     epoch_steps: int = 1000  # batches per epoch (crops are random; epochs only number the log)
     codec: PaletteCodecConfig = field(default_factory=PaletteCodecConfig)
     loop: LoopOptions = field(default_factory=LoopOptions)
+    init: str = ""  # codec directory or registered name to start from (its sizes win); "": fresh
 
 
 def excluded_speakers(corpus: str | Path) -> set[str]:
@@ -142,6 +143,19 @@ def codec_loss(
     return {"loss": loss, **parts, "kl": kl}
 
 
+def _initial_codec(init: str) -> PaletteCodec | None:
+    """The codec a warm start begins from (``init`` a directory or ``palette-codec``), or None."""
+    if not init:
+        return None
+    if init == "palette-codec":
+        from palette.codec.registry import PALETTE_WEIGHTS
+
+        init = str(PALETTE_WEIGHTS)
+    if not (Path(init) / "config.json").is_file():
+        raise UserFileNotFoundError(f"--init {init}: no codec directory (config.json) there")
+    return PaletteCodec.from_pretrained(init)
+
+
 def codec_task(config: CodecTrainConfig) -> Task:
     """The codec as a :class:`~recipes.libritts.trainer.Task` for the shared training loop."""
     if not isinstance(config, CodecTrainConfig):
@@ -149,7 +163,8 @@ def codec_task(config: CodecTrainConfig) -> Task:
             "the codec trains from a corpus folder of wavs: run "
             "`python -m palette.recipes.libritts.train_codec --corpus DIR --out EXP`"
         )
-    codec_config = config.codec
+    init = _initial_codec(config.init)
+    codec_config = init.config if init is not None else config.codec
     crop = int(config.crop_seconds * codec_config.sample_rate)
     crop -= crop % codec_config.hop_length
     if crop <= 0:
@@ -157,6 +172,8 @@ def codec_task(config: CodecTrainConfig) -> Task:
     sampler = CropSampler(config.corpus, codec_config.sample_rate, crop, seed=config.loop.seed)
     torch.manual_seed(config.loop.seed)  # the same initial weights on every fresh run
     model = PaletteCodec(codec_config)
+    if init is not None:
+        model.load_state_dict({k: v.float() for k, v in init.state_dict().items()})
     spectral = SpectralLoss(codec_config.sample_rate)
     logger.info(
         "codec: %.2f M parameters, %.0f Hz, %d x %d codes (%.0f bit/s), %d latent dims; "
@@ -212,6 +229,9 @@ class CodecTrainFlags:
     kl_weight: float = CodecTrainConfig.kl_weight  # weight of the Gaussian latents' KL term
     ckpt_minutes: float = 5.0  # minutes between checkpoints
     codec_config: str | None = None  # JSON file with PaletteCodecConfig fields (sizes) to override
+    init: str = (
+        ""  # warm start: codec directory or palette-codec (its sizes; --codec-config ignored)
+    )
     seed: int = 0  # seeds weights and crops
 
 
@@ -246,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             kl_weight=args.kl_weight,
             codec=codec,
             loop=loop,
+            init=args.init,
         )
         row = run(config)
         logger.info("finished: %s; codec in %s", row, Path(args.out) / "final")

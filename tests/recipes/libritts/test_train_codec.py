@@ -134,3 +134,21 @@ def test_cli_trains_with_a_codec_config_file(corpus, tmp_path):
 def test_codec_task_refuses_a_language_model_config():
     with pytest.raises(ValueError, match="corpus folder"):
         train_codec.codec_task(object())
+
+
+def test_warm_start_begins_from_the_initial_codec(corpus, tmp_path):
+    torch.manual_seed(3)
+    PaletteCodec(TINY).save_pretrained(tmp_path / "init")
+    initial = PaletteCodec.from_pretrained(tmp_path / "init")
+    config = dataclasses.replace(
+        tiny_config(corpus, tmp_path / "warm", steps=1), init=str(tmp_path / "init"), codec=None
+    )
+    task = train_codec.codec_task(config)  # the initial codec's sizes and weights
+    for name, value in initial.state_dict().items():
+        torch.testing.assert_close(task.model.state_dict()[name], value, msg=name)
+    fresh = train_codec.codec_task(tiny_config(corpus, tmp_path / "fresh", steps=1))
+    key = "decoder.vocoder.blocks.0.up.weight"
+    assert not torch.equal(fresh.model.state_dict()[key], initial.state_dict()[key])
+    missing = dataclasses.replace(config, init=str(tmp_path / "none"))
+    with pytest.raises(FileNotFoundError, match="no codec directory"):
+        train_codec.codec_task(missing)
