@@ -1,8 +1,12 @@
 """Codec report: resynthesis quality and speed of a codec beside Griffin-Lim and WORLD on the
 same test utterances (speakers the codec never saw).
 
-    python -m palette.recipes.evaluation.codec_report data/mini-libritts/test-clean \
-        --codec palette-codec --out benchmarks/results/codec --per-speaker 4
+    python -m palette.recipes.evaluation.codec_report data/many-libritts/test-clean \
+        --codec exp/codec/final --compare palette-codec --out benchmarks/results/codec
+
+On a many-voice corpus the test speakers are scored in groups by their manifest role: the
+held-out whole base voices (``test-base``) and real recordings (``test-real``) first, then the
+WORLD warp groups of the training voice. ``--compare`` resynthesises with other codecs beside it.
 
 For every system the evaluation harness scores WER (Whisper tiny.en against the normalised
 text), SIM (resemblyzer cosine to the original), speaker-ID accuracy among the test speakers
@@ -12,6 +16,7 @@ text), SIM (resemblyzer cosine to the original), speaker-ID accuracy among the t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import time
@@ -67,11 +72,12 @@ def world(wav: np.ndarray) -> np.ndarray:
     return pyworld.synthesize(f0, sp, ap, SR)[: len(wav)].astype(np.float32)
 
 
-def codec_systems(codec) -> dict:
-    """Resynthesis functions of the codec's modes, each ``wav [S] -> wav [S]``, plus timings."""
-    timing = {"encode": 0.0, "decode": 0.0, "seconds": 0.0}
+def codec_systems(codec, label: str = "codec") -> tuple[dict, dict]:
+    """Resynthesis functions of the codec's modes (``"{label} codes"``, ``"{label} latents"``),
+    each ``wav [S] -> wav [S]``, and their timings (seconds per mode, audio seconds)."""
+    timing: dict[str, float] = {"seconds": 0.0}
 
-    def run(wav, encode, decode):
+    def run(wav, mode, encode, decode):
         x = torch.from_numpy(wav)[None, None]
         with torch.inference_mode():
             t0 = time.perf_counter()
@@ -79,35 +85,73 @@ def codec_systems(codec) -> dict:
             t1 = time.perf_counter()
             y = decode(z)
             t2 = time.perf_counter()
-        timing["encode"] += t1 - t0
-        timing["decode"] += t2 - t1
-        timing["seconds"] += len(wav) / SR
+        timing[f"{mode} encode"] = timing.get(f"{mode} encode", 0.0) + t1 - t0
+        timing[f"{mode} decode"] = timing.get(f"{mode} decode", 0.0) + t2 - t1
+        if mode == "codes" or not codec.has_codes:
+            timing["seconds"] += len(wav) / SR
         return y[0, 0, : len(wav)].numpy()
 
     systems = {}
     if codec.has_codes:
-        systems["codec codes"] = lambda w: run(w, codec.encode, codec.decode)
+        systems[f"{label} codes"] = lambda w: run(w, "codes", codec.encode, codec.decode)
     if codec.has_latents:
-        systems["codec latents"] = lambda w: run(
-            w, lambda x: codec.encode_latents(x)[0], codec.decode_latents
+        systems[f"{label} latents"] = lambda w: run(
+            w, "latents", lambda x: codec.encode_latents(x)[0], codec.decode_latents
         )
     return systems, timing
 
 
-def build_report(
-    split_dir: str,
-    codec_name: str,
-    out_dir: str,
-    per_speaker: int = 4,
-    seed: int = 0,
-    threads: int = 2,
-) -> dict:
-    torch.set_num_threads(threads)
-    out = Path(out_dir)
-    wavs = pick_utterances(Path(split_dir), per_speaker, seed)
-    codec = load_codec(codec_name).eval()
-    systems, timing = codec_systems(codec)
-    systems |= {"griffin-lim": griffin_lim, "world": world}
+def speaker_groups(split_dir: Path) -> dict[str, str]:
+    """Speaker id -> test group: the many-voice corpus manifest's role (``test-base``,
+    ``test-real``, the warp groups ``test-inside``/``test-outside``), else ``test``."""
+    for folder in (split_dir, *split_dir.resolve().parents[:2]):
+        manifest = folder / "MANY_CORPUS.json"
+        if manifest.is_file():
+            speakers = json.loads(manifest.read_text())["speakers"]
+            return {str(s["speaker_id"]): s["role"] for s in speakers}
+    return {}
+
+
+HELD_OUT = ("test-base", "test-real")  # whole voices in training in no form: reported first
+
+
+@dataclass(frozen=True)
+class CodecReportOptions:
+    split: str  # LibriTTS-layout split, e.g. data/mini-libritts/test-clean
+    codec: str = DEFAULT_CODEC  # codec name or directory
+    compare: tuple[str, ...] = ()  # other codecs resynthesised beside it, e.g. the old one
+    classic: bool = True  # also Griffin-Lim and WORLD resynthesis
+    out: str = "benchmarks/results/codec"  # output folder
+    per_speaker: int = 4  # utterances per test speaker
+    seed: int = 0  # seeds the utterance draw
+    threads: int = 2  # torch CPU threads
+
+
+def codec_label(name: str, index: int) -> str:
+    return "codec" if index == 0 else f"compare{index} ({Path(name).name})"
+
+
+def build_report(o: CodecReportOptions) -> dict:
+    torch.set_num_threads(o.threads)
+    out, split = Path(o.out), Path(o.split)
+    wavs = pick_utterances(split, o.per_speaker, o.seed)
+    groups = speaker_groups(split)
+    systems: dict = {}
+    speed: dict = {}
+    for index, name in enumerate((o.codec, *o.compare)):
+        codec = load_codec(name).eval()
+        label = codec_label(name, index)
+        fns, timing = codec_systems(codec, label)
+        systems |= fns
+        speed[label] = {
+            "codec": name,
+            "timing": timing,
+            "frame_rate": codec.frame_rate,
+            "bitrate": codec.num_codebooks * np.log2(max(codec.cardinality, 2)) * codec.frame_rate,
+            "parameters": sum(p.numel() for p in codec.parameters()),
+        }
+    if o.classic:
+        systems |= {"griffin-lim": griffin_lim, "world": world}
     items: dict[str, list[EvalItem]] = {"original": []} | {name: [] for name in systems}
     for wav_path in tqdm(wavs, desc="resynthesise", unit="utt"):
         wav, _ = load_audio(wav_path, SR)
@@ -116,73 +160,96 @@ def build_report(
         common = {"text": text, "reference": wav_path, "prompt": wav_path, "speaker": speaker}
         items["original"].append(EvalItem(id=wav_path.stem, generated=wav_path, **common))
         for name, fn in systems.items():
-            path = save_wav(out / name.replace(" ", "_") / wav_path.name, fn(wav), SR)
+            folder = out / name.replace(" ", "_").replace("(", "").replace(")", "")
+            path = save_wav(folder / wav_path.name, fn(wav), SR)
             items[name].append(EvalItem(id=wav_path.stem, generated=path, **common))
-    scorers = load_scorers(EvalOptions(threads=threads))
-    summaries = {
-        name: score_items(its, EvalOptions(threads=threads), scorers, progress=False)["summary"]
-        for name, its in items.items()
-    }
-    speed = {
-        "encode_rtf": timing["encode"] / timing["seconds"],
-        "decode_rtf": timing["decode"] / timing["seconds"],
-        "frame_rate": codec.frame_rate,
-        "bitrate": codec.num_codebooks * np.log2(max(codec.cardinality, 2)) * codec.frame_rate,
-        "parameters": sum(p.numel() for p in codec.parameters()),
-    }
+    for entry in speed.values():
+        t = entry.pop("timing")
+        for key in [k for k in t if k != "seconds"]:
+            entry[key.replace(" ", "_") + "_rtf"] = t[key] / t["seconds"]
+    options = EvalOptions(threads=o.threads)
+    scorers = load_scorers(options)
+    names = sorted({groups.get(w.parent.parent.name, "test") for w in wavs})
+    names.sort(key=lambda g: (g not in HELD_OUT, g))
+    summaries = {}
+    for group in tqdm(names, desc="score groups", unit="group"):
+        summaries[group] = {
+            name: score_items(
+                [it for it in its if groups.get(it.speaker, "test") == group],
+                options,
+                scorers,
+                progress=False,
+            )["summary"]
+            for name, its in items.items()
+        }
     report = {
-        "codec": codec_name,
+        "options": dataclasses.asdict(o),
         "utterances": len(wavs),
-        "speakers": len({w.parent.parent.name for w in wavs}),
-        "systems": summaries,
+        "speakers": {
+            g: len(
+                {
+                    w.parent.parent.name
+                    for w in wavs
+                    if groups.get(w.parent.parent.name, "test") == g
+                }
+            )
+            for g in names
+        },
+        "groups": summaries,
         "speed": speed,
-        "threads": threads,
     }
     write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
-    write_text_atomic(out / "report.md", to_markdown(report, split_dir, per_speaker, seed))
+    write_text_atomic(out / "report.md", to_markdown(report))
     return report
 
 
-def to_markdown(report: dict, split_dir: str, per_speaker: int, seed: int) -> str:
-    rows = [
-        "| system | WER | SIM to original | speaker ID | DNSMOS OVRL | SIG | BAK |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, s in report["systems"].items():
-        rows.append(
-            f"| {name} | {s.get('wer', float('nan')):.1%} | {s.get('sim_reference', float('nan')):.3f} | "
-            f"{s.get('speaker_id_accuracy', float('nan')):.1%} | {s.get('dnsmos_ovrl', float('nan')):.2f} | "
-            f"{s.get('dnsmos_sig', float('nan')):.2f} | {s.get('dnsmos_bak', float('nan')):.2f} |"
-        )
-    sp = report["speed"]
-    return "\n".join(
-        [
-            f"# Codec report: {report['codec']}",
-            "",
-            f"`python -m palette.recipes.evaluation.codec_report {split_dir} --codec {report['codec']} "
-            f"--per-speaker {per_speaker} --seed {seed}`",
-            "",
-            f"{report['utterances']} utterances of {report['speakers']} test speakers (unseen in training); "
-            "Whisper tiny.en, resemblyzer, DNSMOS (speechmos).",
-            "",
-            *rows,
-            "",
-            f"Frame rate {sp['frame_rate']:g} Hz, {sp['bitrate']:.0f} bit/s, {sp['parameters'] / 1e6:.2f} M parameters; "
-            f"encode RTF {sp['encode_rtf']:.4f}, decode RTF {sp['decode_rtf']:.4f} on {report['threads']} threads "
-            "(both modes, whole utterances).",
-            "",
-        ]
+def _row(name: str, s: dict) -> str:
+    def get(key):
+        return s.get(key, float("nan"))
+
+    return (
+        f"| {name} | {get('wer'):.1%} | {get('sim_reference'):.3f} | "
+        f"{get('speaker_id_accuracy'):.1%} | {get('dnsmos_ovrl'):.2f} | "
+        f"{get('dnsmos_sig'):.2f} | {get('dnsmos_bak'):.2f} |"
     )
 
 
-@dataclass(frozen=True)
-class CodecReportOptions:
-    split: str  # LibriTTS-layout split, e.g. data/mini-libritts/test-clean
-    codec: str = DEFAULT_CODEC  # codec name or directory
-    out: str = "benchmarks/results/codec"  # output folder
-    per_speaker: int = 4  # utterances per test speaker
-    seed: int = 0  # seeds the utterance draw
-    threads: int = 2  # torch CPU threads
+def to_markdown(report: dict) -> str:
+    o = report["options"]
+    flags = f"--codec {o['codec']} --per-speaker {o['per_speaker']} --seed {o['seed']}"
+    if o["compare"]:
+        flags += f" --compare {','.join(o['compare'])}"
+    if not o["classic"]:
+        flags += " --classic false"
+    lines = [
+        f"# Codec report: {o['codec']}",
+        "",
+        f"`python -m palette.recipes.evaluation.codec_report {o['split']} {flags} --out {o['out']}`",
+        "",
+        f"{report['utterances']} utterances; Whisper tiny.en WER, resemblyzer SIM to the original, "
+        "speaker-ID among the group's voices (enrolled from the originals), DNSMOS (speechmos). "
+        "Held-out groups (whole voices that training has in no form) first.",
+    ]
+    for group, systems in report["groups"].items():
+        lines += [
+            "",
+            f"## {group} ({report['speakers'][group]} speakers)",
+            "",
+            "| system | WER | SIM to original | speaker ID | DNSMOS OVRL | SIG | BAK |",
+            "|---|---|---|---|---|---|---|",
+            *(_row(name, s) for name, s in systems.items()),
+        ]
+    lines += ["", "| codec | frame rate | bit/s | parameters | RTF (2 threads, whole utterances) |"]
+    lines += ["|---|---|---|---|---|"]
+    for label, sp in report["speed"].items():
+        rtfs = ", ".join(
+            f"{k[:-4].replace('_', ' ')} {v:.4f}" for k, v in sp.items() if k.endswith("_rtf")
+        )
+        lines.append(
+            f"| {label}: {sp['codec']} | {sp['frame_rate']:g} Hz | {sp['bitrate']:.0f} | "
+            f"{sp['parameters'] / 1e6:.2f} M | {rtfs} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     o = from_args(CodecReportOptions, parser.parse_args(argv))
 
     def report():
-        build_report(o.split, o.codec, o.out, o.per_speaker, o.seed, o.threads)
+        build_report(o)
         print((Path(o.out) / "report.md").read_text())
 
     return run_reporting_user_errors("codec_report", report)
