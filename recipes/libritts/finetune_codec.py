@@ -40,11 +40,16 @@ from palette.codec.discriminators import (
     feature_matching_loss,
     generator_loss,
 )
-from palette.codec.files import run_reporting_user_errors
+from palette.codec.files import UserError, run_reporting_user_errors
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec
 from palette.recipes.flags import add_flags, from_args
-from palette.recipes.libritts.train_codec import CodecTrainConfig, CropSampler, continuous_items
+from palette.recipes.libritts.train_codec import (
+    CodecTrainConfig,
+    CropSampler,
+    continuous_items,
+    initial_codec,
+)
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 
 logger = logging.getLogger(__name__)
@@ -93,7 +98,9 @@ class CodecGan(nn.Module):
 
 def gan_task(config: CodecGanConfig) -> Task:
     """The fine-tune as a :class:`~recipes.libritts.trainer.Task` for the shared loop."""
-    codec = PaletteCodec.from_pretrained(config.init)
+    codec = initial_codec(config.init)
+    if codec is None:
+        raise UserError("the adversarial fine-tune starts from a trained codec: give --init DIR")
     data = dataclasses.replace(config.data, codec=codec.config)
     crop = int(data.crop_seconds * codec.sample_rate)
     crop -= crop % codec.hop_length
@@ -137,7 +144,7 @@ class CodecGanFlags:
     """The command line of ``finetune_codec``."""
 
     corpus: str  # folder with **/*.wav (e.g. LibriTTS/train-clean-100)
-    init: str  # trained codec directory to start from (e.g. exp/codec/final)
+    init: str  # trained codec directory to start from (e.g. exp/codec/final), or palette-codec
     out: str  # experiment folder (checkpoint, log.csv, final/)
     minutes: float = 40.0  # wall-clock budget of this run
     max_steps: int = 3000  # optimiser steps, also the schedule's length

@@ -143,7 +143,7 @@ def codec_loss(
     return {"loss": loss, **parts, "kl": kl}
 
 
-def _initial_codec(init: str) -> PaletteCodec | None:
+def initial_codec(init: str) -> PaletteCodec | None:
     """The codec a warm start begins from (``init`` a directory or ``palette-codec``), or None."""
     if not init:
         return None
@@ -151,9 +151,7 @@ def _initial_codec(init: str) -> PaletteCodec | None:
         from palette.codec.registry import PALETTE_WEIGHTS
 
         init = str(PALETTE_WEIGHTS)
-    if not (Path(init) / "config.json").is_file():
-        raise UserFileNotFoundError(f"--init {init}: no codec directory (config.json) there")
-    return PaletteCodec.from_pretrained(init)
+    return PaletteCodec.from_pretrained(init)  # a clear error when the weights are missing
 
 
 def codec_task(config: CodecTrainConfig) -> Task:
@@ -163,7 +161,7 @@ def codec_task(config: CodecTrainConfig) -> Task:
             "the codec trains from a corpus folder of wavs: run "
             "`python -m palette.recipes.libritts.train_codec --corpus DIR --out EXP`"
         )
-    init = _initial_codec(config.init)
+    init = initial_codec(config.init)
     codec_config = init.config if init is not None else config.codec
     crop = int(config.crop_seconds * codec_config.sample_rate)
     crop -= crop % codec_config.hop_length

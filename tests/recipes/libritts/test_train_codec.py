@@ -150,5 +150,5 @@ def test_warm_start_begins_from_the_initial_codec(corpus, tmp_path):
     key = "decoder.vocoder.blocks.0.up.weight"
     assert not torch.equal(fresh.model.state_dict()[key], initial.state_dict()[key])
     missing = dataclasses.replace(config, init=str(tmp_path / "none"))
-    with pytest.raises(FileNotFoundError, match="no codec directory"):
+    with pytest.raises(FileNotFoundError, match="palette codec weights are missing"):
         train_codec.codec_task(missing)
