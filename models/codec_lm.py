@@ -40,6 +40,7 @@ class LMBatch:
     latent_mean: torch.Tensor | None = None  # [B, D, T] codec posterior
     latent_logstd: torch.Tensor | None = None  # [B, D, T]
     durations: torch.Tensor | None = None  # [B, Lt] frames per phoneme (aligned PAR)
+    speaker: torch.Tensor | None = None  # [B, E] speaker embeddings (PAR with speaker_dim)
 
 
 class CodecLM(nn.Module):

@@ -79,7 +79,25 @@ class PARModel(nn.Module):
         if config.aligned:
             self.progress_embed = nn.Embedding(MAX_PROGRESS, dim)
             self.duration_head = nn.Linear(dim, 1)
+        if config.speaker_dim:
+            self.speaker_proj = nn.Linear(config.speaker_dim, dim)
         self.core = Transformer(config.transformer)
+
+    def speaker_inputs(self, speaker: torch.Tensor | None, B: int) -> torch.Tensor | None:
+        """``speaker [B, E]`` (or None: a zero embedding, the unconditioned model) -> ``[B, 1, C]``
+        added to every position; None for a model without speaker conditioning."""
+        if not self.config.speaker_dim:
+            if speaker is not None:
+                raise ValueError("this PAR model takes no speaker embedding (speaker_dim 0)")
+            return None
+        if speaker is None:
+            speaker = self.speaker_proj.weight.new_zeros(B, self.config.speaker_dim)
+        if speaker.shape != (B, self.config.speaker_dim):
+            raise ValueError(
+                f"speaker embedding of shape {tuple(speaker.shape)}; "
+                f"expected ({B}, {self.config.speaker_dim})"
+            )
+        return self.speaker_proj(speaker.to(self.speaker_proj.weight.dtype))[:, None]
 
     def audio_inputs(self, frames, masked, phone_index=None, progress=None, text=None):
         """Frame embeddings ``[B, T, C]``. ``frames``: codes ``[B, T]`` or latents ``[B, D, T]``;
@@ -94,10 +112,14 @@ class PARModel(nn.Module):
             x = x + phone_inputs(self.text_embed, self.progress_embed, text, phone_index, progress)
         return x
 
-    def states(self, text, text_lens, audio: torch.Tensor, audio_lens) -> torch.Tensor:
-        """``[text ; audio]`` through the core -> states ``[B, Lt + T, C]``."""
+    def states(self, text, text_lens, audio: torch.Tensor, audio_lens, speaker=None):
+        """``[text ; audio]`` (plus the projected ``speaker [B, E]`` at every position) through
+        the core -> states ``[B, Lt + T, C]``."""
         lt, la = text.shape[1], audio.shape[1]
         x = torch.cat([self.text_embed(text), audio], dim=1)
+        cond = self.speaker_inputs(speaker, x.shape[0])
+        if cond is not None:
+            x = x + cond
         mask = text_audio_mask(text_lens, audio_lens, lt, la, causal=False)
         return self.core(x, text_audio_positions(text_lens, lt, la), mask)
 
@@ -110,21 +132,43 @@ class PARModel(nn.Module):
         return self.frames.logits(h)[:, :, 0, : self.config.cardinality]
 
     def logits(
-        self, text, text_lens, frames, audio_lens, masked=None, phone_index=None, progress=None
+        self,
+        text,
+        text_lens,
+        frames,
+        audio_lens,
+        masked=None,
+        phone_index=None,
+        progress=None,
+        speaker=None,
     ):
         """Predictions for every frame (see ``predict``); discrete frames may mark masked
         positions with ``mask_token`` instead of passing ``masked``."""
         if masked is None:
             masked = frames == self.mask_token
         audio = self.audio_inputs(frames, masked, phone_index, progress, text)
-        h = self.states(text, text_lens, audio, audio_lens)[:, text.shape[1] :]
+        h = self.states(text, text_lens, audio, audio_lens, speaker)[:, text.shape[1] :]
         return self.predict(h)
 
-    def log_durations(self, text: torch.Tensor, text_lens: torch.Tensor) -> torch.Tensor:
-        """Predicted ``log(1 + frames)`` per phoneme ``[B, Lt]`` (aligned models)."""
+    def log_durations(self, text: torch.Tensor, text_lens: torch.Tensor, speaker=None):
+        """Predicted ``log(1 + frames)`` per phoneme ``[B, Lt]`` (aligned models; the speaker
+        embedding, when the model takes one, sets the pace too)."""
         empty = torch.zeros(text.shape[0], 0, self.config.transformer.dim)
-        h = self.states(text, text_lens, empty, torch.zeros_like(text_lens))
+        h = self.states(text, text_lens, empty, torch.zeros_like(text_lens), speaker)
         return self.duration_head(h).squeeze(-1)
+
+    def training_speaker(self, batch: LMBatch, generator=None) -> torch.Tensor | None:
+        """The batch's speaker embeddings with ``speaker_dropout`` of them zeroed in training."""
+        if not self.config.speaker_dim:
+            return None
+        if batch.speaker is None:
+            raise ValueError("a speaker-conditioned PAR model trains on batches with speaker")
+        speaker = batch.speaker
+        if self.training and self.config.speaker_dropout:
+            B = speaker.shape[0]
+            keep = torch.rand(B, generator=generator) >= self.config.speaker_dropout
+            speaker = speaker * keep[:, None].to(speaker.dtype)
+        return speaker
 
     def forward(
         self, batch: LMBatch, stage: str = "par", generator=None
@@ -142,6 +186,7 @@ class PARModel(nn.Module):
         else:
             raise ValueError(f"unknown PAR stage {stage!r}")
         masked = masked | ~lengths_to_valid(lens, T)
+        speaker = self.training_speaker(batch, generator)
         index = progress = None
         if self.config.aligned:
             if batch.durations is None:
@@ -155,18 +200,20 @@ class PARModel(nn.Module):
             if self.config.noise_std and self.training:
                 fed = fed + self.config.noise_std * torch.randn_like(fed)
             p_mean, p_logstd = self.logits(
-                batch.text, batch.text_lens, fed, lens, masked, index, progress
+                batch.text, batch.text_lens, fed, lens, masked, index, progress, speaker
             )
             kl = gaussian_kl(q_mean.transpose(1, 2), q_logstd.transpose(1, 2), p_mean, p_logstd)
             frame_loss = kl[scored].mean()  # per latent dimension
             losses = {"loss": frame_loss, "kl": frame_loss}
         else:
             codes = batch.codes[:, 0, :T]
-            logits = self.logits(batch.text, batch.text_lens, codes, lens, masked, index, progress)
+            logits = self.logits(
+                batch.text, batch.text_lens, codes, lens, masked, index, progress, speaker
+            )
             frame_loss = F.cross_entropy(logits[scored], codes[scored])
             losses = {"loss": frame_loss, "ce": frame_loss}
         if self.config.aligned:
-            pred = self.log_durations(batch.text, batch.text_lens)
+            pred = self.log_durations(batch.text, batch.text_lens, speaker)
             losses["dur"] = duration_loss(pred, batch.durations, batch.text_lens)
             losses["loss"] = losses["loss"] + losses["dur"]
         return losses

@@ -48,7 +48,8 @@ class PARGenerator:
     """``text [Lt]`` (prompt text + target text), ``prompt`` codes ``[Tp]`` or latents
     ``[D, Tp]``, ``length`` target frames. Aligned models also need ``target_start``, the text
     position where the target's phonemes begin. ``step()`` commits the next span and returns
-    it (codes ``[t]`` or latents ``[D, t]``); ``refine(refiner)`` runs stage two."""
+    it (codes ``[t]`` or latents ``[D, t]``); ``refine(refiner)`` runs stage two. A
+    speaker-conditioned model also takes the prompt's ``speaker`` embedding ``[E]``."""
 
     def __init__(
         self,
@@ -59,8 +60,10 @@ class PARGenerator:
         options=PAROptions(),
         seed=0,
         target_start: int | None = None,
+        speaker: torch.Tensor | None = None,
     ):
         self.model, self.options = model.eval(), options
+        self.speaker = None if speaker is None else speaker.reshape(1, -1)  # [1, E]
         self.rng = torch.Generator().manual_seed(seed)
         self.text, self.text_lens = text[None], torch.tensor([text.shape[0]])
         self.prompt_len, self.length = prompt.shape[-1], length
@@ -89,7 +92,7 @@ class PARGenerator:
         if target_start is None or not 0 <= target_start < self.text.shape[1]:
             raise UserError("an aligned PAR model needs target_start inside the text")
         self.steps += 1
-        log_d = self.model.log_durations(self.text, self.text_lens)[0]
+        log_d = self.model.log_durations(self.text, self.text_lens, self.speaker)[0]
         return target_durations(log_d, target_start, self.length)
 
     @property
@@ -102,7 +105,14 @@ class PARGenerator:
         self.steps += 1
         lens = torch.tensor([self.frames.shape[-1]])
         out = model.logits(
-            self.text, self.text_lens, self.frames, lens, self.masked, self.index, self.progress
+            self.text,
+            self.text_lens,
+            self.frames,
+            lens,
+            self.masked,
+            self.index,
+            self.progress,
+            self.speaker if model.config.speaker_dim else None,
         )
         return tuple(o[0, rows] for o in out) if isinstance(out, tuple) else out[0, rows]
 
