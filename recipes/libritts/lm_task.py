@@ -15,6 +15,7 @@ from palette.models.config import LMConfig, load_checkpoint, save_checkpoint
 from palette.models.loading import build_model
 from palette.models.transformer import TransformerConfig
 from palette.recipes.libritts.lm_data import collate, load_cuts, read_durations, read_meta
+from palette.recipes.libritts.speaker_features import load_table
 from palette.recipes.libritts.trainer import Task
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,13 @@ FAMILY = {
 }
 
 
-def model_config(config, meta: dict) -> LMConfig:
-    """LMConfig for a stage from the training config and the stored features' metadata."""
+def model_config(config, meta: dict, speaker_dim: int = 0) -> LMConfig:
+    """LMConfig for a stage from the training config and the stored features' metadata
+    (``speaker_dim``: the stored speaker embeddings' size, for ``--speaker``)."""
     family = FAMILY[config.stage]
+    speaker = getattr(config, "speaker", "none") != "none"
+    if speaker and family != "par":
+        raise UserError(f"--speaker is for the par and refine stages, not {config.stage}")
     core = TransformerConfig(dim=config.dim, layers=config.layers, heads=config.heads)
     latent_dim = meta.get("latent_dim", 0)
     continuous = (
@@ -55,6 +60,8 @@ def model_config(config, meta: dict) -> LMConfig:
         draft_weight=config.draft_weight if family in ("ar", "kalle") else 0.0,
         draft_ahead=config.draft_ahead if family == "kalle" else 0,
         frame_dropout=config.frame_dropout if family in ("ar", "kalle") else 0.0,
+        speaker_dim=speaker_dim if speaker else 0,
+        speaker_dropout=config.speaker_dropout if speaker else 0.0,
         transformer=core,
     )
 
@@ -88,9 +95,16 @@ def _aligned(durations: dict, cut) -> bool:
     return cut.id in durations
 
 
+def _embedded(table, cut) -> bool:
+    return cut.id in table.row
+
+
 def lm_task(config) -> Task:
     meta = read_meta(config.manifests, config.codec)
-    cfg = model_config(config, meta)
+    table = None
+    if getattr(config, "speaker", "none") != "none":
+        table = load_table(config.manifests, config.codec)
+    cfg = model_config(config, meta, table.dim if table is not None else 0)
     model = build_model(cfg)
     if config.init:
         saved, state = load_checkpoint(config.init)
@@ -112,6 +126,8 @@ def lm_task(config) -> Task:
     durations = read_durations(config.manifests, config.codec) if cfg.aligned else None
     if durations is not None:  # cuts the aligner could not align are left out
         cuts = cuts.filter(partial(_aligned, durations))
+    if table is not None:
+        cuts = cuts.filter(partial(_embedded, table))
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
     # ranks must see the same number of batches: drop the ragged tail only under DDP
@@ -126,11 +142,16 @@ def lm_task(config) -> Task:
         drop_last=world > 1,
     )
     need_latents = cfg.latent_dim > 0
+    speaker_rng = torch.Generator().manual_seed(config.loop.seed + 1)  # --speaker other draws
 
     def batches(epoch: int):
         sampler.set_epoch(epoch)
         for cut_batch in sampler:
-            yield collate(cut_batch, latents=need_latents, durations=durations)
+            batch = collate(cut_batch, latents=need_latents, durations=durations)
+            if table is not None:
+                ids = [c.id for c in cut_batch]
+                batch.speaker = table.batch(ids, config.speaker, speaker_rng)
+            yield batch
 
     generator = torch.Generator().manual_seed(config.loop.seed)
 

@@ -62,6 +62,9 @@ class TrainConfig:
     )
     draft_weight: float = 0.3  # ar, kalle: weight of the draft head's loss
     draft_ahead: int = 0  # kalle, aligned: steps the Gaussian draft head predicts ahead (0 = none)
+    speaker: str = "none"  # par, refine: global speaker embedding from speaker_features.py:
+    # none, utterance (the cut's own) or other (another cut of the same speaker)
+    speaker_dropout: float = 0.1  # par, refine with --speaker: share of embeddings zeroed
     max_duration: float = 60.0  # seconds of audio per batch (lhotse DynamicBucketingSampler)
     num_buckets: int = 10
     loop: LoopOptions = field(default_factory=LoopOptions)
@@ -107,7 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--config", help="YAML file with TrainConfig / LoopOptions keys")
-    add_flags(parser, TrainConfig, skip=("loop",), choices={"stage": STAGES})
+    add_flags(
+        parser,
+        TrainConfig,
+        skip=("loop",),
+        choices={"stage": STAGES, "speaker": ("none", "utterance", "other")},
+    )
     add_flags(parser, LoopOptions)
     args = vars(parser.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")

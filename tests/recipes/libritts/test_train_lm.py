@@ -221,3 +221,59 @@ def test_aligner_durations_feed_an_aligned_latent_par_that_speaks(prepared, tmp_
     assert len(audio.samples) == 20 * synth.codec.hop_length
     streamed = np.concatenate(list(synth.stream("Hello.", voice, options=options)))
     np.testing.assert_allclose(streamed, audio.samples, atol=1e-4)
+
+
+class CountingEmbedder:
+    """A stand-in speaker encoder: a 6-dim summary of the waveform; counts its calls."""
+
+    name, sample_rate = "counting", 16000
+
+    def __init__(self):
+        self.calls = 0
+
+    def embed(self, wav):
+        self.calls += 1
+        v = np.array([wav.mean(), wav.std(), abs(wav).max(), len(wav) / 1e5, 1.0, -1.0])
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+
+def test_speaker_table_modes_and_round_trip(tmp_path):
+    from palette.recipes.libritts.speaker_features import SpeakerTable
+
+    embeddings = torch.nn.functional.normalize(torch.randn(4, 3), dim=1)
+    table = SpeakerTable(["a1", "a2", "b1", "b2"], ["a", "a", "b", "b"], embeddings, "x")
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(table.for_cut("a1"), embeddings[0])
+    assert all(torch.equal(table.for_cut("a1", "other", g), embeddings[1]) for _ in range(5))
+    assert table.batch(["b1", "a2"], "other", g).shape == (2, 3)
+    table.save(tmp_path)
+    loaded = SpeakerTable.load(tmp_path)
+    assert loaded.ids == table.ids and loaded.name == "x"
+    torch.testing.assert_close(loaded.embeddings.float(), embeddings, atol=1e-3, rtol=0)
+    with pytest.raises(ValueError, match="no speaker embedding"):
+        table.for_cut("c1")
+    with pytest.raises(ValueError, match="mode"):
+        table.for_cut("a1", "nearest")
+    with pytest.raises(FileNotFoundError, match="speaker_features"):
+        SpeakerTable.load(tmp_path / "none")
+
+
+def test_speaker_conditioned_par_trains_from_the_stored_table(prepared, tmp_path):
+    from palette.models.config import load_checkpoint
+    from palette.recipes.libritts.speaker_features import SpeakerFeatureOptions, build_table
+
+    out, codec_dir, parts = prepared
+    embedder = CountingEmbedder()
+    options = SpeakerFeatureOptions(out=str(out), codec=str(codec_dir))
+    table = build_table(options, embedder)
+    assert embedder.calls == len(table.ids) > 0 and table.dim == 6
+    build_table(options, embedder)  # a rerun embeds nothing new
+    assert embedder.calls == len(table.ids)
+    exp = tmp_path / "par"
+    common = tiny_options(prepared) | {"max_steps": 2, "latents": True, "speaker": "other"}
+    run(load_config(None, common | {"stage": "par", "exp": str(exp)}))
+    saved, state = load_checkpoint(exp / "final")
+    assert saved["model"]["speaker_dim"] == 6 and saved["model"]["speaker_dropout"] == 0.1
+    assert state["speaker_proj.weight"].shape[1] == 6
+    with pytest.raises(ValueError, match="par and refine"):
+        run(load_config(None, common | {"stage": "kalle", "exp": str(tmp_path / "k")}))
