@@ -83,6 +83,7 @@ class PromptSample:
     durations: torch.Tensor
     mean: torch.Tensor
     logstd: torch.Tensor
+    speaker: torch.Tensor | None = None  # [E] for speaker-conditioned stages
 
     def boundary(self, fraction: float) -> int:
         """The phoneme index whose start frame is nearest ``fraction`` of the frames."""
@@ -94,15 +95,17 @@ class PromptSample:
         """The first ``phonemes`` phonemes and their frames."""
         frames = int(self.durations[:phonemes].sum())
         d = self.durations[:phonemes]
-        return PromptSample(self.text[:phonemes], d, self.mean[:, :frames], self.logstd[:, :frames])
+        mean, logstd = self.mean[:, :frames], self.logstd[:, :frames]
+        return PromptSample(self.text[:phonemes], d, mean, logstd, self.speaker)
 
 
-def prompt_sample(model: PARModel, text: torch.Tensor, mean, logstd) -> PromptSample:
+def prompt_sample(model: PARModel, text: torch.Tensor, mean, logstd, speaker=None) -> PromptSample:
     """``text [Lt]`` (the transcript's phoneme ids) spread over the prompt's ``T`` frames by the
-    stage's duration head (``mean``/``logstd [D, T]``)."""
+    stage's duration head (``mean``/``logstd [D, T]``; ``speaker [E]`` for conditioned stages)."""
+    batch_speaker = None if speaker is None else speaker.reshape(1, -1)
     with torch.no_grad():
-        log_d = model.log_durations(text[None], torch.tensor([len(text)]))[0]
-    return PromptSample(text, spread_durations(log_d, mean.shape[-1]), mean, logstd)
+        log_d = model.log_durations(text[None], torch.tensor([len(text)]), batch_speaker)[0]
+    return PromptSample(text, spread_durations(log_d, mean.shape[-1]), mean, logstd, speaker)
 
 
 def masked_loss(model: PARModel, sample: PromptSample, splits: list[int], generator=None):
@@ -122,7 +125,8 @@ def masked_loss(model: PARModel, sample: PromptSample, splits: list[int], genera
         fed = q_mean + q_logstd.exp() * torch.randn(q_mean.shape, generator=generator)
     text = sample.text[None].expand(B, -1)
     lens = torch.full((B,), text.shape[1]), torch.full((B,), T)
-    p_mean, p_logstd = model.logits(text, lens[0], fed, lens[1], masked, index, progress)
+    speaker = None if sample.speaker is None else sample.speaker.reshape(1, -1).expand(B, -1)
+    p_mean, p_logstd = model.logits(text, lens[0], fed, lens[1], masked, index, progress, speaker)
     kl = gaussian_kl(q_mean.transpose(1, 2), q_logstd.transpose(1, 2), p_mean, p_logstd)
     return kl[masked].mean()
 
@@ -134,6 +138,7 @@ def adapt(
     logstd: torch.Tensor,
     options: AdaptOptions = AdaptOptions(),
     progress=None,
+    speaker: torch.Tensor | None = None,
 ) -> tuple[dict[str, torch.Tensor], AdaptLog]:
     """Adapt a copy of ``model`` to one prompt (phoneme ids ``text [Lt]``, posterior
     ``mean``/``logstd [D, T]``) -> (the adapted parameters by name, the log). ``progress``:
@@ -153,7 +158,7 @@ def adapt(
         p.requires_grad_(False)
     for n in names:
         params[n].requires_grad_(True)
-    sample = prompt_sample(model, text, mean, logstd)
+    sample = prompt_sample(model, text, mean, logstd, speaker)
     held = sample.boundary(1.0 - options.holdout)
     train = sample.head(held)
     if held < 3:

@@ -36,6 +36,7 @@ class Speaker:
     separator: list[int]  # ids put between the prompt's and the target's phonemes
     prompt_codes: torch.Tensor | None  # [Q, Tp]
     prompt_latents: torch.Tensor | None  # [D, Tp]
+    speaker: torch.Tensor | None = None  # [E] the prompt's speaker embedding
 
     @property
     def kind(self) -> FrameKind:
@@ -49,6 +50,7 @@ class Speaker:
             self.prompt_codes,
             self.prompt_latents,
             self.codec.frame_rate,
+            self.speaker,
         )
 
 

@@ -105,6 +105,12 @@ class Synthesizer:
     def families(self) -> list[str]:
         return [name for name, f in FAMILIES.items() if f.available(self.models)]
 
+    @property
+    def speaker_dim(self) -> int:
+        """E of the speaker embedding the model's stages take (0: none is speaker-conditioned)."""
+        dims = {getattr(getattr(m, "config", None), "speaker_dim", 0) for m in self.models.values()}
+        return max(dims | {0})
+
     # --- prompts -------------------------------------------------------------------------
     def encode_voice(self, prompt, prompt_text: str | None = None, adapt=False) -> Voice:
         """A path or ``(samples [S], sample_rate)`` plus its transcript -> ``Voice``. ``adapt``
@@ -135,6 +141,10 @@ class Synthesizer:
             codes = self.codec.encode(x)[0] if self.codec.has_codes else None
             latents = self.codec.encode_latents(x)[0][0] if self.codec.has_latents else None
         voice = Voice(self.bundle.codec, prompt_text, phonemes, codes, latents)
+        if self.speaker_dim:
+            from palette.tts.speaker_encoder import speaker_embedding
+
+            voice.speaker = speaker_embedding(wav, self.sample_rate)
         if adapt:
             from palette.models.adapt import AdaptOptions
             from palette.tts.adaptation import adapt_voice
@@ -241,7 +251,26 @@ class Synthesizer:
             self.frontend.symbols.encode([" "]),
             voice.codes,
             voice.latents,
+            self._voice_speaker(voice),
         )
+
+    def _voice_speaker(self, voice: Voice) -> torch.Tensor | None:
+        """The voice's speaker embedding for a speaker-conditioned model (checked), else None."""
+        if not self.speaker_dim:
+            return None
+        if voice.speaker is None:
+            warnings.warn(
+                "the voice has no speaker embedding (saved for a model without one): it speaks "
+                "from its prompt alone; encode the prompt again for the speaker encoder's help",
+                stacklevel=3,
+            )
+            return None
+        if voice.speaker.shape != (self.speaker_dim,):
+            raise UserError(
+                f"the voice's speaker embedding has {voice.speaker.shape[0]} values; "
+                f"this model takes {self.speaker_dim}"
+            )
+        return voice.speaker
 
     def _speak(
         self, text: str, voice: Voice, options: SynthesisOptions, whole: bool

@@ -44,11 +44,13 @@ class VoiceLimits:
     max_abs_latent: float = 1000.0  # posterior means are O(1); larger is a damaged file
     max_text_chars: int = 5000  # transcript and phonemes
     max_file_bytes: int = 64 * 2**20  # checked before anything is read
+    max_speaker_dim: int = 4096  # E of a speaker embedding
     max_adapted_tensors: int = 64
     max_adapted_values: int = 2**16
 
 
 TENSOR_KEYS = ("codes", "latents")
+SPEAKER_KEY = "speaker"  # [E] embedding of the prompt by the pretrained speaker encoder
 ADAPT_PREFIX = "adapt."  # + "<stage>.<parameter name>"
 META_KEY = "palette_voice"
 META_FIELDS = ("codec", "text", "phonemes")
@@ -80,6 +82,7 @@ class Voice:
     phonemes: str
     codes: torch.Tensor | None = None  # [Q, T] int64
     latents: torch.Tensor | None = None  # [D, T] posterior mean
+    speaker: torch.Tensor | None = None  # [E] speaker embedding (speaker-conditioned models)
     # prompt adaptation (models.adapt): "<stage>.<parameter>" -> tensor, and the SHA-256 of
     # the weights of the stage they were trained against
     adaptation: dict[str, torch.Tensor] | None = None
@@ -101,6 +104,8 @@ class Voice:
             for k, v in (("codes", self.codes), ("latents", self.latents))
             if v is not None
         }
+        if self.speaker is not None:
+            tensors[SPEAKER_KEY] = self.speaker.to(torch.float32).contiguous()
         meta = {"codec": self.codec, "text": self.text, "phonemes": self.phonemes}
         if self.adaptation:
             tensors |= {ADAPT_PREFIX + k: v.contiguous() for k, v in self.adaptation.items()}
@@ -122,8 +127,9 @@ class Voice:
         meta, tensors = _read_voice_file(path, limits)
         fields = _check_meta(path, meta, limits)
         adaptation = _check_adaptation(path, tensors, fields.get("adapted_for"), limits)
+        speaker = _check_speaker(path, tensors.pop(SPEAKER_KEY, None), limits)
         checked = _check_tensors(path, tensors, limits)
-        return cls(**fields, **checked, adaptation=adaptation)
+        return cls(**fields, **checked, speaker=speaker, adaptation=adaptation)
 
     def check_codec(self, codec) -> None:
         """Raise ``UserError`` unless the frames fit ``codec`` (a ``palette.codec.Codec``):
@@ -162,12 +168,12 @@ def _read_voice_file(path: Path, limits: VoiceLimits) -> tuple[object, dict[str,
         with safe_open(str(path), "pt") as fh:
             meta = (fh.metadata() or {}).get(META_KEY)
             keys = list(fh.keys())
-            unknown = sorted(set(keys) - set(TENSOR_KEYS))
+            unknown = sorted(set(keys) - set(TENSOR_KEYS) - {SPEAKER_KEY})
             unknown = [k for k in unknown if not k.startswith(ADAPT_PREFIX)]
             if unknown:
                 raise VoiceFileError(
                     f"{path}: unknown tensor {unknown[0]!r} in a voice file "
-                    f"(expected {' and/or '.join(TENSOR_KEYS)}, and {ADAPT_PREFIX}*)"
+                    f"(expected {' and/or '.join(TENSOR_KEYS)}, {SPEAKER_KEY}, {ADAPT_PREFIX}*)"
                 )
             tensors = {k: fh.get_tensor(k) for k in keys}
     except VoiceFileError:
@@ -248,6 +254,23 @@ def _check_adaptation(
             f"{path}: adapt.* tensors hold {total} values (at most {limits.max_adapted_values})"
         )
     return out
+
+
+def _check_speaker(path: Path, x: torch.Tensor | None, limits: VoiceLimits):
+    """The ``speaker`` tensor -> float32 ``[E]`` of finite values, or None when absent."""
+    if x is None:
+        return None
+    if not x.dtype.is_floating_point:
+        raise VoiceFileError(f"{path}: field 'speaker' must hold floats, not {x.dtype}")
+    if x.ndim != 1 or not 1 <= x.shape[0] <= limits.max_speaker_dim:
+        raise VoiceFileError(
+            f"{path}: field 'speaker' must be 1-D [E] with E at most {limits.max_speaker_dim}, "
+            f"not shape {list(x.shape)}"
+        )
+    x = x.to(torch.float32)
+    if not bool(torch.isfinite(x).all()) or float(x.abs().max()) > 1000.0:
+        raise VoiceFileError(f"{path}: field 'speaker' has NaN, infinite or huge values")
+    return x.contiguous()
 
 
 def _check_tensors(path: Path, tensors: dict[str, torch.Tensor], limits: VoiceLimits) -> dict:

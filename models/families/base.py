@@ -32,7 +32,8 @@ class SentenceRequest:
 
     ``text [Lt]`` holds the prompt's phoneme ids, a word separator, then the target's ids;
     ``target_start`` is where the target begins. The prompt's frames are given in both kinds the
-    codec has: codes ``[Q, Tp]`` and/or latents ``[D, Tp]``.
+    codec has: codes ``[Q, Tp]`` and/or latents ``[D, Tp]``; ``speaker [E]`` is the prompt's
+    speaker embedding, for models that take one.
     """
 
     text: torch.Tensor
@@ -40,6 +41,13 @@ class SentenceRequest:
     prompt_codes: torch.Tensor | None
     prompt_latents: torch.Tensor | None
     frame_rate: float
+    speaker: torch.Tensor | None = None
+
+    def speaker_for(self, model) -> torch.Tensor | None:
+        """The speaker embedding ``[1, E]`` if ``model`` is speaker-conditioned, else None."""
+        if not getattr(model.config, "speaker_dim", 0) or self.speaker is None:
+            return None
+        return self.speaker.reshape(1, -1)
 
     @property
     def prompt_tokens(self) -> int:
@@ -98,7 +106,12 @@ def target_frames(request: SentenceRequest, options) -> int:
 def predicted_durations(model, request: SentenceRequest, length: int) -> torch.Tensor:
     """Frames per text position ``[Lt]`` from an aligned model's duration head: zero for the
     prompt's phonemes, ``length`` spread over the target's."""
-    log_d = model.log_durations(request.text[None], torch.tensor([request.text.shape[0]]))[0]
+    lens = torch.tensor([request.text.shape[0]])
+    speaker = request.speaker_for(model)
+    if speaker is None:  # the AR families and ONNX stand-ins take no speaker argument
+        log_d = model.log_durations(request.text[None], lens)[0]
+    else:
+        log_d = model.log_durations(request.text[None], lens, speaker)[0]
     return target_durations(log_d, request.target_start, length)
 
 

@@ -53,6 +53,7 @@ class PARFamily(Family):
             self.par_options(options),
             seed=options.seed,
             target_start=request.target_start,
+            speaker=request.speaker_for(model),
         )
         refiner = models.get("refine") if whole else None
         first = steps(generator) if refiner is None else iter([generator.generate(refiner)])

@@ -1,0 +1,97 @@
+"""A speaker-conditioned model through the synthesis API: the voice carries the prompt's
+speaker embedding (saved, loaded, checked), synthesis follows it, adaptation uses it, and the
+ONNX export refuses such a stage with a clear error."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from palette.codec.files import UserError
+from palette.models.adapt import AdaptOptions
+from palette.tts.options import SynthesisOptions
+from palette.tts.synthesizer import Synthesizer
+from palette.tts.voice import Voice, VoiceFileError
+
+from ..streaming.conftest import tiny_model_dir
+from .conftest import SR, speech_like
+
+if importlib.util.find_spec("resemblyzer") is None:  # importing it needs deps' shim
+    pytest.skip("resemblyzer is not installed", allow_module_level=True)
+E = 256  # resemblyzer's d-vector
+TEXT = "hello there, how are you today my friend"
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    fields = {"family": "par", "latent_dim": 4, "aligned": True, "speaker_dim": E}
+    model = tiny_model_dir(tmp_path_factory.mktemp("spk") / "model", {"par": fields}, "par")
+    with torch.no_grad():  # a random projection too small to matter: make the voice count
+        synth = Synthesizer.from_pretrained(model.directory, runtime="torch", precision="fp32")
+        synth.models["par"].speaker_proj.weight.mul_(50.0)
+    return synth
+
+
+@pytest.fixture(scope="module")
+def voices(synth):
+    a = synth.encode_voice((speech_like(3.0, seed=1), SR), TEXT)
+    low = speech_like(3.0, seed=2)
+    b = synth.encode_voice((np.roll(low, 7) * np.hanning(len(low)), SR), TEXT)
+    return a, b
+
+
+def test_the_voice_carries_a_unit_speaker_embedding(synth, voices, tmp_path):
+    a, b = voices
+    assert synth.speaker_dim == E and a.speaker.shape == (E,)
+    assert abs(float(a.speaker.norm()) - 1.0) < 1e-4 and not torch.equal(a.speaker, b.speaker)
+    loaded = Voice.load(a.save(tmp_path / "a.voice"))
+    torch.testing.assert_close(loaded.speaker, a.speaker)
+
+
+def test_synthesis_follows_the_speaker_embedding(synth, voices):
+    a, b = voices
+    options = SynthesisOptions(seed=0, temperature=0.0)
+    swapped = Voice(a.codec, a.text, a.phonemes, a.codes, a.latents, speaker=b.speaker)
+    out_a = synth.synthesize("one two three", a, options=options).samples
+    again = synth.synthesize("one two three", a, options=options).samples
+    out_swapped = synth.synthesize("one two three", swapped, options=options).samples
+    np.testing.assert_array_equal(out_a, again)
+    assert not np.allclose(out_a, out_swapped)  # the same prompt frames, another embedding
+
+
+def test_a_voice_without_embedding_warns_and_a_wrong_size_is_an_error(synth, voices):
+    a, _ = voices
+    options = SynthesisOptions(seed=0)
+    bare = Voice(a.codec, a.text, a.phonemes, a.codes, a.latents)
+    with pytest.warns(UserWarning, match="no speaker embedding"):
+        synth.synthesize("one two", bare, options=options)
+    wrong = Voice(a.codec, a.text, a.phonemes, a.codes, a.latents, speaker=torch.ones(8))
+    with pytest.raises(UserError, match="8 values; this model takes 256"):
+        synth.synthesize("one two", wrong, options=options)
+
+
+def test_damaged_speaker_fields_are_named(voices, tmp_path):
+    a, _ = voices
+    path = a.save(tmp_path / "a.voice")
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as fh:
+        meta = fh.metadata()
+    tensors = load_file(str(path))
+    for bad, needle in ((torch.ones(2, 3), "1-D"), (torch.full((4,), float("nan")), "NaN")):
+        save_file(tensors | {"speaker": bad}, str(tmp_path / "bad.voice"), metadata=meta)
+        with pytest.raises(VoiceFileError, match=needle):
+            Voice.load(tmp_path / "bad.voice")
+
+
+def test_adaptation_and_export_of_a_speaker_conditioned_stage(synth, voices, tmp_path):
+    voice = synth.encode_voice(
+        (speech_like(3.0, seed=1), SR), TEXT, adapt=AdaptOptions(steps=4, eval_every=2)
+    )
+    assert voice.adaptation and voice.adapt_log.steps >= 1
+    from palette.streaming.onnx.export import stage_graphs
+
+    with pytest.raises(UserError, match="speaker-conditioned"):
+        stage_graphs("par", synth.models["par"], durations=True)
