@@ -141,11 +141,6 @@ def stage_graphs(stage: str, model, durations: bool) -> list[GraphSpec]:
     """The graphs of one stage; ``durations``: the stage owns its family (PAR duration head)."""
     if isinstance(model, CodecLM):
         return ar_graphs(stage, model)
-    if model.config.speaker_dim:
-        raise UserError(
-            f"the {stage} stage is speaker-conditioned: its ONNX export is not built yet "
-            "(synthesise with --runtime torch)"
-        )
     return par_graphs(stage, model, durations)
 
 

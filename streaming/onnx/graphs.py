@@ -52,8 +52,20 @@ class PARLogits(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, text, text_lens, frames, audio_lens, masked, phone_index=None, progress=None):
-        return self.model.logits(text, text_lens, frames, audio_lens, masked, phone_index, progress)
+    def forward(
+        self,
+        text,
+        text_lens,
+        frames,
+        audio_lens,
+        masked,
+        phone_index=None,
+        progress=None,
+        speaker=None,
+    ):
+        return self.model.logits(
+            text, text_lens, frames, audio_lens, masked, phone_index, progress, speaker
+        )
 
 
 class PARDurations(nn.Module):
@@ -61,8 +73,8 @@ class PARDurations(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, text, text_lens):
-        return self.model.log_durations(text, text_lens)
+    def forward(self, text, text_lens, speaker=None):
+        return self.model.log_durations(text, text_lens, speaker)
 
 
 class CodecEncoder(nn.Module):
@@ -142,15 +154,20 @@ def par_graphs(stage: str, model: PARModel, durations: bool) -> list[GraphSpec]:
         inputs["phone_index"] = torch.randint(-1, Lt - 3, (B, T), generator=g)
         inputs["progress"] = torch.randint(0, 20, (B, T), generator=g)
         dynamic["phone_index"] = dynamic["progress"] = per_frame
+    text_side = ["text", "text_lens"]
+    if cfg.speaker_dim:  # the prompt's speaker embedding [B, E]
+        inputs["speaker"] = torch.randn(B, cfg.speaker_dim, generator=g)
+        dynamic["speaker"] = {0: "batch"}
+        text_side.append("speaker")
     specs = [GraphSpec(stage, PARLogits(model), inputs, outputs, dynamic)]
     if durations and cfg.aligned:
         specs.append(
             GraphSpec(
                 f"{stage}_durations",
                 PARDurations(model),
-                {"text": text, "text_lens": text_lens},
+                {k: inputs[k] for k in text_side},
                 ("log_durations",),
-                {k: dynamic[k] for k in ("text", "text_lens")},
+                {k: dynamic[k] for k in text_side},
             )
         )
     return specs

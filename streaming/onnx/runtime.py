@@ -117,8 +117,22 @@ class OrtPARModel:
     def eval(self) -> OrtPARModel:
         return self
 
+    def _speaker(self, speaker, B: int):
+        """``speaker [B, E]``, zeros for a conditioned stage given none (None otherwise)."""
+        if speaker is None and self.config.speaker_dim:
+            speaker = torch.zeros(B, self.config.speaker_dim)
+        return speaker
+
     def logits(
-        self, text, text_lens, frames, audio_lens, masked=None, phone_index=None, progress=None
+        self,
+        text,
+        text_lens,
+        frames,
+        audio_lens,
+        masked=None,
+        phone_index=None,
+        progress=None,
+        speaker=None,
     ):
         if masked is None:
             masked = frames == self.mask_token
@@ -130,14 +144,17 @@ class OrtPARModel:
             masked=masked,
             phone_index=phone_index,
             progress=progress,
+            speaker=self._speaker(speaker, text.shape[0]),
         )
         out = tuple(torch.from_numpy(o) for o in out)
         return out if self.continuous else out[0]
 
-    def log_durations(self, text, text_lens) -> torch.Tensor:
+    def log_durations(self, text, text_lens, speaker=None) -> torch.Tensor:
         if self.durations_graph is None:
             raise UserError("this model's ONNX export has no duration graph: run palette export")
-        return torch.from_numpy(self.durations_graph.run(text=text, text_lens=text_lens)[0])
+        speaker = self._speaker(speaker, text.shape[0])
+        out = self.durations_graph.run(text=text, text_lens=text_lens, speaker=speaker)
+        return torch.from_numpy(out[0])
 
     def __call__(self, *args, **kwargs):
         raise TypeError("an ONNX stage is for inference only (no training forward)")

@@ -86,12 +86,28 @@ def test_damaged_speaker_fields_are_named(voices, tmp_path):
             Voice.load(tmp_path / "bad.voice")
 
 
-def test_adaptation_and_export_of_a_speaker_conditioned_stage(synth, voices, tmp_path):
+def test_adaptation_uses_the_speaker_embedding(synth):
     voice = synth.encode_voice(
         (speech_like(3.0, seed=1), SR), TEXT, adapt=AdaptOptions(steps=4, eval_every=2)
     )
     assert voice.adaptation and voice.adapt_log.steps >= 1
-    from palette.streaming.onnx.export import stage_graphs
+    assert voice.speaker is not None
 
-    with pytest.raises(UserError, match="speaker-conditioned"):
-        stage_graphs("par", synth.models["par"], durations=True)
+
+def test_onnx_graphs_of_a_speaker_conditioned_stage_match_torch(synth, voices, tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from palette.streaming.onnx.export import ExportOptions, export_bundle
+
+    exported = export_bundle(synth.bundle, tmp_path / "onnx", ExportOptions(measure=False))
+    ort = Synthesizer.from_pretrained(exported.directory, runtime="onnx", precision="fp32")
+    model = Synthesizer.from_pretrained(exported.directory, runtime="torch", precision="fp32")
+    assert "speaker" in ort.models["par"].forward_graph.inputs
+    assert "speaker" in ort.models["par"].durations_graph.inputs
+    a, b = voices
+    options = SynthesisOptions(seed=0, temperature=0.0)
+    for voice in (a, b):
+        want = model.synthesize("one two three", voice, options=options).samples
+        got = ort.synthesize("one two three", voice, options=options).samples
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-3)
