@@ -53,13 +53,18 @@ class PeriodDiscriminator(nn.Module):
         pad = (-S) % self.period
         x = F.pad(wav, (0, pad), mode="reflect" if pad < S else "constant")
         x = x.view(B, 1, -1, self.period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.out(x)
+        return conv_stack(self.convs, self.out, x)
+
+
+def conv_stack(convs: nn.ModuleList, out: nn.Module, x: torch.Tensor):
+    """Leaky-ReLU convolutions then the logit layer -> (logits, every layer's output)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), 0.1)
         features.append(x)
-        return x, features
+    x = out(x)
+    features.append(x)
+    return x, features
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -83,13 +88,7 @@ class ResolutionDiscriminator(nn.Module):
     def forward(self, wav: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         spec = torch.stft(wav[:, 0], self.n_fft, self.hop, window=self.window, return_complex=True)
         x = torch.log(spec.abs().clamp(min=1e-5))[:, None]  # [B, 1, F, K]
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.out(x)
-        features.append(x)
-        return x, features
+        return conv_stack(self.convs, self.out, x)
 
 
 class Discriminators(nn.Module):

@@ -11,7 +11,20 @@ import pytest
 import soundfile as sf
 import soxr
 
+from palette.codec.palette_codec import PaletteCodecConfig
 from palette.recipes.evaluation.scorer import EvalOptions, load_scorers
+
+# a codec small enough to train a few steps in a test (codec recipe and report tests)
+TINY_CODEC = PaletteCodecConfig(
+    dim=16,
+    encoder_blocks=1,
+    decoder_blocks=1,
+    vocoder_blocks=1,
+    kernel_size=3,
+    fsq_levels=(4, 4),
+    num_codebooks=2,
+    latent_dim=2,
+)
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",

@@ -5,20 +5,11 @@ import json
 
 import torch
 
-from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.codec.palette_codec import PaletteCodec
 from palette.recipes.evaluation import codec_report
 from palette.recipes.evaluation.codec_report import CodecReportOptions, build_report
 
-TINY = PaletteCodecConfig(
-    dim=16,
-    encoder_blocks=1,
-    decoder_blocks=1,
-    vocoder_blocks=1,
-    kernel_size=3,
-    fsq_levels=(4, 4),
-    num_codebooks=2,
-    latent_dim=2,
-)
+from .conftest import TINY_CODEC as TINY
 
 
 def test_report_groups_held_out_voices_first_and_compares_codecs(

@@ -19,22 +19,14 @@ from palette.codec.discriminators import (
     generator_loss,
 )
 from palette.codec.losses import SpectralLoss
-from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.codec.palette_codec import PaletteCodec
 from palette.recipes.corpus.synthetic_audio import synthetic_speech, write_synthetic_corpus
 from palette.recipes.libritts.finetune_codec import CodecGan, CodecGanConfig, main
 from palette.recipes.libritts.train_codec import CodecTrainConfig, CropSampler
 from palette.recipes.libritts.trainer import LoopOptions
 
-TINY = PaletteCodecConfig(
-    dim=16,
-    encoder_blocks=1,
-    decoder_blocks=1,
-    vocoder_blocks=1,
-    kernel_size=3,
-    fsq_levels=(4, 4),
-    num_codebooks=2,
-    latent_dim=2,
-)
+from ..conftest import TINY_CODEC as TINY
+
 SMALL_D = DiscriminatorConfig(
     periods=(2, 3), period_channels=(4, 8), resolutions=((256, 64),), resolution_channels=4
 )

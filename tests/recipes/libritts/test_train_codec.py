@@ -11,22 +11,13 @@ import torch
 from safetensors.torch import load_file
 
 from palette.codec import load_codec
-from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.codec.palette_codec import PaletteCodec
 from palette.recipes.corpus.synthetic_audio import synthetic_speech, write_synthetic_corpus
 from palette.recipes.libritts import train_codec
 from palette.recipes.libritts.train_codec import CodecTrainConfig, CropSampler, main, run
 from palette.recipes.libritts.trainer import LoopOptions
 
-TINY = PaletteCodecConfig(
-    dim=16,
-    encoder_blocks=1,
-    decoder_blocks=1,
-    vocoder_blocks=1,
-    kernel_size=3,
-    fsq_levels=(4, 4),
-    num_codebooks=2,
-    latent_dim=2,
-)
+from ..conftest import TINY_CODEC as TINY
 
 
 @pytest.fixture(scope="module")
