@@ -110,9 +110,12 @@ class CodecLM(nn.Module):
         ``[B, N]`` (-1 = none)."""
         return phone_inputs(self.text_embed, self.progress_embed, text, index, progress)
 
-    def log_durations(self, text: torch.Tensor, text_lens: torch.Tensor) -> torch.Tensor:
+    def log_durations(self, text: torch.Tensor, text_lens: torch.Tensor, speaker=None):
         """Predicted ``log(1 + frames)`` per phoneme ``[B, Lt]`` (aligned models); the text
-        states never see audio, so this is one short pass."""
+        states never see audio, so this is one short pass. ``speaker`` must be None: the
+        argument is there so that every duration head is called alike (PAR stages take one)."""
+        if speaker is not None:
+            raise ValueError("the autoregressive families take no speaker embedding")
         lt = text.shape[1]
         mask = text_audio_mask(text_lens, torch.zeros_like(text_lens), lt, 0, causal=False)
         h = self.core(self.text_embed(text), text_audio_positions(text_lens, lt, 0), mask)

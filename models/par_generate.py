@@ -92,8 +92,7 @@ class PARGenerator:
         if target_start is None or not 0 <= target_start < self.text.shape[1]:
             raise UserError("an aligned PAR model needs target_start inside the text")
         self.steps += 1
-        extra = () if self.speaker is None else (self.speaker,)  # ONNX stand-ins take none
-        log_d = self.model.log_durations(self.text, self.text_lens, *extra)[0]
+        log_d = self.model.log_durations(self.text, self.text_lens, self.speaker)[0]
         return target_durations(log_d, target_start, self.length)
 
     @property
@@ -105,11 +104,17 @@ class PARGenerator:
         """One forward pass; predictions at absolute frame positions ``rows``."""
         self.steps += 1
         lens = torch.tensor([self.frames.shape[-1]])
-        args = (self.text, self.text_lens, self.frames, lens, self.masked, self.index)
-        if self.speaker is not None and model.config.speaker_dim:
-            out = model.logits(*args, self.progress, self.speaker)
-        else:
-            out = model.logits(*args, self.progress)
+        speaker = self.speaker if model.config.speaker_dim else None  # the refiner's own config
+        out = model.logits(
+            self.text,
+            self.text_lens,
+            self.frames,
+            lens,
+            self.masked,
+            self.index,
+            self.progress,
+            speaker,
+        )
         return tuple(o[0, rows] for o in out) if isinstance(out, tuple) else out[0, rows]
 
     def _write(self, rows: torch.Tensor, values: torch.Tensor) -> None:

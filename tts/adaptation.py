@@ -57,7 +57,7 @@ def adapt_voice(synth, voice: Voice, wav: torch.Tensor, options: AdaptOptions) -
             bar.set_postfix(held_out=f"{loss:.3f}")
 
     try:
-        speaker = synth._voice_speaker(voice)
+        speaker = synth.voice_speaker(voice)
         params, log = adapt(model, text, mean[0], logstd[0], options, progress, speaker)
     except ValueError as err:
         raise UserError(f"cannot adapt to this prompt: {err}") from None

@@ -13,11 +13,10 @@ import torch
 
 from palette.tts.audio import resample
 
-ENCODER = "resemblyzer"
-
 
 @lru_cache(maxsize=1)
-def _encoder():
+def speaker_encoder():
+    """The encoder (loaded once a process): ``name``, ``sample_rate``, ``embed(wav [S])``."""
     from palette.recipes.evaluation.metrics.speaker import ResemblyzerEmbedder
 
     return ResemblyzerEmbedder()
@@ -25,6 +24,6 @@ def _encoder():
 
 def speaker_embedding(wav: np.ndarray, sample_rate: int) -> torch.Tensor:
     """Mono ``wav [S]`` at ``sample_rate`` -> unit speaker embedding ``[256]`` float32."""
-    encoder = _encoder()
+    encoder = speaker_encoder()
     x = resample(np.asarray(wav, dtype=np.float32), sample_rate, encoder.sample_rate)
     return torch.from_numpy(np.asarray(encoder.embed(x), dtype=np.float32))

@@ -251,10 +251,10 @@ class Synthesizer:
             self.frontend.symbols.encode([" "]),
             voice.codes,
             voice.latents,
-            self._voice_speaker(voice),
+            self.voice_speaker(voice),
         )
 
-    def _voice_speaker(self, voice: Voice) -> torch.Tensor | None:
+    def voice_speaker(self, voice: Voice) -> torch.Tensor | None:
         """The voice's speaker embedding for a speaker-conditioned model (checked), else None."""
         if not self.speaker_dim:
             return None

@@ -239,15 +239,7 @@ def _check_adaptation(
         raise VoiceFileError(
             f"{path}: {len(names)} adapt.* tensors (at most {limits.max_adapted_tensors})"
         )
-    out = {}
-    for key in names:
-        x = tensors.pop(key)
-        if not x.dtype.is_floating_point:
-            raise VoiceFileError(f"{path}: field {key!r} must hold floats, not {x.dtype}")
-        x = x.to(torch.float32)
-        if not bool(torch.isfinite(x).all()) or (x.numel() and float(x.abs().max()) > 1000.0):
-            raise VoiceFileError(f"{path}: field {key!r} has NaN, infinite or huge values")
-        out[key[len(ADAPT_PREFIX) :]] = x.contiguous()
+    out = {key[len(ADAPT_PREFIX) :]: _float_field(path, key, tensors.pop(key)) for key in names}
     total = sum(x.numel() for x in out.values())
     if total > limits.max_adapted_values:
         raise VoiceFileError(
@@ -256,21 +248,26 @@ def _check_adaptation(
     return out
 
 
+def _float_field(path: Path, key: str, x: torch.Tensor) -> torch.Tensor:
+    """A tensor of floats, finite and of magnitude at most 1000 -> contiguous float32."""
+    if not x.dtype.is_floating_point:
+        raise VoiceFileError(f"{path}: field {key!r} must hold floats, not {x.dtype}")
+    x = x.to(torch.float32)
+    if not bool(torch.isfinite(x).all()) or (x.numel() and float(x.abs().max()) > 1000.0):
+        raise VoiceFileError(f"{path}: field {key!r} has NaN, infinite or huge values")
+    return x.contiguous()
+
+
 def _check_speaker(path: Path, x: torch.Tensor | None, limits: VoiceLimits):
     """The ``speaker`` tensor -> float32 ``[E]`` of finite values, or None when absent."""
     if x is None:
         return None
-    if not x.dtype.is_floating_point:
-        raise VoiceFileError(f"{path}: field 'speaker' must hold floats, not {x.dtype}")
     if x.ndim != 1 or not 1 <= x.shape[0] <= limits.max_speaker_dim:
         raise VoiceFileError(
             f"{path}: field 'speaker' must be 1-D [E] with E at most {limits.max_speaker_dim}, "
             f"not shape {list(x.shape)}"
         )
-    x = x.to(torch.float32)
-    if not bool(torch.isfinite(x).all()) or float(x.abs().max()) > 1000.0:
-        raise VoiceFileError(f"{path}: field 'speaker' has NaN, infinite or huge values")
-    return x.contiguous()
+    return _float_field(path, SPEAKER_KEY, x)
 
 
 def _check_tensors(path: Path, tensors: dict[str, torch.Tensor], limits: VoiceLimits) -> dict:

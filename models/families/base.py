@@ -107,11 +107,7 @@ def predicted_durations(model, request: SentenceRequest, length: int) -> torch.T
     """Frames per text position ``[Lt]`` from an aligned model's duration head: zero for the
     prompt's phonemes, ``length`` spread over the target's."""
     lens = torch.tensor([request.text.shape[0]])
-    speaker = request.speaker_for(model)
-    if speaker is None:  # the AR families and ONNX stand-ins take no speaker argument
-        log_d = model.log_durations(request.text[None], lens)[0]
-    else:
-        log_d = model.log_durations(request.text[None], lens, speaker)[0]
+    log_d = model.log_durations(request.text[None], lens, request.speaker_for(model))[0]
     return target_durations(log_d, request.target_start, length)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import soundfile as sf
 
 from palette.recipes.corpus import layout
-from palette.recipes.corpus.many import CONFIG_FILE
+from palette.recipes.corpus.many_record import CONFIG_FILE
 from palette.tts.audio import resample
 
 

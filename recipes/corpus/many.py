@@ -55,6 +55,7 @@ from palette.recipes.corpus.many_plan import (
     ManyCorpusConfig,
     plan_many,
 )
+from palette.recipes.corpus.many_record import CONFIG_FILE
 from palette.recipes.corpus.plan import Chapter, plan_digest
 from palette.recipes.corpus.source_voice import SourceVoice
 from palette.recipes.corpus.voices import (
@@ -64,7 +65,6 @@ from palette.recipes.corpus.voices import (
 from palette.recipes.flags import add_flags, from_args
 
 logger = logging.getLogger(__name__)
-CONFIG_FILE = "MANY_CORPUS.json"
 
 
 def speaker_record(speaker: Speaker) -> dict:

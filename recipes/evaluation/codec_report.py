@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from palette.codec import DEFAULT_CODEC, load_codec
 from palette.codec.files import UserFileNotFoundError, run_reporting_user_errors
+from palette.recipes.corpus.many_record import many_speakers
 from palette.recipes.evaluation.manifest import EvalItem, write_text_atomic
 from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
 from palette.recipes.flags import add_flags, from_args
@@ -104,12 +105,7 @@ def codec_systems(codec, label: str = "codec") -> tuple[dict, dict]:
 def speaker_groups(split_dir: Path) -> dict[str, str]:
     """Speaker id -> test group: the many-voice corpus manifest's role (``test-base``,
     ``test-real``, the warp groups ``test-inside``/``test-outside``), else ``test``."""
-    for folder in (split_dir, *split_dir.resolve().parents[:2]):
-        manifest = folder / "MANY_CORPUS.json"
-        if manifest.is_file():
-            speakers = json.loads(manifest.read_text())["speakers"]
-            return {str(s["speaker_id"]): s["role"] for s in speakers}
-    return {}
+    return {str(s["speaker_id"]): s["role"] for s in many_speakers(split_dir) or []}
 
 
 HELD_OUT = ("test-base", "test-real")  # whole voices in training in no form: reported first

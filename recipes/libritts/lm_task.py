@@ -33,7 +33,7 @@ def model_config(config, meta: dict, speaker_dim: int = 0) -> LMConfig:
     """LMConfig for a stage from the training config and the stored features' metadata
     (``speaker_dim``: the stored speaker embeddings' size, for ``--speaker``)."""
     family = FAMILY[config.stage]
-    speaker = getattr(config, "speaker", "none") != "none"
+    speaker = config.speaker != "none"
     if speaker and family != "par":
         raise UserError(f"--speaker is for the par and refine stages, not {config.stage}")
     core = TransformerConfig(dim=config.dim, layers=config.layers, heads=config.heads)
@@ -102,7 +102,7 @@ def _embedded(table, cut) -> bool:
 def lm_task(config) -> Task:
     meta = read_meta(config.manifests, config.codec)
     table = None
-    if getattr(config, "speaker", "none") != "none":
+    if config.speaker != "none":
         table = load_table(config.manifests, config.codec)
     cfg = model_config(config, meta, table.dim if table is not None else 0)
     model = build_model(cfg)

@@ -102,12 +102,6 @@ def load_table(out_dir: str | Path, codec: str) -> SpeakerTable:
     return SpeakerTable.load(table_dir(out_dir, codec))
 
 
-def default_embedder():
-    from palette.recipes.evaluation.metrics.speaker import ResemblyzerEmbedder
-
-    return ResemblyzerEmbedder()
-
-
 def embed_cuts(cuts, embedder, old: SpeakerTable | None = None, progress=True) -> SpeakerTable:
     """A table of every cut (``[S]`` audio at the embedder's rate); rows of ``old`` are kept."""
     if old is not None and old.name != embedder.name:
@@ -143,7 +137,10 @@ def build_table(o: SpeakerFeatureOptions, embedder=None) -> SpeakerTable:
     ]
     if not parts:
         raise UserFileNotFoundError(f"no codec features in {directory} ({feature_tag(o.codec)})")
-    embedder = embedder or default_embedder()
+    if embedder is None:  # the encoder synthesis embeds prompts with
+        from palette.tts.speaker_encoder import speaker_encoder
+
+        embedder = speaker_encoder()
     old = SpeakerTable.load(directory) if (directory / TABLE).is_file() else None
     table = embed_cuts(load_cuts(o.out, o.codec, parts), embedder, old)
     table.save(directory)

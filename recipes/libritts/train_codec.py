@@ -33,6 +33,7 @@ from tqdm import tqdm
 from palette.codec.files import UserError, UserFileNotFoundError, run_reporting_user_errors
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+from palette.recipes.corpus.many_record import many_speakers
 from palette.recipes.flags import add_flags, from_args
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 from palette.tts.audio import resample
@@ -62,12 +63,8 @@ class CodecTrainConfig:
 
 def excluded_speakers(corpus: str | Path) -> set[str]:
     """Speaker ids marked ``codec_training: false`` by the corpus manifest above ``corpus``."""
-    for folder in (Path(corpus), *Path(corpus).resolve().parents[:2]):
-        manifest = folder / "MANY_CORPUS.json"
-        if manifest.is_file():
-            speakers = json.loads(manifest.read_text())["speakers"]
-            return {str(s["speaker_id"]) for s in speakers if not s.get("codec_training", True)}
-    return set()
+    speakers = many_speakers(corpus) or []
+    return {str(s["speaker_id"]) for s in speakers if not s.get("codec_training", True)}
 
 
 class CropSampler:

@@ -185,7 +185,9 @@ class OrtCodecLM:
         """Aligned inputs ``[B, N, C]`` (``CodecLM.phones``)."""
         return _torch(self._graph("phones").run(text=text, index=index, progress=progress))[0]
 
-    def log_durations(self, text, text_lens) -> torch.Tensor:
+    def log_durations(self, text, text_lens, speaker=None) -> torch.Tensor:
+        if speaker is not None:
+            raise ValueError("the autoregressive families take no speaker embedding")
         return _torch(self._graph("durations").run(text=text, text_lens=text_lens))[0]
 
     def draft_logits(self, text_states: torch.Tensor) -> torch.Tensor:

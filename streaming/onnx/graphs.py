@@ -74,8 +74,6 @@ class PARDurations(nn.Module):
         self.model = model
 
     def forward(self, text, text_lens, speaker=None):
-        if speaker is None:  # also the aligned AR families' heads, which take no speaker
-            return self.model.log_durations(text, text_lens)
         return self.model.log_durations(text, text_lens, speaker)
 
 
