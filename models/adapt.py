@@ -1,8 +1,9 @@
 """Prompt adaptation: test-time training of a latent, aligned PAR stage on one voice prompt.
 
 KALL-E reports that fine-tuning on the prompt raises speaker similarity. Here a few thousand
-parameters (``adapted_names``: the RMSNorm gains of the core, the mask embedding and the biases
-of the frame adapters; the big matrices stay frozen) are trained for a bounded number of Adam
+parameters (``adapted_names``: the RMSNorm gains of the core, the mask embedding, the biases
+of the frame adapters and, in speaker-conditioned stages, of the speaker projection; the big
+matrices stay frozen) are trained for a bounded number of Adam
 steps on the task the stage was trained on, over the prompt itself: phonemes spread over the
 prompt's frames by the stage's own duration head, a random split, the frames before it given
 (with no phonemes, as a prompt), the frames after it predicted, KL to the codec posterior.
@@ -28,7 +29,13 @@ from palette.models.par import PARModel
 from palette.models.precision import set_compute_dtype
 
 ADAPTED_SUFFIXES = ("norm1.weight", "norm2.weight", "core.norm.weight")
-ADAPTED_NAMES = ("mask_embed", "frames.proj.0.bias", "frames.proj.2.bias", "frames.head.bias")
+ADAPTED_NAMES = (
+    "mask_embed",
+    "frames.proj.0.bias",
+    "frames.proj.2.bias",
+    "frames.head.bias",
+    "speaker_proj.bias",  # speaker-conditioned stages: a learnt offset of the speaker vector
+)
 
 
 @dataclass(frozen=True)

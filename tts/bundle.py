@@ -50,6 +50,7 @@ RECOMMENDABLE = {
     "top_k": int,
     "refine_iterations": int,
     "refine_quantile": float,
+    "speaker_scale": float,
 }
 
 

@@ -37,6 +37,7 @@ RANGES: dict[str, tuple[type, float | None, float | None]] = {
     "tau_lm": (float, 0.0, 1.0),
     "verify_retries": (int, 0, 10),
     "verify_max_wer": (float, 0.0, 10.0),
+    "speaker_scale": (float, 0.0, 4.0),
 }
 
 
@@ -71,6 +72,9 @@ class SynthesisOptions:
     # a take whose word error rate is above verify_max_wer; streaming cannot take back audio
     verify_retries: int = 2  # verify: extra takes at most per sentence (the best one is kept)
     verify_max_wer: float = 0.2  # verify: a take with at most this word error rate is kept
+    speaker_scale: float | None = None  # par with a speaker encoder: scale on the voice's
+    # speaker embedding (0 = the prompt alone, as the model learnt with dropped embeddings;
+    # > 1 leans harder on the encoder); None = the model's recommendation, else 1
 
     def __post_init__(self):
         if not isinstance(self.verify, bool):
@@ -106,7 +110,11 @@ class SynthesisOptions:
         return messages
 
 
-FALLBACK = {"temperature": 0.8, "span": 8}  # for options left unset that a model does not recommend
+FALLBACK = {
+    "temperature": 0.8,
+    "span": 8,
+    "speaker_scale": 1.0,
+}  # options left unset, not recommended
 
 
 def resolve_options(options: SynthesisOptions, recommended: dict) -> SynthesisOptions:

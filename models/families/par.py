@@ -10,6 +10,11 @@ from palette.models.families.completion import complete_codebooks
 from palette.models.par_generate import PARGenerator, PAROptions
 
 
+def scaled(speaker, scale: float | None):
+    """The speaker embedding ``[E]`` times ``scale`` (None: unscaled; no embedding stays None)."""
+    return speaker if speaker is None or scale is None else speaker * scale
+
+
 class PARFamily(Family):
     name = "par"
     stages = ("par",)
@@ -23,6 +28,7 @@ class PARFamily(Family):
             "refine_quantile",
             "speed",
             "duration",
+            "speaker_scale",
         }
     )
     summary = "PALLE-style pseudo-autoregressive spans + NAR refinement"
@@ -53,7 +59,7 @@ class PARFamily(Family):
             self.par_options(options),
             seed=options.seed,
             target_start=request.target_start,
-            speaker=request.speaker_for(model),
+            speaker=scaled(request.speaker_for(model), options.speaker_scale),
         )
         refiner = models.get("refine") if whole else None
         first = steps(generator) if refiner is None else iter([generator.generate(refiner)])

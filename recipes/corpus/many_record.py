@@ -19,3 +19,21 @@ def many_speakers(folder: str | Path) -> list[dict] | None:
         if path.is_file():
             return json.loads(path.read_text(encoding="utf-8"))["speakers"]
     return None
+
+
+LICENCES = ("any", "shippable")  # which speakers a training run may use
+
+
+def unshippable_speakers(folder: str | Path) -> set[str]:
+    """Ids of the speakers in the many-voice corpus record above ``folder`` whose sources
+    do not allow shipped weights (MBROLA, FOTAQ: research recipes only). A folder outside a
+    many-voice corpus is an error: nothing there says which voices may ship."""
+    speakers = many_speakers(folder)
+    if speakers is None:
+        from palette.codec.files import UserError
+
+        raise UserError(
+            f"licence 'shippable' needs a many-voice corpus (its {CONFIG_FILE}); "
+            f"{folder} is not in one"
+        )
+    return {str(s["speaker_id"]) for s in speakers if not s.get("shippable")}

@@ -43,6 +43,7 @@ from palette.codec.discriminators import (
 from palette.codec.files import UserError, run_reporting_user_errors
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec
+from palette.recipes.corpus.many_record import LICENCES
 from palette.recipes.flags import add_flags, from_args
 from palette.recipes.libritts.train_codec import (
     CodecTrainConfig,
@@ -104,7 +105,7 @@ def gan_task(config: CodecGanConfig) -> Task:
     data = dataclasses.replace(config.data, codec=codec.config)
     crop = int(data.crop_seconds * codec.sample_rate)
     crop -= crop % codec.hop_length
-    sampler = CropSampler(data.corpus, codec.sample_rate, crop, seed=data.loop.seed)
+    sampler = CropSampler(data.corpus, codec.sample_rate, crop, data.loop.seed, data.licence)
     torch.manual_seed(data.loop.seed)
     model = CodecGan(codec, Discriminators(config.discriminators))
     spectral = SpectralLoss(codec.sample_rate)
@@ -156,6 +157,7 @@ class CodecGanFlags:
     feature_weight: float = CodecGanConfig.feature_weight
     ckpt_minutes: float = 5.0  # minutes between checkpoints
     seed: int = 0  # seeds the discriminators and the crops
+    licence: str = "any"  # any, or shippable: only voices whose sources allow shipped weights
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_flags(parser, CodecGanFlags)
+    add_flags(parser, CodecGanFlags, choices={"licence": LICENCES})
     args = from_args(CodecGanFlags, parser.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.threads)
@@ -180,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
             log_every=20,
         )
         data = CodecTrainConfig(
-            corpus=args.corpus, exp=args.out, batch_size=args.batch_size, loop=loop
+            corpus=args.corpus,
+            exp=args.out,
+            batch_size=args.batch_size,
+            licence=args.licence,
+            loop=loop,
         )
         config = CodecGanConfig(
             init=args.init,

@@ -14,6 +14,7 @@ from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig, load_checkpoint, save_checkpoint
 from palette.models.loading import build_model
 from palette.models.transformer import TransformerConfig
+from palette.recipes.corpus.many_record import unshippable_speakers
 from palette.recipes.libritts.lm_data import collate, load_cuts, read_durations, read_meta
 from palette.recipes.libritts.speaker_features import load_table
 from palette.recipes.libritts.trainer import Task
@@ -99,6 +100,16 @@ def _embedded(table, cut) -> bool:
     return cut.id in table.row
 
 
+def _speaker_out(speakers: set[str], cut) -> bool:
+    return cut.supervisions[0].speaker not in speakers
+
+
+def unshippable(cuts) -> set[str]:
+    """Speakers of the many-voice corpus the cuts' audio lives in whose sources may not ship."""
+    audio = Path(next(iter(cuts)).recording.sources[0].source)
+    return unshippable_speakers(audio.parent.parent)  # <split>/<speaker>/<chapter>/<file>
+
+
 def lm_task(config) -> Task:
     meta = read_meta(config.manifests, config.codec)
     table = None
@@ -128,6 +139,8 @@ def lm_task(config) -> Task:
         cuts = cuts.filter(partial(_aligned, durations))
     if table is not None:
         cuts = cuts.filter(partial(_embedded, table))
+    if config.licence == "shippable":
+        cuts = cuts.filter(partial(_speaker_out, unshippable(cuts)))
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
     # ranks must see the same number of batches: drop the ragged tail only under DDP

@@ -27,6 +27,9 @@ par_steps=2400            # par's schedule length (cosine decay ends here)
 refine_minutes=8          # wall-clock budget of refine
 refine_steps=500          # refine's schedule length
 sampling='{"par": {"temperature": 0.4, "span": 32}}'  # recommended options (stage 5)
+speaker=none              # par/refine global speaker input: none, utterance or other (run
+                          # speaker_features.py on --prep first; other = another cut's embedding)
+licence=any               # par/refine: any, or shippable (only voices fit for shipped weights)
 
 source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
 parse_options "$0" "$@"
@@ -49,12 +52,12 @@ if run_stage 2; then
 fi
 if run_stage 3 && [ ! -d "$exp/par/final" ]; then
   echo "stage 3: par -> $exp/par"
-  train --stage par --exp "$exp/par" --latents true --aligned true --score-ratio 0 \
+  train --stage par --exp "$exp/par" --latents true --aligned true --score-ratio 0 --speaker "$speaker" --licence "$licence" \
     --dim "$dim" --layers "$layers" --max-minutes "$par_minutes" --max-steps "$par_steps"
 fi
 if run_stage 4 && [ ! -d "$exp/refine/final" ]; then
   echo "stage 4: refine -> $exp/refine"
-  train --stage refine --exp "$exp/refine" --latents true --aligned true --score-ratio 0 \
+  train --stage refine --exp "$exp/refine" --latents true --aligned true --score-ratio 0 --speaker "$speaker" --licence "$licence" \
     --init "$exp/par/final" \
     --dim "$dim" --layers "$layers" --lr 3e-4 --warmup-steps 50 \
     --max-minutes "$refine_minutes" --max-steps "$refine_steps"

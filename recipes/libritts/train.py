@@ -28,6 +28,7 @@ import yaml
 
 from palette.codec import DEFAULT_CODEC
 from palette.codec.files import UserError, run_reporting_user_errors
+from palette.recipes.corpus.many_record import LICENCES
 from palette.recipes.flags import add_flags
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 
@@ -65,6 +66,8 @@ class TrainConfig:
     speaker: str = "none"  # par, refine: global speaker embedding from speaker_features.py:
     # none, utterance (the cut's own) or other (another cut of the same speaker)
     speaker_dropout: float = 0.1  # par, refine with --speaker: share of embeddings zeroed
+    licence: str = "any"  # any, or shippable: only voices whose sources allow shipped weights
+    # (the many-voice corpus's MANY_CORPUS.json; leaves out MBROLA and FOTAQ)
     max_duration: float = 60.0  # seconds of audio per batch (lhotse DynamicBucketingSampler)
     num_buckets: int = 10
     loop: LoopOptions = field(default_factory=LoopOptions)
@@ -114,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         parser,
         TrainConfig,
         skip=("loop",),
-        choices={"stage": STAGES, "speaker": ("none", "utterance", "other")},
+        choices={
+            "stage": STAGES,
+            "speaker": ("none", "utterance", "other"),
+            "licence": LICENCES,
+        },
     )
     add_flags(parser, LoopOptions)
     args = vars(parser.parse_args(argv))

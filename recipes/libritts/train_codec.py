@@ -33,7 +33,7 @@ from tqdm import tqdm
 from palette.codec.files import UserError, UserFileNotFoundError, run_reporting_user_errors
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
-from palette.recipes.corpus.many_record import many_speakers
+from palette.recipes.corpus.many_record import LICENCES, many_speakers, unshippable_speakers
 from palette.recipes.flags import add_flags, from_args
 from palette.recipes.libritts.trainer import LoopOptions, Task, train
 from palette.tts.audio import resample
@@ -59,23 +59,33 @@ class CodecTrainConfig:
     codec: PaletteCodecConfig = field(default_factory=PaletteCodecConfig)
     loop: LoopOptions = field(default_factory=LoopOptions)
     init: str = ""  # codec directory or registered name to start from (its sizes win); "": fresh
+    licence: str = "any"  # any, or shippable: only voices whose sources allow shipped weights
+    # (the many-voice corpus's MANY_CORPUS.json; leaves out MBROLA and FOTAQ)
 
 
-def excluded_speakers(corpus: str | Path) -> set[str]:
-    """Speaker ids marked ``codec_training: false`` by the corpus manifest above ``corpus``."""
+def excluded_speakers(corpus: str | Path, licence: str = "any") -> set[str]:
+    """Speaker ids marked ``codec_training: false`` by the corpus manifest above ``corpus``,
+    and with ``licence`` ``shippable`` those whose sources may not ship."""
     speakers = many_speakers(corpus) or []
-    return {str(s["speaker_id"]) for s in speakers if not s.get("codec_training", True)}
+    out = {str(s["speaker_id"]) for s in speakers if not s.get("codec_training", True)}
+    return out | (unshippable_speakers(corpus) if licence == "shippable" else set())
 
 
 class CropSampler:
     """Random crops ``[B, 1, S]`` of the wavs under a folder; its state makes resume exact."""
 
-    def __init__(self, corpus: str | Path, sample_rate: int, crop: int, seed: int = 0):
-        excluded = excluded_speakers(corpus)
+    def __init__(
+        self, corpus: str | Path, sample_rate: int, crop: int, seed: int = 0, licence: str = "any"
+    ):
+        excluded = excluded_speakers(corpus, licence)
         files = sorted(Path(corpus).glob("**/*.wav"))
         self.files = [f for f in files if f.name.split("_")[0] not in excluded]
         if excluded:
-            logger.info("%d files of band-limited speakers left out", len(files) - len(self.files))
+            logger.info(
+                "%d files of band-limited (or, licence %s, unshippable) speakers left out",
+                len(files) - len(self.files),
+                licence,
+            )
         if not self.files:
             raise UserFileNotFoundError(f"no .wav files under {corpus}")
         self.sample_rate, self.crop = sample_rate, crop
@@ -164,7 +174,9 @@ def codec_task(config: CodecTrainConfig) -> Task:
     crop -= crop % codec_config.hop_length
     if crop <= 0:
         raise UserError(f"crop_seconds {config.crop_seconds} is shorter than one codec frame")
-    sampler = CropSampler(config.corpus, codec_config.sample_rate, crop, seed=config.loop.seed)
+    sampler = CropSampler(
+        config.corpus, codec_config.sample_rate, crop, config.loop.seed, config.licence
+    )
     torch.manual_seed(config.loop.seed)  # the same initial weights on every fresh run
     model = PaletteCodec(codec_config)
     if init is not None:
@@ -228,6 +240,7 @@ class CodecTrainFlags:
         ""  # warm start: codec directory or palette-codec (its sizes; --codec-config ignored)
     )
     seed: int = 0  # seeds weights and crops
+    licence: str = "any"  # any, or shippable: only voices whose sources allow shipped weights
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_flags(parser, CodecTrainFlags)
+    add_flags(parser, CodecTrainFlags, choices={"licence": LICENCES})
     args = from_args(CodecTrainFlags, parser.parse_args(argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.threads)
@@ -259,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             exp=args.out,
             batch_size=args.batch_size,
             kl_weight=args.kl_weight,
+            licence=args.licence,
             codec=codec,
             loop=loop,
             init=args.init,

@@ -61,6 +61,28 @@ def test_synthesis_follows_the_speaker_embedding(synth, voices):
     assert not np.allclose(out_a, out_swapped)  # the same prompt frames, another embedding
 
 
+def test_speaker_scale_weights_the_embedding(synth, voices):
+    a, _ = voices
+    options = SynthesisOptions(seed=0, temperature=0.0)
+    muted = SynthesisOptions(seed=0, temperature=0.0, speaker_scale=0.0)
+    zeroed = Voice(a.codec, a.text, a.phonemes, a.codes, a.latents, speaker=torch.zeros(E))
+    doubled = Voice(a.codec, a.text, a.phonemes, a.codes, a.latents, speaker=2 * a.speaker)
+    twice = SynthesisOptions(seed=0, temperature=0.0, speaker_scale=2.0)
+    say = "one two three"
+    # scale 0 is the prompt alone: the embedding a training step drops (zeros)
+    np.testing.assert_array_equal(
+        synth.synthesize(say, a, options=muted).samples,
+        synth.synthesize(say, zeroed, options=options).samples,
+    )
+    np.testing.assert_allclose(
+        synth.synthesize(say, a, options=twice).samples,
+        synth.synthesize(say, doubled, options=options).samples,
+        atol=1e-5,
+    )
+    with pytest.raises(UserError, match="speaker_scale"):
+        SynthesisOptions(speaker_scale=-1.0)
+
+
 def test_a_voice_without_embedding_warns_and_a_wrong_size_is_an_error(synth, voices):
     a, _ = voices
     options = SynthesisOptions(seed=0)

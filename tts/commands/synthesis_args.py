@@ -66,6 +66,12 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--refine-iterations", type=int, default=defaults.refine_iterations)
     parser.add_argument(
+        "--speaker-scale",
+        type=float,
+        help="par with a speaker encoder: weight of the prompt's speaker embedding "
+        "(0 = the in-context prompt alone; default: the model's, else 1)",
+    )
+    parser.add_argument(
         "--speculative",
         choices=SPECULATIVE_MODES,
         help="ar, kalle: self-speculative decoding with the model's draft head (exact = "

@@ -5,6 +5,7 @@ keeps band-limited speakers out of codec training."""
 
 import csv
 import json
+import shutil
 
 import pytest
 import soundfile as sf
@@ -18,6 +19,7 @@ from palette.codec.discriminators import (
     feature_matching_loss,
     generator_loss,
 )
+from palette.codec.files import UserError
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec
 from palette.recipes.corpus.synthetic_audio import synthetic_speech, write_synthetic_corpus
@@ -146,17 +148,23 @@ def test_missing_init_codec_is_a_clear_error(corpus, tmp_path, capsys):
     assert "palette codec weights are missing" in capsys.readouterr().err
 
 
-def test_band_limited_speakers_are_left_out_of_codec_crops(tmp_path):
+def test_band_limited_and_unshippable_speakers_are_left_out_of_codec_crops(tmp_path):
     root = tmp_path / "many"
     subset = root / "train-clean-100"
-    for speaker in ("11", "12"):
+    for speaker in ("11", "12", "13"):
         folder = subset / speaker / "1"
         folder.mkdir(parents=True)
         sf.write(folder / f"{speaker}_1_000001_000000.wav", synthetic_speech(0.3), 24000)
     speakers = [
-        {"speaker_id": 11, "codec_training": True},
-        {"speaker_id": 12, "codec_training": False},
+        {"speaker_id": 11, "codec_training": True, "shippable": True},
+        {"speaker_id": 12, "codec_training": False, "shippable": True},
+        {"speaker_id": 13, "codec_training": True, "shippable": False},  # e.g. MBROLA
     ]
     (root / "MANY_CORPUS.json").write_text(json.dumps({"speakers": speakers}))
-    sampler = CropSampler(subset, 24000, crop=2400)
-    assert [f.name.split("_")[0] for f in sampler.files] == ["11"]
+    names = lambda sampler: [f.name.split("_")[0] for f in sampler.files]  # noqa: E731
+    assert names(CropSampler(subset, 24000, crop=2400)) == ["11", "13"]
+    assert names(CropSampler(subset, 24000, crop=2400, licence="shippable")) == ["11"]
+    plain = tmp_path / "plain"  # not a many-voice corpus: nothing says which voices may ship
+    shutil.copytree(subset / "11", plain / "11")
+    with pytest.raises(UserError, match="many-voice corpus"):
+        CropSampler(plain, 24000, crop=2400, licence="shippable")

@@ -277,3 +277,26 @@ def test_speaker_conditioned_par_trains_from_the_stored_table(prepared, tmp_path
     assert state["speaker_proj.weight"].shape[1] == 6
     with pytest.raises(ValueError, match="par and refine"):
         run(load_config(None, common | {"stage": "kalle", "exp": str(tmp_path / "k")}))
+
+
+def test_licence_shippable_keeps_only_voices_fit_for_shipped_weights(prepared, tmp_path):
+    import json
+
+    from palette.codec.files import UserError
+    from palette.recipes.corpus.many_record import unshippable_speakers
+
+    root = tmp_path / "many"
+    (root / "train-clean-100" / "11").mkdir(parents=True)
+    speakers = [
+        {"speaker_id": 11, "shippable": True},
+        {"speaker_id": 12, "shippable": False},  # e.g. an MBROLA voice (non-commercial)
+        {"speaker_id": 13},  # no record of its licence: not shippable
+    ]
+    (root / "MANY_CORPUS.json").write_text(json.dumps({"speakers": speakers}))
+    assert unshippable_speakers(root / "train-clean-100" / "11") == {"12", "13"}
+    with pytest.raises(UserError, match="many-voice corpus"):
+        unshippable_speakers(tmp_path / "elsewhere")
+    # the tiny corpus is a mini corpus: no licence record, a clear error before training
+    options = tiny_options(prepared) | {"max_steps": 1, "stage": "par", "licence": "shippable"}
+    with pytest.raises(UserError, match="many-voice corpus"):
+        run(load_config(None, options | {"exp": str(tmp_path / "par")}))
