@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from palette.recipes.evaluation.manifest import EvalItem, read_manifest, write_manifest
-from palette.recipes.evaluation.scorer import EvalOptions, score_items
+from palette.recipes.evaluation.scorer import EvalOptions, pair_enrollment, score_items
 from palette.recipes.evaluation.synthesize_pairs import synthesize_pairs
 from palette.tts.audio import load_audio, resample
 from palette.tts.audio_output import save_wav
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         options = SynthesisOptions(seed=args.seed)
         generated = synthesize_pairs(str(manifest), synth, str(folder / "gen"), options)
         items = [dataclasses.replace(it, prompt=clean[it.id]) for it in read_manifest(generated)]
-        enroll = ("reference",) if any(it.reference for it in items) else ("prompt",)
+        enroll = pair_enrollment(items)
         report = score_items(items, EvalOptions(threads=args.threads, enroll_from=enroll))
         rows.append({"condition": name, "what": CONDITIONS[name][1]} | report["summary"])
         print(json.dumps(rows[-1]))

@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from palette.recipes.evaluation.manifest import read_manifest, write_manifest
 from palette.recipes.evaluation.report import write_report
-from palette.recipes.evaluation.scorer import EvalOptions, score_items
+from palette.recipes.evaluation.scorer import EvalOptions, pair_enrollment, score_items
 from palette.recipes.evaluation.synthesize_pairs import synthesize_pairs
 from palette.tts.audio import resample
 from palette.tts.audio_output import save_wav
@@ -118,8 +118,7 @@ def main(argv: list[str] | None = None) -> None:
                 options = system_options(system, args)
                 generated = synthesize_pairs(manifest, synth, str(work), options, adapt=args.adapt)
             items = read_manifest(generated)
-            # pairs without a ground-truth recording (real-pairs) enrol speakers from prompts
-            enroll = ("reference",) if any(it.reference for it in items) else ("prompt",)
+            enroll = pair_enrollment(items)
             report = score_items(items, EvalOptions(threads=args.threads, enroll_from=enroll))
             write_report(report, work / "results.json", work / "results.md")
             row = {"set": name, "system": system} | report["summary"]

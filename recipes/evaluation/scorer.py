@@ -101,6 +101,12 @@ def load_scorers(options: EvalOptions = EvalOptions()) -> Scorers:
     return scorers
 
 
+def pair_enrollment(items: list[EvalItem]) -> tuple[str, ...]:
+    """Where speaker ID enrols a pair list's speakers from: the ground-truth recordings when
+    the list has them (``palette eval pairs``), else the prompts (``real-pairs``)."""
+    return ("reference",) if any(it.reference for it in items) else ("prompt",)
+
+
 def check_items(items: list[EvalItem], options: EvalOptions) -> list[EvalItem]:
     """Items to score (references swapped in for ``score_reference``); fail early, before any
     model loads, on missing files."""

@@ -191,3 +191,15 @@ def test_pairs_command_writes_a_manifest(tone_corpus, tmp_path):
     items = read_manifest(out)
     assert len(items) == 6
     assert all(it.generated == tmp_path / "gen" / f"{it.id}.wav" for it in items)
+
+
+def test_pair_lists_enrol_from_references_else_from_prompts():
+    from pathlib import Path
+
+    from palette.recipes.evaluation.manifest import EvalItem
+    from palette.recipes.evaluation.scorer import pair_enrollment
+
+    corpus = [EvalItem("a", prompt=Path("p.wav"), reference=Path("r.wav")), EvalItem("b")]
+    real = [EvalItem("a", prompt=Path("p.wav")), EvalItem("b", prompt=Path("q.wav"))]
+    assert pair_enrollment(corpus) == ("reference",)
+    assert pair_enrollment(real) == ("prompt",)
