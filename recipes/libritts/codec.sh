@@ -24,6 +24,7 @@ train_steps=8000              # stage 2 schedule length (about 4 steps/s on 2 id
 lr=5e-4                       # stage 2 peak learning rate (a warm start)
 gan_minutes=20                # stage 3 wall-clock budget
 gan_steps=1100                # stage 3 schedule length (about 1 step/s)
+licence=shippable             # stages 2-3: train on voices fit for shipped weights (or: any)
 compare=palette-codec         # stage 4: codecs reported beside the new one
 report=benchmarks/results/codec  # stage 4 output folder
 
@@ -45,7 +46,7 @@ if run_stage 2; then
   if [ ! -d "$exp/train/final" ]; then
     echo "stage 2: codec training from $init -> $exp/train"
     "$python" -m palette.recipes.libritts.train_codec --corpus "$corpus/train-clean-100" \
-      --init "$init" --out "$exp/train" --lr "$lr" --minutes "$train_minutes" --max-steps "$train_steps"
+      --init "$init" --out "$exp/train" --lr "$lr" --minutes "$train_minutes" --max-steps "$train_steps" --licence "$licence"
   fi
 elif [ -d "$exp/train/final" ]; then
   gan_init=$exp/train/final
@@ -53,7 +54,7 @@ fi
 if run_stage 3 && [ ! -d "$exp/gan/final" ]; then
   echo "stage 3: adversarial decoder fine-tune from $gan_init -> $exp/gan"
   "$python" -m palette.recipes.libritts.finetune_codec --corpus "$corpus/train-clean-100" \
-    --init "$gan_init" --out "$exp/gan" --minutes "$gan_minutes" --max-steps "$gan_steps"
+    --init "$gan_init" --out "$exp/gan" --minutes "$gan_minutes" --max-steps "$gan_steps" --licence "$licence"
 fi
 if run_stage 4; then
   echo "stage 4: codec report -> $report"
