@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from palette.models.adapt import AdaptOptions
 from palette.recipes.evaluation.manifest import read_manifest, write_manifest
 from palette.recipes.evaluation.report import write_report
 from palette.recipes.evaluation.scorer import EvalOptions, pair_enrollment, score_items
@@ -95,6 +96,12 @@ def main(argv: list[str] | None = None) -> None:
         "--adapt", action="store_true", help="adapt every voice to its prompt first (--adapt)"
     )
     p.add_argument(
+        "--adapt-decoder-steps",
+        type=int,
+        default=0,
+        help="with --adapt: also adapt the codec decoder, at most this many steps",
+    )
+    p.add_argument(
         "--roles",
         help="MINI_CORPUS.json of the mini corpus: adds a table by speaker "
         "group (inside / outside the training range, unseen espeak variants)",
@@ -105,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rows = []
     synth = Synthesizer.from_pretrained(args.model, runtime=args.runtime, precision=args.precision)
+    adapt = args.adapt and AdaptOptions(decoder_steps=args.adapt_decoder_steps)
     for spec in args.pairs:
         name, manifest = spec.split("=", 1)
         separator = ";" if ";" in args.families else ","
@@ -116,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
                 generated = piper_pairs(manifest, work)
             else:
                 options = system_options(system, args)
-                generated = synthesize_pairs(manifest, synth, str(work), options, adapt=args.adapt)
+                generated = synthesize_pairs(manifest, synth, str(work), options, adapt=adapt)
             items = read_manifest(generated)
             enroll = pair_enrollment(items)
             report = score_items(items, EvalOptions(threads=args.threads, enroll_from=enroll))
@@ -124,7 +132,11 @@ def main(argv: list[str] | None = None) -> None:
             row = {"set": name, "system": system} | report["summary"]
             if (work / "adapt_seconds.json").is_file() and args.adapt:
                 spent = json.loads((work / "adapt_seconds.json").read_text()).values()
-                row |= {"system": f"{system} + adapt", "adapt_seconds": float(np.mean(list(spent)))}
+                label = " + decoder" if args.adapt_decoder_steps else ""
+                row |= {
+                    "system": f"{system} + adapt{label}",
+                    "adapt_seconds": float(np.mean(list(spent))),
+                }
             if args.roles and system != "piper":
                 row["groups"] = by_group(report["items"], args.roles)
             if system != "piper":

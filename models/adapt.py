@@ -48,6 +48,8 @@ class AdaptOptions:
     batch: int = 2  # random splits of the prompt per step
     seed: int = 0
     min_frames: int = 50  # shorter prompts are refused (too little left to hold out)
+    decoder_steps: int = 0  # codec decoder on the prompt's own round trip: Adam steps (0 = off)
+    decoder_lr: float = 3e-3
 
 
 @dataclass
@@ -58,6 +60,7 @@ class AdaptLog:
     best_step: int = 0
     steps: int = 0
     seconds: float = 0.0
+    decoder: AdaptLog | None = None  # the codec decoder's, when it was adapted too
 
     @property
     def gain(self) -> float:
@@ -171,35 +174,77 @@ def adapt(
     if held < 3:
         raise ValueError(f"the prompt transcript has too few phonemes ({len(text)}) to adapt to")
     generator = torch.Generator().manual_seed(options.seed)
-    optimizer = torch.optim.Adam([params[n] for n in names], lr=options.lr)
+
+    def step_loss() -> torch.Tensor:
+        splits = torch.randint(1, held, (options.batch,), generator=generator).tolist()
+        return masked_loss(model, train, splits, generator)
+
+    def held_out_loss() -> float:
+        return float(masked_loss(model, sample, [held]))
+
+    kept, log = fit_with_holdout(
+        {n: params[n] for n in names}, step_loss, held_out_loss, HoldoutFit.of(options), progress
+    )
+    log.seconds = time.perf_counter() - start
+    return kept, log
+
+
+@dataclass(frozen=True)
+class HoldoutFit:
+    """How :func:`fit_with_holdout` trains."""
+
+    steps: int
+    lr: float
+    eval_every: int
+    patience: int
+
+    @classmethod
+    def of(cls, options: AdaptOptions, decoder: bool = False) -> HoldoutFit:
+        if decoder:
+            return cls(
+                options.decoder_steps, options.decoder_lr, options.eval_every, options.patience
+            )
+        return cls(options.steps, options.lr, options.eval_every, options.patience)
+
+
+def fit_with_holdout(
+    params: dict[str, torch.nn.Parameter], step_loss, held_out_loss, fit: HoldoutFit, progress=None
+) -> tuple[dict[str, torch.Tensor], AdaptLog]:
+    """Adam on ``params`` (name -> parameter, ``requires_grad`` set) minimising ``step_loss()``;
+    every ``fit.eval_every`` steps ``held_out_loss()`` (under ``no_grad``) is measured and after
+    ``fit.patience`` evaluations without improvement training stops. -> (the parameters of the
+    best evaluation, step 0 included, by name; the log). ``progress(step, held-out or None)``."""
+    optimizer = torch.optim.Adam(list(params.values()), lr=fit.lr)
     log = AdaptLog()
 
     def evaluate(step: int) -> float:
         with torch.no_grad():
-            loss = float(masked_loss(model, sample, [held]))
+            loss = held_out_loss()
         log.evaluations.append((step, loss))
         return loss
 
-    best = (evaluate(0), 0, {n: params[n].detach().clone() for n in names})
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {n: p.detach().clone() for n, p in params.items()}
+
+    best = (evaluate(0), 0, snapshot())
     stale = 0
-    for step in range(1, options.steps + 1):
-        splits = torch.randint(1, held, (options.batch,), generator=generator).tolist()
-        loss = masked_loss(model, train, splits, generator)
+    for step in range(1, fit.steps + 1):
+        loss = step_loss()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         log.steps, held_out = step, None
-        if step % options.eval_every == 0 or step == options.steps:
+        if step % fit.eval_every == 0 or step == fit.steps:
             held_out = evaluate(step)
             if held_out < best[0]:
-                best, stale = (held_out, step, {n: params[n].detach().clone() for n in names}), 0
+                best, stale = (held_out, step, snapshot()), 0
             else:
                 stale += 1
         if progress is not None:
             progress(step, held_out)
-        if stale >= options.patience:
+        if stale >= fit.patience:
             break
-    log.best_step, log.seconds = best[1], time.perf_counter() - start
+    log.best_step = best[1]
     return best[2], log
 
 
@@ -207,7 +252,13 @@ def adapted_copy(model: PARModel, tensors: dict[str, torch.Tensor]) -> PARModel:
     """A copy of ``model`` with the adapted parameters ``tensors`` (name -> tensor) put in;
     raises ``ValueError`` naming a parameter the model does not adapt or whose shape differs."""
     check_adaptable(model)
-    names = set(adapted_names(model))
+    return copy_with(model, tensors, adapted_names(model))
+
+
+def copy_with(model: torch.nn.Module, tensors: dict[str, torch.Tensor], names) -> torch.nn.Module:
+    """A copy of ``model`` (eval mode) with ``tensors`` put in, each the name of one of
+    ``names`` and of its parameter's shape (else ``ValueError``)."""
+    names = set(names)
     params = dict(model.named_parameters())
     for name, value in tensors.items():
         if name not in names:

@@ -115,7 +115,8 @@ class Synthesizer:
     def encode_voice(self, prompt, prompt_text: str | None = None, adapt=False) -> Voice:
         """A path or ``(samples [S], sample_rate)`` plus its transcript -> ``Voice``. ``adapt``
         (``True`` or a ``models.adapt.AdaptOptions``): also fine-tune a few thousand parameters
-        of the PAR stage on the prompt (``tts.adaptation``; seconds; saved with the voice)."""
+        of the PAR stage on the prompt (``tts.adaptation``; seconds; saved with the voice); with
+        ``AdaptOptions(decoder_steps=N)`` also the codec decoder's norms (``models.decoder_adapt``)."""
         if isinstance(prompt, (str, os.PathLike)):
             wav, sr = load_audio(prompt, max_seconds=PromptLimits().max_read_seconds)
         else:
@@ -243,10 +244,11 @@ class Synthesizer:
         from palette.tts.adaptation import voice_models
 
         prompt_ids = self.frontend.symbols.encode(list(voice.phonemes))
+        models, codec = voice_models(self, voice)
         return Speaker(
             family,
-            voice_models(self, voice),
-            self.codec,
+            models,
+            codec,
             prompt_ids,
             self.frontend.symbols.encode([" "]),
             voice.codes,

@@ -29,7 +29,7 @@ refine_steps=500          # refine's schedule length
 sampling='{"par": {"temperature": 0.4, "span": 32}}'  # recommended options (stage 5)
 speaker=none              # par/refine global speaker input: none, utterance or other (run
                           # speaker_features.py on --prep first; other = another cut's embedding)
-licence=any               # par/refine: any, or shippable (only voices fit for shipped weights)
+licence=any               # align/par/refine: any, or shippable (only voices fit for shipped weights)
 
 source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
 parse_options "$0" "$@"
@@ -43,7 +43,7 @@ run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
 if run_stage 1 && [ ! -d "$exp/align/final" ]; then
   echo "stage 1: aligner -> $exp/align"
-  train --stage align --exp "$exp/align" --dim 192 --layers 4 --lr 2e-3 \
+  train --stage align --exp "$exp/align" --licence "$licence" --dim 192 --layers 4 --lr 2e-3 \
     --max-minutes "$align_minutes" --max-steps 1200 --warmup-steps 100
 fi
 if run_stage 2; then

@@ -45,6 +45,13 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"most adaptation steps (default {adapt.steps}; stops early on the held-out end)",
     )
     parser.add_argument(
+        "--adapt-decoder-steps",
+        type=int,
+        default=adapt.decoder_steps,
+        help="with --adapt: also fine-tune the codec decoder's norms on the prompt's own round "
+        f"trip, at most this many steps (default {adapt.decoder_steps}: off)",
+    )
+    parser.add_argument(
         "--model", default=DEFAULT_MODEL, help=f"model name or directory (default {DEFAULT_MODEL})"
     )
     defaults = SynthesisOptions()
@@ -221,7 +228,13 @@ def load_voice(synth, prompt, args: argparse.Namespace):
     if not isinstance(prompt, Voice):
         if adapt and args.adapt_steps < 1:
             raise UserError(f"--adapt-steps must be at least 1, not {args.adapt_steps}")
-        options = adapt and AdaptOptions(steps=args.adapt_steps)
+        if adapt and args.adapt_decoder_steps < 0:
+            raise UserError(
+                f"--adapt-decoder-steps must be 0 or more, not {args.adapt_decoder_steps}"
+            )
+        options = adapt and AdaptOptions(
+            steps=args.adapt_steps, decoder_steps=args.adapt_decoder_steps
+        )
         return synth.encode_voice(prompt, args.prompt_text, adapt=options)
     if adapt and not prompt.adaptation:
         raise UserError(
