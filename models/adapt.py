@@ -163,11 +163,7 @@ def adapt(
     model = copy.deepcopy(model).eval()
     set_compute_dtype(model, None)  # trained in fp32 whatever the synthesizer runs in
     names = adapted_names(model)
-    params = dict(model.named_parameters())
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for n in names:
-        params[n].requires_grad_(True)
+    trained = trainable(model, names)
     sample = prompt_sample(model, text, mean, logstd, speaker)
     held = sample.boundary(1.0 - options.holdout)
     train = sample.head(held)
@@ -183,10 +179,20 @@ def adapt(
         return float(masked_loss(model, sample, [held]))
 
     kept, log = fit_with_holdout(
-        {n: params[n] for n in names}, step_loss, held_out_loss, HoldoutFit.of(options), progress
+        trained, step_loss, held_out_loss, HoldoutFit.of(options), progress
     )
     log.seconds = time.perf_counter() - start
     return kept, log
+
+
+def trainable(model: torch.nn.Module, names: list[str]) -> dict[str, torch.nn.Parameter]:
+    """Freeze ``model`` but its parameters ``names`` -> those parameters by name."""
+    params = dict(model.named_parameters())
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for n in names:
+        params[n].requires_grad_(True)
+    return {n: params[n] for n in names}
 
 
 @dataclass(frozen=True)

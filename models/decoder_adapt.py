@@ -19,7 +19,14 @@ import torch
 
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec
-from palette.models.adapt import AdaptLog, AdaptOptions, HoldoutFit, copy_with, fit_with_holdout
+from palette.models.adapt import (
+    AdaptLog,
+    AdaptOptions,
+    HoldoutFit,
+    copy_with,
+    fit_with_holdout,
+    trainable,
+)
 
 DECODER_SUFFIXES = ("norm.weight", "norm.bias", "scale")
 MIN_HELD_OUT_SAMPLES = 4096  # the spectral loss's largest FFT, and some
@@ -59,12 +66,7 @@ def adapt_decoder(
     if (frames - held) * hop < MIN_HELD_OUT_SAMPLES or held < 1:
         raise ValueError(f"a prompt of {frames} frames is too short to adapt the decoder to")
     codec = copy.deepcopy(codec).eval()
-    names = decoder_adapted_names(codec)
-    params = dict(codec.named_parameters())
-    for p in codec.parameters():
-        p.requires_grad_(False)
-    for n in names:
-        params[n].requires_grad_(True)
+    trained = trainable(codec, decoder_adapted_names(codec))
     spectral = SpectralLoss(codec.sample_rate)
     target = torch.nn.functional.pad(wav, (0, max(0, frames * hop - wav.shape[-1])))
     target = target[: frames * hop].reshape(1, 1, -1)
@@ -83,9 +85,7 @@ def adapt_decoder(
         return float(loss_of(codec.decoder(features)[..., held * hop :], target[..., held * hop :]))
 
     fit = HoldoutFit.of(options, decoder=True)
-    kept, log = fit_with_holdout(
-        {n: params[n] for n in names}, step_loss, held_out_loss, fit, progress
-    )
+    kept, log = fit_with_holdout(trained, step_loss, held_out_loss, fit, progress)
     log.seconds = time.perf_counter() - start
     return kept, log
 
