@@ -39,11 +39,7 @@ def stage_hash(synth) -> str:
 def codec_hash(synth) -> str:
     """SHA-256 of the codec's weights (computed once per synthesizer)."""
     if getattr(synth, "_codec_hash", None) is None:
-        h = hashlib.sha256()
-        for name, value in sorted(synth.codec.state_dict().items()):
-            h.update(name.encode())
-            h.update(value.detach().float().contiguous().numpy().tobytes())
-        synth._codec_hash = h.hexdigest()
+        synth._codec_hash = _digest(synth.codec.state_dict())
     return synth._codec_hash
 
 
@@ -99,6 +95,7 @@ def adapt_voice(synth, voice: Voice, wav: torch.Tensor, options: AdaptOptions) -
 
 
 def _digest(adaptation: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over named tensors (names sorted)."""
     h = hashlib.sha256()
     for name in sorted(adaptation):
         h.update(name.encode())
