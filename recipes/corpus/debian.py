@@ -21,6 +21,8 @@ The cache defaults to ``~/.cache/palette-tts/debian`` (``PALETTE_DEBIAN_CACHE`` 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import logging
 import os
@@ -150,12 +152,31 @@ def fetch(
     """
     root = Path(root or cache_dir())
     unpacked = root / "root"
-    wanted = [p for p in packages if not _unpacked_marker(root, p).is_file()]
-    if not wanted:
+    if cached(packages, root):
         return unpacked
     for tool in ("apt-get", "dpkg-deb"):
         if shutil.which(tool) is None:
             raise SourceUnavailable(f"{tool} not found (not a Debian-based machine)")
+    with _locked(root):  # render processes fetch their sources at once: one at a time
+        wanted = [p for p in packages if not _unpacked_marker(root, p).is_file()]
+        if wanted:
+            _fetch(wanted, root, unpacked, dependencies)
+    return unpacked
+
+
+@contextlib.contextmanager
+def _locked(root: Path):
+    """Hold ``<root>/fetch.lock`` (an exclusive ``flock``) for the block."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "fetch.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fetch(wanted: list[str], root: Path, unpacked: Path, dependencies: bool) -> None:
     env = _apt_env(root)
     _update(env, root)
     names = []
@@ -179,19 +200,17 @@ def fetch(
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(deb[-1].name + "\n")
     logger.info("debian cache: %s unpacked in %s", " ".join(wanted), unpacked)
-    return unpacked
 
 
 @functools.cache
 def library_path(root: Path) -> str:
-    """``LD_LIBRARY_PATH`` value with the cache's library folders first."""
+    """``LD_LIBRARY_PATH`` value with the cache's library folders first (and their private
+    subfolders such as ``pulseaudio/``, which the libraries' own run paths name under ``/``)."""
+    multiarch = root / "usr/lib/x86_64-linux-gnu"
+    private = sorted(d for d in multiarch.glob("*/") if d.is_dir() and any(d.glob("lib*.so*")))
     folders = [
         str(p)
-        for p in (
-            root / "usr/lib/x86_64-linux-gnu",
-            root / "usr/lib",
-            root / "lib/x86_64-linux-gnu",
-        )
+        for p in (multiarch, *private, root / "usr/lib", root / "lib/x86_64-linux-gnu")
         if p.is_dir()
     ]
     old = os.environ.get("LD_LIBRARY_PATH")
