@@ -102,6 +102,12 @@ def main(argv: list[str] | None = None) -> None:
         help="with --adapt: also adapt the codec decoder, at most this many steps",
     )
     p.add_argument(
+        "--adapt-steps",
+        type=int,
+        default=AdaptOptions().steps,
+        help="with --adapt: the stage's steps at most (0: the decoder alone)",
+    )
+    p.add_argument(
         "--roles",
         help="MINI_CORPUS.json of the mini corpus: adds a table by speaker "
         "group (inside / outside the training range, unseen espeak variants)",
@@ -112,7 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     rows = []
     synth = Synthesizer.from_pretrained(args.model, runtime=args.runtime, precision=args.precision)
-    adapt = args.adapt and AdaptOptions(decoder_steps=args.adapt_decoder_steps)
+    adapt = args.adapt and AdaptOptions(
+        steps=args.adapt_steps, decoder_steps=args.adapt_decoder_steps
+    )
     for spec in args.pairs:
         name, manifest = spec.split("=", 1)
         separator = ";" if ";" in args.families else ","
@@ -133,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
             if (work / "adapt_seconds.json").is_file() and args.adapt:
                 spent = json.loads((work / "adapt_seconds.json").read_text()).values()
                 label = " + decoder" if args.adapt_decoder_steps else ""
+                label = " (decoder only)" if not args.adapt_steps else label
                 row |= {
                     "system": f"{system} + adapt{label}",
                     "adapt_seconds": float(np.mean(list(spent))),

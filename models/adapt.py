@@ -63,6 +63,11 @@ class AdaptLog:
     decoder: AdaptLog | None = None  # the codec decoder's, when it was adapted too
 
     @property
+    def total_seconds(self) -> float:
+        """The time of the whole adaptation (the decoder's included)."""
+        return self.seconds + (self.decoder.seconds if self.decoder else 0.0)
+
+    @property
     def gain(self) -> float:
         """Held-out loss before minus after (>= 0)."""
         before = self.evaluations[0][1]

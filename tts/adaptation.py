@@ -19,7 +19,7 @@ import torch
 from tqdm import tqdm
 
 from palette.codec import UserError
-from palette.models.adapt import AdaptOptions, adapt, adapted_copy
+from palette.models.adapt import AdaptLog, AdaptOptions, adapt, adapted_copy
 from palette.models.decoder_adapt import adapt_decoder, decoder_adapted_copy
 from palette.tts.voice import Voice
 
@@ -62,12 +62,13 @@ def _model(synth):
 
 
 def adapt_voice(synth, voice: Voice, wav: torch.Tensor, options: AdaptOptions) -> Voice:
-    """``voice`` (just encoded from ``wav [1, 1, S]``) with its adaptation; a progress bar
-    over the steps. The voice's ``adapt_log`` tells what was done."""
-    model = _model(synth)
+    """``voice`` (just encoded from ``wav [1, 1, S]``) with its adaptation: the stage for
+    ``options.steps``, the codec decoder for ``options.decoder_steps`` (either may be 0, not
+    both); a progress bar over the steps. The voice's ``adapt_log`` tells what was done."""
+    if options.steps <= 0 and options.decoder_steps <= 0:
+        raise UserError("nothing to adapt: both the stage's and the decoder's steps are 0")
     with torch.inference_mode():
         mean, logstd = synth.codec.encode_latents(wav)
-    text = torch.tensor(synth.frontend.symbols.encode(list(voice.phonemes)))
     bar = tqdm(total=options.steps, desc="adapt", unit="step", leave=False)
 
     def progress(step: int, loss: float | None) -> None:
@@ -75,11 +76,14 @@ def adapt_voice(synth, voice: Voice, wav: torch.Tensor, options: AdaptOptions) -
         if loss is not None:
             bar.set_postfix(held_out=f"{loss:.3f}")
 
+    adaptation, log = {}, AdaptLog()
     try:
-        speaker = synth.voice_speaker(voice)
-        params, log = adapt(model, text, mean[0], logstd[0], options, progress, speaker)
-        adaptation = {f"{STAGE}.{name}": value for name, value in params.items()}
-        if options.decoder_steps:
+        if options.steps > 0:
+            text = torch.tensor(synth.frontend.symbols.encode(list(voice.phonemes)))
+            speaker = synth.voice_speaker(voice)
+            params, log = adapt(_model(synth), text, mean[0], logstd[0], options, progress, speaker)
+            adaptation = {f"{STAGE}.{name}": value for name, value in params.items()}
+        if options.decoder_steps > 0:
             bar.reset(total=options.decoder_steps)
             bar.set_description("adapt decoder")
             decoder, log.decoder = adapt_decoder(synth.codec, wav[0, 0], mean[0], options, progress)
@@ -125,7 +129,8 @@ def voice_models(synth, voice: Voice) -> tuple[dict, object]:
         cache = synth.__dict__.setdefault("_adapted", OrderedDict())
         if key not in cache:
             try:
-                model = adapted_copy(_model(synth), split[STAGE]) if split[STAGE] else _model(synth)
+                stage = synth.models[STAGE]
+                model = adapted_copy(_model(synth), split[STAGE]) if split[STAGE] else stage
                 codec = synth.codec
                 if split[CODEC]:
                     codec = decoder_adapted_copy(synth.codec, split[CODEC])

@@ -44,8 +44,8 @@ def synthesize_pairs(
         audio = synth.synthesize(item.text, voice, options=options)
         seconds = time.perf_counter() - start
         if voice.adapt_log is not None:
-            adapted[item.id] = voice.adapt_log.seconds
-            seconds -= voice.adapt_log.seconds
+            adapted[item.id] = voice.adapt_log.total_seconds
+            seconds -= voice.adapt_log.total_seconds
         path = audio.save(out / f"{item.id}.wav")
         done.append(dataclasses.replace(item, generated=path, synthesis_seconds=seconds))
     if adapted:

@@ -105,3 +105,30 @@ def test_cli_adapts_the_decoder_and_checks_the_step_count(latent_model, prompt, 
     r = palette(*args, "--adapt-decoder-steps", "-1", "-o", str(tmp_path / "b.wav"), *common)
     assert r.returncode == 2
     assert "--adapt-decoder-steps must be 0 or more" in r.stderr.decode()
+
+
+def test_decoder_alone_is_adapted_when_the_stage_has_no_steps(synth, prompt, decoder_adapted):  # noqa: F811
+    alone = synth.encode_voice(prompt, TEXT, adapt=dataclasses.replace(DECODER, steps=0))
+    assert alone.adaptation and all(k.startswith("codec.decoder.") for k in alone.adaptation)
+    log = alone.adapt_log
+    assert log.steps == 0 and log.decoder.steps == DECODER.decoder_steps
+    assert log.total_seconds == pytest.approx(log.decoder.seconds)
+    ours = {k: v for k, v in decoder_adapted.adaptation.items() if k.startswith("codec.")}
+    assert all(torch.equal(alone.adaptation[k], v) for k, v in ours.items())  # same decoder fit
+    options = SynthesisOptions(seed=0, duration=0.6, refine_iterations=0)
+    plain = synth.encode_voice(prompt, TEXT)
+    a = synth.synthesize("One two.", alone, options=options).samples
+    b = synth.synthesize("One two.", plain, options=options).samples
+    assert len(a) == len(b) and not np.allclose(a, b, atol=1e-4)  # same frames, other decoder
+    with pytest.raises(UserError, match="nothing to adapt"):
+        synth.encode_voice(
+            prompt, TEXT, adapt=dataclasses.replace(DECODER, steps=0, decoder_steps=0)
+        )
+
+
+def test_cli_refuses_an_adaptation_with_no_steps(latent_model, prompt, tmp_path):  # noqa: F811
+    args = ["synthesize", "One two.", "--prompt", str(prompt), "--prompt-text", TEXT, "--adapt"]
+    common = ["--model", str(latent_model), "--duration", "0.4", "--runtime", "torch"]
+    r = palette(*args, "--adapt-steps", "0", "-o", str(tmp_path / "b.wav"), *common)
+    assert r.returncode == 2
+    assert "--adapt-steps 0 adapts nothing without --adapt-decoder-steps" in r.stderr.decode()

@@ -42,7 +42,8 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
         "--adapt-steps",
         type=int,
         default=adapt.steps,
-        help=f"most adaptation steps (default {adapt.steps}; stops early on the held-out end)",
+        help=f"most adaptation steps (default {adapt.steps}; stops early on the held-out end; "
+        "0 with --adapt-decoder-steps adapts the decoder alone)",
     )
     parser.add_argument(
         "--adapt-decoder-steps",
@@ -226,12 +227,14 @@ def load_voice(synth, prompt, args: argparse.Namespace):
 
     adapt = getattr(args, "adapt", False)
     if not isinstance(prompt, Voice):
-        if adapt and args.adapt_steps < 1:
-            raise UserError(f"--adapt-steps must be at least 1, not {args.adapt_steps}")
-        if adapt and args.adapt_decoder_steps < 0:
-            raise UserError(
-                f"--adapt-decoder-steps must be 0 or more, not {args.adapt_decoder_steps}"
-            )
+        for flag, steps in (
+            ("--adapt-steps", args.adapt_steps),
+            ("--adapt-decoder-steps", args.adapt_decoder_steps),
+        ):
+            if adapt and steps < 0:
+                raise UserError(f"{flag} must be 0 or more, not {steps}")
+        if adapt and args.adapt_steps == 0 and args.adapt_decoder_steps == 0:
+            raise UserError("--adapt-steps 0 adapts nothing without --adapt-decoder-steps")
         options = adapt and AdaptOptions(
             steps=args.adapt_steps, decoder_steps=args.adapt_decoder_steps
         )
