@@ -140,8 +140,9 @@ def main(argv: list[str] | None = None) -> None:
             row = {"set": name, "system": system} | report["summary"]
             if (work / "adapt_seconds.json").is_file() and args.adapt:
                 spent = json.loads((work / "adapt_seconds.json").read_text()).values()
-                label = " + decoder" if args.adapt_decoder_steps else ""
-                label = " (decoder only)" if not args.adapt_steps else label
+                label = ""
+                if args.adapt_decoder_steps:
+                    label = " + decoder" if args.adapt_steps else " (decoder only)"
                 row |= {
                     "system": f"{system} + adapt{label}",
                     "adapt_seconds": float(np.mean(list(spent))),

@@ -129,8 +129,9 @@ def voice_models(synth, voice: Voice) -> tuple[dict, object]:
         cache = synth.__dict__.setdefault("_adapted", OrderedDict())
         if key not in cache:
             try:
-                stage = synth.models[STAGE]
-                model = adapted_copy(_model(synth), split[STAGE]) if split[STAGE] else stage
+                model = synth.models[STAGE]  # a decoder-only adaptation: any runtime's stage
+                if split[STAGE]:
+                    model = adapted_copy(_model(synth), split[STAGE])
                 codec = synth.codec
                 if split[CODEC]:
                     codec = decoder_adapted_copy(synth.codec, split[CODEC])
