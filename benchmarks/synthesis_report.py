@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--adapt-decoder-steps",
         type=int,
-        default=0,
-        help="with --adapt: also adapt the codec decoder, at most this many steps",
+        default=AdaptOptions().decoder_steps,
+        help="with --adapt: the codec decoder's steps at most (0: the stage alone)",
     )
     p.add_argument(
         "--adapt-steps",

@@ -40,7 +40,8 @@ ADAPTED_NAMES = (
 
 @dataclass(frozen=True)
 class AdaptOptions:
-    steps: int = 32  # Adam steps at most
+    steps: int = 0  # the PAR stage: Adam steps at most (0 = the stage is left as it is: on the
+    # shipped model its adaptation hurts, benchmarks/results/cloning/README.md)
     lr: float = 1e-2
     holdout: float = 0.25  # the prompt's end kept out of training, for early stopping
     eval_every: int = 4  # steps between held-out evaluations
@@ -48,7 +49,7 @@ class AdaptOptions:
     batch: int = 2  # random splits of the prompt per step
     seed: int = 0
     min_frames: int = 50  # shorter prompts are refused (too little left to hold out)
-    decoder_steps: int = 0  # codec decoder on the prompt's own round trip: Adam steps (0 = off)
+    decoder_steps: int = 24  # codec decoder on the prompt's own round trip: Adam steps (0 = off)
     decoder_lr: float = 3e-3
 
 
@@ -151,7 +152,7 @@ def adapt(
     text: torch.Tensor,
     mean: torch.Tensor,
     logstd: torch.Tensor,
-    options: AdaptOptions = AdaptOptions(),
+    options: AdaptOptions,
     progress=None,
     speaker: torch.Tensor | None = None,
 ) -> tuple[dict[str, torch.Tensor], AdaptLog]:

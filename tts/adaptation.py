@@ -69,7 +69,7 @@ def adapt_voice(synth, voice: Voice, wav: torch.Tensor, options: AdaptOptions) -
         raise UserError("nothing to adapt: both the stage's and the decoder's steps are 0")
     with torch.inference_mode():
         mean, logstd = synth.codec.encode_latents(wav)
-    bar = tqdm(total=options.steps, desc="adapt", unit="step", leave=False)
+    bar = tqdm(unit="step", leave=False)
 
     def progress(step: int, loss: float | None) -> None:
         bar.update(1)
@@ -79,6 +79,8 @@ def adapt_voice(synth, voice: Voice, wav: torch.Tensor, options: AdaptOptions) -
     adaptation, log = {}, AdaptLog()
     try:
         if options.steps > 0:
+            bar.reset(total=options.steps)
+            bar.set_description("adapt")
             text = torch.tensor(synth.frontend.symbols.encode(list(voice.phonemes)))
             speaker = synth.voice_speaker(voice)
             params, log = adapt(_model(synth), text, mean[0], logstd[0], options, progress, speaker)

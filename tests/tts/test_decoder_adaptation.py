@@ -129,6 +129,17 @@ def test_decoder_alone_is_adapted_when_the_stage_has_no_steps(synth, prompt, dec
 def test_cli_refuses_an_adaptation_with_no_steps(latent_model, prompt, tmp_path):  # noqa: F811
     args = ["synthesize", "One two.", "--prompt", str(prompt), "--prompt-text", TEXT, "--adapt"]
     common = ["--model", str(latent_model), "--duration", "0.4", "--runtime", "torch"]
-    r = palette(*args, "--adapt-steps", "0", "-o", str(tmp_path / "b.wav"), *common)
+    no_steps = ["--adapt-steps", "0", "--adapt-decoder-steps", "0"]
+    r = palette(*args, *no_steps, "-o", str(tmp_path / "b.wav"), *common)
     assert r.returncode == 2
-    assert "--adapt-steps 0 adapts nothing without --adapt-decoder-steps" in r.stderr.decode()
+    assert "--adapt-steps 0 and --adapt-decoder-steps 0 adapts nothing" in r.stderr.decode()
+
+
+def test_the_default_adaptation_is_the_decoders_alone(synth, prompt):  # noqa: F811
+    """``adapt=True`` (and a bare ``--adapt``) adapts the codec decoder and leaves the PAR stage:
+    measured, the stage's adaptation made the shipped model's speech worse."""
+    default = AdaptOptions()
+    assert default.steps == 0 and default.decoder_steps > 0
+    voice = synth.encode_voice(prompt, TEXT, adapt=True)
+    assert voice.adaptation and all(k.startswith("codec.decoder.") for k in voice.adaptation)
+    assert voice.adapt_log.steps == 0 and 0 < voice.adapt_log.decoder.steps <= default.decoder_steps

@@ -34,23 +34,24 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--adapt",
         action="store_true",
-        help="experimental: fine-tune a few thousand parameters of the model on the prompt "
-        "first (prompt adaptation, ~8 s on 2 cores; kept by --save-voice). With the shipped "
-        "model it makes real voices worse (benchmarks/results/adaptation.md)",
+        help="adapt to the prompt first: fine-tune the codec decoder's norms on the prompt's own "
+        "round trip (~1.3 s on 2 cores; kept by --save-voice; PyTorch runtime). On held-out "
+        "voices it raised speaker similarity (benchmarks/results/cloning/README.md)",
     )
     parser.add_argument(
         "--adapt-steps",
         type=int,
         default=adapt.steps,
-        help=f"most adaptation steps (default {adapt.steps}; stops early on the held-out end; "
-        "0 with --adapt-decoder-steps adapts the decoder alone)",
+        help="with --adapt: also fine-tune a few thousand parameters of the PAR stage, at most "
+        f"this many steps (default {adapt.steps}: the stage is left as it is; it made the "
+        "shipped model's speech worse; stops early on the prompt's held-out end)",
     )
     parser.add_argument(
         "--adapt-decoder-steps",
         type=int,
         default=adapt.decoder_steps,
-        help="with --adapt: also fine-tune the codec decoder's norms on the prompt's own round "
-        f"trip, at most this many steps (default {adapt.decoder_steps}: off)",
+        help="with --adapt: steps at most of the codec decoder's adaptation (default "
+        f"{adapt.decoder_steps}; 0: the decoder is left as it is)",
     )
     parser.add_argument(
         "--model", default=DEFAULT_MODEL, help=f"model name or directory (default {DEFAULT_MODEL})"
@@ -234,7 +235,9 @@ def load_voice(synth, prompt, args: argparse.Namespace):
             if adapt and steps < 0:
                 raise UserError(f"{flag} must be 0 or more, not {steps}")
         if adapt and args.adapt_steps == 0 and args.adapt_decoder_steps == 0:
-            raise UserError("--adapt-steps 0 adapts nothing without --adapt-decoder-steps")
+            raise UserError(
+                "--adapt with --adapt-steps 0 and --adapt-decoder-steps 0 adapts nothing"
+            )
         options = adapt and AdaptOptions(
             steps=args.adapt_steps, decoder_steps=args.adapt_decoder_steps
         )
