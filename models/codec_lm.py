@@ -142,6 +142,29 @@ class CodecLM(nn.Module):
         keep = torch.rand(inputs.shape[:2], device=inputs.device) >= p
         return inputs * keep[..., None]
 
+    def _own_draws(self, batch: LMBatch, fed: torch.Tensor, n_steps, phones) -> torch.Tensor:
+        """Training, parallel scheduled sampling: one teacher-forced pass without gradients
+        draws every step from the model's own prediction, and each fed step (codes ``[B, T]``
+        or latents ``[B, D, T]``, T = (S - 1) * patch) is replaced by that draw with probability
+        ``own_inputs``, so that training sees the kind of history free-running decoding makes."""
+        p, P = self.config.own_inputs, self.config.patch
+        if not (p and self.training):
+            return fed
+        with torch.no_grad():
+            steps = self.step_inputs(fed)
+            states = self.run(batch.text, batch.text_lens, steps, n_steps - 1, phones=phones)
+            states = states[:, :-1]  # state s predicts step s: the draws for the fed steps
+            if self.discrete:
+                logits = self.frames.logits(states)[..., : self.config.cardinality].float()
+                drawn = torch.distributions.Categorical(logits=logits).sample().flatten(1)
+            else:
+                mean, logstd, _ = self.frames.predict(states)  # [B, S - 1, P, D]
+                drawn = mean + logstd.exp() * torch.randn_like(mean)
+                drawn = drawn.permute(0, 3, 1, 2).flatten(2).to(fed.dtype)  # [B, D, T]
+        replace = torch.rand(states.shape[:2], device=fed.device) < p  # [B, S - 1] per step
+        replace = replace.repeat_interleave(P, dim=1)
+        return torch.where(replace if self.discrete else replace[:, None], drawn, fed)
+
     def _duration_losses(self, losses: dict, batch: LMBatch) -> dict:
         if self.config.aligned:
             pred = self.log_durations(batch.text, batch.text_lens)
@@ -194,8 +217,9 @@ class CodecLM(nn.Module):
         n_steps = (batch.audio_lens + 1 + P - 1) // P  # steps up to and including EOS
         S = int(n_steps.max())
         frames = frames[:, : S * P]
-        inputs = self._drop_frames(self.step_inputs(frames[:, : (S - 1) * P]))
         phones = self._training_phones(batch, S) if self.config.aligned else None
+        fed = self._own_draws(batch, frames[:, : (S - 1) * P], n_steps, phones)
+        inputs = self._drop_frames(self.step_inputs(fed))
         if self.draft is not None:
             states, text_states = self.run(
                 batch.text, batch.text_lens, inputs, n_steps - 1, with_text=True, phones=phones
@@ -238,8 +262,9 @@ class CodecLM(nn.Module):
         fed = q_mean + torch.exp(q_logstd) * torch.randn_like(q_mean)  # posterior sample
         if cfg.noise_std and self.training:
             fed = fed + cfg.noise_std * torch.randn_like(fed)  # noise augmentation
-        inputs = self._drop_frames(self.step_inputs(fed[..., : (S - 1) * P]))
         phones = self._training_phones(batch, S) if self.config.aligned else None
+        fed = self._own_draws(batch, fed[..., : (S - 1) * P], n_steps, phones)
+        inputs = self._drop_frames(self.step_inputs(fed))
         states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones)
         p_mean, p_logstd, stop_logit = self.frames.predict(states)  # [B, S, P, D], [B, S]
         B, D = q_mean.shape[:2]

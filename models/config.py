@@ -39,6 +39,8 @@ class LMConfig:
     draft_weight: float = 0.0  # ar, kalle: weight of the draft head's loss
     frame_dropout: float = 0.0  # ar/kalle, training: probability that a step's frame input is
     # zeroed (the step then has only its aligned phoneme and the history before it)
+    own_inputs: float = 0.0  # ar/kalle, training: probability that a step's frame input is the
+    # model's own draw from a first teacher-forced pass (parallel scheduled sampling)
     draft_ahead: int = 0  # kalle: steps ahead of each state the Gaussian draft head predicts
     # (0 = none; needs aligned)
     speaker_dim: int = 0  # par: size of a global speaker embedding (e.g. resemblyzer's 256-dim
@@ -61,6 +63,10 @@ class LMConfig:
             raise UserError("only the ar family has a CTC draft head (draft_upsample)")
         if self.draft_ahead and (self.family != "kalle" or not self.aligned):
             raise UserError("only an aligned kalle model has a Gaussian draft head (draft_ahead)")
+        if not 0.0 <= self.own_inputs <= 1.0:
+            raise UserError(f"own_inputs is a probability; got {self.own_inputs}")
+        if self.own_inputs and self.family not in ("ar", "kalle"):
+            raise UserError("own_inputs (scheduled sampling) is for the ar and kalle families")
         if self.aligned and self.family not in ("par", "ar", "kalle"):
             raise UserError(f"the {self.family} family takes no frame-aligned phonemes")
 

@@ -20,6 +20,7 @@ stage=1                   # first stage to run
 stop_stage=4              # last stage to run
 prep=data/libritts-prep   # run.sh output (manifests + codec features + durations)
 codec=palette-codec       # codec the features were made with
+licence=any               # any, or shippable: only voices whose sources allow shipped weights
 exp=exp/ar                # checkpoints and logs per stage
 out=exp/model-ar          # exported model directory (the shipped one: tts/checkpoints/palette-mini-en)
 base=tts/checkpoints/palette-mini-en  # model whose stages (par, refine) are exported beside
@@ -36,6 +37,7 @@ kalle_steps=1200          # kalle's schedule length
 kalle_patch=1             # kalle: codec frames per step (1: the PAR stage's frame adapter fits)
 kalle_draft_ahead=4       # kalle: steps the Gaussian draft head predicts ahead of each state
 frame_dropout=0           # ar, kalle: probability of zeroing a step's frame input in training
+own_inputs=0              # ar, kalle: probability that a step's input is the model's own draw (scheduled sampling)
 lr=1e-3                   # ar, kalle: peak learning rate
 
 source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
@@ -44,8 +46,8 @@ parse_options "$0" "$@"
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
-common=(--manifests "$prep" --codec "$codec" --dim "$dim" --layers "$layers")
-ar_common=(--aligned true --frame-dropout "$frame_dropout" --lr "$lr")
+common=(--manifests "$prep" --codec "$codec" --dim "$dim" --layers "$layers" --licence "$licence")
+ar_common=(--aligned true --frame-dropout "$frame_dropout" --own-inputs "$own_inputs" --lr "$lr")
 if [ "$warm" = base ]; then warm="$base/par"; fi
 if [ "$warm" != none ]; then ar_common+=(--warm-start "$warm"); fi
 train() { "$python" -m palette.recipes.libritts.train "${common[@]}" "$@"; }

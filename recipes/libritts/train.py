@@ -55,6 +55,8 @@ class TrainConfig:
     ctc_weight: float = 0.1  # auxiliary CTC loss (ar, kalle)
     noise_std: float = 0.1  # kalle (and par --latents) input-noise augmentation
     frame_dropout: float = 0.0  # ar, kalle: probability of zeroing a step's frame input
+    own_inputs: float = 0.0  # ar, kalle: probability that a step's input is the model's own draw
+    # (scheduled sampling against exposure bias; costs one extra forward pass per batch)
     latents: bool = False  # par/refine: predict the codec's Gaussian latents instead of codes
     aligned: bool = False  # par, refine, ar, kalle: frame-aligned phonemes + duration head
     score_ratio: float = 0.1  # par: scored frames after the mask start, fraction of T (0 = all)
