@@ -41,7 +41,7 @@ from palette.recipes.evaluation.scorer import EvalOptions, score_items
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 RELAXED_AR = ((0.0, 0.3), (0.0, 0.1), (0.5, 0.1), (1.0, 0.05), (2.0, 0.02))  # (tau_ctc, tau_lm)
-RELAXED_KALLE = (0.5, 0.3, 0.1, 0.03)  # tau_lm
+RELAXED_KALLE = (0.95, 0.9, 0.8, 0.7, 0.5, 0.3, 0.1, 0.03)  # tau_lm
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,9 +53,14 @@ class System:
 
 
 def systems(temperature: float | None) -> list[System]:
-    ar = SynthesisOptions(family="ar", temperature=temperature or 1.0)
+    ar = SynthesisOptions(family="ar", temperature=1.0 if temperature is None else temperature)
     greedy = dataclasses.replace(ar, temperature=0.0)
-    kalle = SynthesisOptions(family="kalle", temperature=temperature or 0.7)
+    kalle = SynthesisOptions(
+        family="kalle", temperature=0.7 if temperature is None else temperature
+    )
+    # speculative sampling keeps the sampled distribution: it needs a temperature above 0
+    sampled = kalle if kalle.temperature > 0 else dataclasses.replace(kalle, temperature=0.4)
+    at = "" if sampled is kalle else f" t={sampled.temperature}"
     out = [
         System("par", SynthesisOptions(family="par")),
         System("ar eager (no cache)", ar, eager=True, speed_only=True),
@@ -67,10 +72,14 @@ def systems(temperature: float | None) -> list[System]:
     for tau_ctc, tau_lm in RELAXED_AR:
         relaxed = dataclasses.replace(ar, speculative="relaxed", tau_ctc=tau_ctc, tau_lm=tau_lm)
         out.append(System(f"ar, relaxed tau_ctc={tau_ctc} tau_lm={tau_lm}", relaxed))
-    out += [
-        System("kalle + KV cache", kalle),
-        System("kalle, speculative sampling", dataclasses.replace(kalle, speculative="sampling")),
-    ]
+    out.append(System("kalle + KV cache", kalle))
+    if sampled is not kalle:
+        out.append(System(f"kalle{at} + KV cache", sampled))
+    out.append(
+        System(
+            f"kalle{at}, speculative sampling", dataclasses.replace(sampled, speculative="sampling")
+        )
+    )
     for tau_lm in RELAXED_KALLE:
         relaxed = dataclasses.replace(kalle, speculative="relaxed", tau_lm=tau_lm)
         out.append(System(f"kalle, relaxed tau_lm={tau_lm}", relaxed))
