@@ -163,8 +163,11 @@ class _ProcessBackend:
         answers, stdout = self.answers, self.proc.stdout
 
         def pump():  # a thread per child: blocking reads, handed over through a queue
-            for line in stdout:
-                answers.put(line)
+            try:
+                for line in stdout:
+                    answers.put(line)
+            except (OSError, ValueError):  # closed by close() while reading
+                pass
             answers.put(None)
 
         threading.Thread(target=pump, name="palette-text-library", daemon=True).start()
@@ -189,9 +192,17 @@ class _ProcessBackend:
         return answer["text"]
 
     def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        """Stop the child and close its pipes (no unclosed-file warnings at exit)."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                pipe.close()
+            except (OSError, ValueError):  # a write interrupted by the kill, or closed already
+                pass
 
 
 class LibraryNormalizer:
