@@ -26,6 +26,7 @@ from palette.models.frames import (
     pad_to_patch,
 )
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
+from palette.models.speaker import SpeakerConditioned, with_speaker
 from palette.models.transformer import KVCache, Transformer
 
 
@@ -40,10 +41,10 @@ class LMBatch:
     latent_mean: torch.Tensor | None = None  # [B, D, T] codec posterior
     latent_logstd: torch.Tensor | None = None  # [B, D, T]
     durations: torch.Tensor | None = None  # [B, Lt] frames per phoneme (aligned PAR)
-    speaker: torch.Tensor | None = None  # [B, E] speaker embeddings (PAR with speaker_dim)
+    speaker: torch.Tensor | None = None  # [B, E] speaker embeddings (models with speaker_dim)
 
 
-class CodecLM(nn.Module):
+class CodecLM(SpeakerConditioned, nn.Module):
     def __init__(self, config: LMConfig):
         super().__init__()
         if config.family not in ("ar", "kalle"):
@@ -73,6 +74,8 @@ class CodecLM(nn.Module):
         if config.aligned:  # explicit durations: every step also carries its phoneme
             self.progress_embed = nn.Embedding(MAX_PROGRESS, dim)
             self.duration_head = nn.Linear(dim, 1)
+        if config.speaker_dim:
+            self.speaker_proj = nn.Linear(config.speaker_dim, dim)
 
     @property
     def discrete(self) -> bool:
@@ -88,18 +91,22 @@ class CodecLM(nn.Module):
         cache: KVCache | None = None,
         with_text: bool = False,
         phones: torch.Tensor | None = None,
+        speaker: torch.Tensor | None = None,
     ):
         """``[text ; BOS ; steps]`` through the core -> audio states ``[B, 1 + S, C]`` (the state
         at index s predicts audio step s). ``steps [B, S, C]`` are embedded audio steps.
         ``with_text`` also returns the text states ``[B, Lt, C]`` (the draft head reads them).
         Aligned models add ``phones [B, 1 + S, C]``: position s carries the phoneme of the step
-        it predicts (``phone_inputs``)."""
+        it predicts (``phone_inputs``). ``speaker [B, E]``: the speaker embedding of a
+        speaker-conditioned model, added to every position (None: a zero embedding)."""
         B, lt = text.shape
         audio = torch.cat([self.bos.expand(B, 1, -1), steps], dim=1)
         if phones is not None:
             audio = audio + phones
         la = audio.shape[1]
-        x = torch.cat([self.text_embed(text), audio], dim=1)
+        x = with_speaker(
+            torch.cat([self.text_embed(text), audio], dim=1), self.speaker_inputs(speaker, B)
+        )
         mask = text_audio_mask(text_lens, step_lens + 1, lt, la, causal=True)
         positions = text_audio_positions(text_lens, lt, la)
         out = self.core(x, positions, mask, cache)
@@ -112,13 +119,11 @@ class CodecLM(nn.Module):
 
     def log_durations(self, text: torch.Tensor, text_lens: torch.Tensor, speaker=None):
         """Predicted ``log(1 + frames)`` per phoneme ``[B, Lt]`` (aligned models); the text
-        states never see audio, so this is one short pass. ``speaker`` must be None: the
-        argument is there so that every duration head is called alike (PAR stages take one)."""
-        if speaker is not None:
-            raise ValueError("the autoregressive families take no speaker embedding")
+        states never see audio, so this is one short pass (``speaker [B, E]`` as in ``run``)."""
         lt = text.shape[1]
         mask = text_audio_mask(text_lens, torch.zeros_like(text_lens), lt, 0, causal=False)
-        h = self.core(self.text_embed(text), text_audio_positions(text_lens, lt, 0), mask)
+        x = with_speaker(self.text_embed(text), self.speaker_inputs(speaker, text.shape[0]))
+        h = self.core(x, text_audio_positions(text_lens, lt, 0), mask)
         return self.duration_head(h).squeeze(-1)
 
     def _training_phones(self, batch: LMBatch, S: int, generator=None):
@@ -142,7 +147,7 @@ class CodecLM(nn.Module):
         keep = torch.rand(inputs.shape[:2], device=inputs.device) >= p
         return inputs * keep[..., None]
 
-    def _own_draws(self, batch: LMBatch, fed: torch.Tensor, n_steps, phones) -> torch.Tensor:
+    def _own_draws(self, batch: LMBatch, fed: torch.Tensor, n_steps, phones, speaker=None):
         """Training, parallel scheduled sampling: one teacher-forced pass without gradients
         draws every step from the model's own prediction, and each fed step (codes ``[B, T]``
         or latents ``[B, D, T]``, T = (S - 1) * patch) is replaced by that draw with probability
@@ -152,7 +157,9 @@ class CodecLM(nn.Module):
             return fed
         with torch.no_grad():
             steps = self.step_inputs(fed)
-            states = self.run(batch.text, batch.text_lens, steps, n_steps - 1, phones=phones)
+            states = self.run(
+                batch.text, batch.text_lens, steps, n_steps - 1, phones=phones, speaker=speaker
+            )
             states = states[:, :-1]  # state s predicts step s: the draws for the fed steps
             if self.discrete:
                 logits = self.frames.logits(states)[..., : self.config.cardinality].float()
@@ -165,9 +172,9 @@ class CodecLM(nn.Module):
         replace = replace.repeat_interleave(P, dim=1)
         return torch.where(replace if self.discrete else replace[:, None], drawn, fed)
 
-    def _duration_losses(self, losses: dict, batch: LMBatch) -> dict:
+    def _duration_losses(self, losses: dict, batch: LMBatch, speaker) -> dict:
         if self.config.aligned:
-            pred = self.log_durations(batch.text, batch.text_lens)
+            pred = self.log_durations(batch.text, batch.text_lens, speaker)
             losses["dur"] = duration_loss(pred, batch.durations, batch.text_lens)
             losses["loss"] = losses["loss"] + losses["dur"]
         return losses
@@ -178,15 +185,20 @@ class CodecLM(nn.Module):
         return self.draft(text_states).view(B, L * self.config.draft_upsample, -1)
 
     def extend(
-        self, steps: torch.Tensor, cache: KVCache, phones: torch.Tensor | None = None
+        self,
+        steps: torch.Tensor,
+        cache: KVCache,
+        phones: torch.Tensor | None = None,
+        speaker: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Continue a cached sequence (batch of one layout) by ``steps [B, t, C]``: each new step
         attends to everything cached and, causally, to the new ones. -> states ``[B, t, C]``.
         Several steps at once is the verify pass of draft-and-verify decoding. ``phones``: as in
-        ``run``, for the new positions."""
+        ``run``, for the new positions; ``speaker`` as in ``run``."""
         start, t = cache.length, steps.shape[1]
         if phones is not None:
             steps = steps + phones
+        steps = with_speaker(steps, self.speaker_inputs(speaker, steps.shape[0]))
         positions = (start + torch.arange(t, device=steps.device))[None].expand(steps.shape[0], t)
         mask = torch.ones(t, start + t, dtype=torch.bool, device=steps.device).tril(start)
         return self.core(steps, positions, mask[None, None], cache)
@@ -198,7 +210,8 @@ class CodecLM(nn.Module):
     # --- training ----------------------------------------------------------------------------
     def forward(self, batch: LMBatch) -> dict[str, torch.Tensor]:
         """Losses for one batch: ``loss`` (total) and its parts."""
-        losses = self._discrete_losses(batch) if self.discrete else self._gaussian_losses(batch)
+        speaker = self.training_speaker(batch)  # one draw of the dropout for every pass
+        losses = (self._discrete_losses if self.discrete else self._gaussian_losses)(batch, speaker)
         if self.ctc is not None:
             losses["ctc"] = self._ctc_loss(losses.pop("_states"), batch)
             losses["loss"] = losses["loss"] + self.config.ctc_weight * losses["ctc"]
@@ -206,7 +219,7 @@ class CodecLM(nn.Module):
             losses.pop("_states")
         return losses
 
-    def _discrete_losses(self, batch: LMBatch) -> dict[str, torch.Tensor]:
+    def _discrete_losses(self, batch: LMBatch, speaker) -> dict[str, torch.Tensor]:
         P, eos = self.config.patch, self.frames.eos
         codes = batch.codes[:, 0]
         B = codes.shape[0]
@@ -218,14 +231,22 @@ class CodecLM(nn.Module):
         S = int(n_steps.max())
         frames = frames[:, : S * P]
         phones = self._training_phones(batch, S) if self.config.aligned else None
-        fed = self._own_draws(batch, frames[:, : (S - 1) * P], n_steps, phones)
+        fed = self._own_draws(batch, frames[:, : (S - 1) * P], n_steps, phones, speaker)
         inputs = self._drop_frames(self.step_inputs(fed))
         if self.draft is not None:
             states, text_states = self.run(
-                batch.text, batch.text_lens, inputs, n_steps - 1, with_text=True, phones=phones
+                batch.text,
+                batch.text_lens,
+                inputs,
+                n_steps - 1,
+                with_text=True,
+                phones=phones,
+                speaker=speaker,
             )
         else:
-            states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones)
+            states = self.run(
+                batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones, speaker=speaker
+            )
         logits = self.frames.logits(states)  # [B, S, P, K + 1]
         target_valid = lengths_to_valid(batch.audio_lens + 1, S * P)  # frames <= audio_len
         ce = F.cross_entropy(
@@ -236,7 +257,7 @@ class CodecLM(nn.Module):
         if self.draft is not None:
             losses["draft"] = self._draft_loss(text_states, batch)
             losses["loss"] = ce + self.config.draft_weight * losses["draft"]
-        return self._duration_losses(losses, batch)
+        return self._duration_losses(losses, batch, speaker)
 
     def _draft_loss(self, text_states: torch.Tensor, batch: LMBatch) -> torch.Tensor:
         """CTC from the upsampled text states to the first codebook's codes."""
@@ -251,7 +272,7 @@ class CodecLM(nn.Module):
             zero_infinity=True,
         )
 
-    def _gaussian_losses(self, batch: LMBatch) -> dict[str, torch.Tensor]:
+    def _gaussian_losses(self, batch: LMBatch, speaker) -> dict[str, torch.Tensor]:
         P, cfg = self.config.patch, self.config
         q_mean = pad_to_patch(batch.latent_mean, P, 0.0)
         q_logstd = pad_to_patch(batch.latent_logstd, P, 0.0)
@@ -263,9 +284,11 @@ class CodecLM(nn.Module):
         if cfg.noise_std and self.training:
             fed = fed + cfg.noise_std * torch.randn_like(fed)  # noise augmentation
         phones = self._training_phones(batch, S) if self.config.aligned else None
-        fed = self._own_draws(batch, fed[..., : (S - 1) * P], n_steps, phones)
+        fed = self._own_draws(batch, fed[..., : (S - 1) * P], n_steps, phones, speaker)
         inputs = self._drop_frames(self.step_inputs(fed))
-        states = self.run(batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones)
+        states = self.run(
+            batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones, speaker=speaker
+        )
         p_mean, p_logstd, stop_logit = self.frames.predict(states)  # [B, S, P, D], [B, S]
         B, D = q_mean.shape[:2]
         as_steps = lambda t: t.view(B, D, S, P).permute(0, 2, 3, 1)  # noqa: E731
@@ -283,7 +306,7 @@ class CodecLM(nn.Module):
             q = as_steps(q_mean), as_steps(q_logstd)
             losses["draft"] = self._gaussian_draft_loss(states, phones, q, frame_valid) / D
             losses["loss"] = losses["loss"] + cfg.draft_weight * losses["draft"]
-        return self._duration_losses(losses, batch)
+        return self._duration_losses(losses, batch, speaker)
 
     def _gaussian_draft_loss(self, states, phones, q, frame_valid) -> torch.Tensor:
         """KL of every step ``k`` = 1..ahead ahead of each state to the codec posterior ``q``

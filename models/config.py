@@ -43,17 +43,21 @@ class LMConfig:
     # model's own draw from a first teacher-forced pass (parallel scheduled sampling)
     draft_ahead: int = 0  # kalle: steps ahead of each state the Gaussian draft head predicts
     # (0 = none; needs aligned)
-    speaker_dim: int = 0  # par: size of a global speaker embedding (e.g. resemblyzer's 256-dim
+    speaker_dim: int = (
+        0  # par/ar/kalle: size of a global speaker embedding (e.g. resemblyzer's 256-dim
+    )
     # d-vector) projected and added to every input position beside the in-context prompt; 0 = none
-    speaker_dropout: float = 0.0  # par, training: probability that an utterance's speaker
+    speaker_dropout: float = 0.0  # par/ar/kalle, training: probability that an utterance's speaker
     # embedding is zeroed (the model then also works without one, from the prompt alone)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
 
     def __post_init__(self):
         if self.family not in FAMILIES:
             raise UserError(f"unknown model family {self.family!r}; one of {FAMILIES}")
-        if self.speaker_dim and self.family != "par":
-            raise UserError("speaker_dim (a global speaker embedding) is for the par family")
+        if self.speaker_dim and self.family not in ("par", "ar", "kalle"):
+            raise UserError(
+                "speaker_dim (a global speaker embedding) is for the par, ar and kalle families"
+            )
         if self.family == "kalle" and self.latent_dim <= 0:
             raise UserError("the kalle family needs latent_dim > 0")
         continuous_ok = self.family in ("kalle", "par", "align") and self.latent_dim > 0

@@ -47,15 +47,18 @@ class ARGenerator:
         seed: int = 0,
         use_cache: bool = True,
         durations: torch.Tensor | None = None,
+        speaker: torch.Tensor | None = None,
     ):
         """``durations [Lt]``: frames per text position (zero for the prompt's phonemes), for
-        aligned models; it fixes the length to ``max_frames`` (end-of-speech is never drawn)."""
+        aligned models; it fixes the length to ``max_frames`` (end-of-speech is never drawn).
+        ``speaker [1, E]``: the prompt's speaker embedding, for a speaker-conditioned model."""
         self.model = model.eval()
         self.P = model.config.patch
         self.options = options or (SamplingOptions() if model.discrete else GaussianSampling())
         self.rng = torch.Generator().manual_seed(seed)
         self.text = text[None]
         self.text_lens = torch.tensor([text.shape[0]])
+        self.speaker = speaker
         keep = (prompt.shape[-1] // self.P) * self.P
         self.prompt = prompt[..., prompt.shape[-1] - keep :]
         self.frames: list[torch.Tensor] = []  # generated patches
@@ -105,6 +108,7 @@ class ARGenerator:
             self.cache,
             with_text=with_text,
             phones=self._phones(0, steps.shape[1] + 1),
+            speaker=self.speaker,
         )
 
     @torch.inference_mode()
@@ -118,6 +122,7 @@ class ARGenerator:
                 steps,
                 torch.tensor([steps.shape[1]]),
                 phones=self._phones(0, steps.shape[1] + 1),
+                speaker=self.speaker,
             )
             return states[:, -1]
         if self.cache is None:
@@ -125,7 +130,7 @@ class ARGenerator:
         last = self.frames[-1][None]
         position = self.cache.length - self.text.shape[1]
         return self.model.extend(
-            self.model.step_inputs(last), self.cache, self._phones(position, 1)
+            self.model.step_inputs(last), self.cache, self._phones(position, 1), self.speaker
         )[:, -1]
 
     @torch.inference_mode()

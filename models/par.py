@@ -26,6 +26,7 @@ from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
+from palette.models.speaker import SpeakerConditioned
 from palette.models.transformer import Transformer
 
 
@@ -61,7 +62,7 @@ def iid_loss_mask(audio_lens: torch.Tensor, T: int, prompt_lens: torch.Tensor, g
     return masked, masked
 
 
-class PARModel(nn.Module):
+class PARModel(SpeakerConditioned, nn.Module):
     def __init__(self, config: LMConfig):
         super().__init__()
         if config.family != "par" or config.patch != 1:
@@ -82,22 +83,6 @@ class PARModel(nn.Module):
         if config.speaker_dim:
             self.speaker_proj = nn.Linear(config.speaker_dim, dim)
         self.core = Transformer(config.transformer)
-
-    def speaker_inputs(self, speaker: torch.Tensor | None, B: int) -> torch.Tensor | None:
-        """``speaker [B, E]`` (or None: a zero embedding, the unconditioned model) -> ``[B, 1, C]``
-        added to every position; None for a model without speaker conditioning."""
-        if not self.config.speaker_dim:
-            if speaker is not None:
-                raise ValueError("this PAR model takes no speaker embedding (speaker_dim 0)")
-            return None
-        if speaker is None:
-            speaker = self.speaker_proj.weight.new_zeros(B, self.config.speaker_dim)
-        if speaker.shape != (B, self.config.speaker_dim):
-            raise ValueError(
-                f"speaker embedding of shape {tuple(speaker.shape)}; "
-                f"expected ({B}, {self.config.speaker_dim})"
-            )
-        return self.speaker_proj(speaker.to(self.speaker_proj.weight.dtype))[:, None]
 
     def audio_inputs(self, frames, masked, phone_index=None, progress=None, text=None):
         """Frame embeddings ``[B, T, C]``. ``frames``: codes ``[B, T]`` or latents ``[B, D, T]``;
@@ -156,19 +141,6 @@ class PARModel(nn.Module):
         empty = torch.zeros(text.shape[0], 0, self.config.transformer.dim)
         h = self.states(text, text_lens, empty, torch.zeros_like(text_lens), speaker)
         return self.duration_head(h).squeeze(-1)
-
-    def training_speaker(self, batch: LMBatch, generator=None) -> torch.Tensor | None:
-        """The batch's speaker embeddings with ``speaker_dropout`` of them zeroed in training."""
-        if not self.config.speaker_dim:
-            return None
-        if batch.speaker is None:
-            raise ValueError("a speaker-conditioned PAR model trains on batches with speaker")
-        speaker = batch.speaker
-        if self.training and self.config.speaker_dropout:
-            B = speaker.shape[0]
-            keep = torch.rand(B, generator=generator) >= self.config.speaker_dropout
-            speaker = speaker * keep[:, None].to(speaker.dtype)
-        return speaker
 
     def forward(
         self, batch: LMBatch, stage: str = "par", generator=None

@@ -70,6 +70,7 @@ class SpeculativeARGenerator(ARGenerator):
         target_start: int,
         seed: int = 0,
         durations: torch.Tensor | None = None,
+        speaker: torch.Tensor | None = None,
     ):
         if not model.discrete or model.draft is None:
             raise UserError(
@@ -82,7 +83,9 @@ class SpeculativeARGenerator(ARGenerator):
             raise UserError(
                 f"unknown speculative mode {speculative.mode!r}; one of {', '.join(MODES)}"
             )
-        super().__init__(model, text, prompt, max_frames, options, seed, durations=durations)
+        super().__init__(
+            model, text, prompt, max_frames, options, seed, durations=durations, speaker=speaker
+        )
         self.spec, self.target_start = speculative, target_start
         self.hypothesis = self.entropy = None
         self.passes = self.drafted = self.accepted = 0
@@ -166,7 +169,8 @@ class SpeculativeARGenerator(ARGenerator):
         if feed.numel():
             position = start - self.text.shape[1]
             phones = self._phones(position, feed.shape[0])
-            states.append(self.model.extend(self.model.step_inputs(feed[None]), self.cache, phones))
+            steps = self.model.step_inputs(feed[None])
+            states.append(self.model.extend(steps, self.cache, phones, self.speaker))
             self.passes += 1
         logits = self.model.frames.logits(torch.cat(states, dim=1))[0, :, 0]  # [len(draft)+1, K+1]
         if self.index is not None:  # aligned: the length is fixed, end-of-speech never drawn

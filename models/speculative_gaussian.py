@@ -50,6 +50,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
         speculative: SpeculativeOptions,
         seed: int = 0,
         durations: torch.Tensor | None = None,
+        speaker: torch.Tensor | None = None,
     ):
         if model.discrete or model.gaussian_draft is None:
             raise UserError(
@@ -67,7 +68,9 @@ class SpeculativeGaussianGenerator(ARGenerator):
             )
         if speculative.mode == "sampling" and options.temperature <= 0:
             raise UserError("speculative sampling needs temperature > 0 (or use relaxed)")
-        super().__init__(model, text, prompt, max_frames, options, seed, durations=durations)
+        super().__init__(
+            model, text, prompt, max_frames, options, seed, durations=durations, speaker=speaker
+        )
         self.spec = speculative
         self.passes = self.drafted = self.accepted = 0
         self._pending = None  # the next step's frames [P, D], drawn, not yet fed
@@ -133,7 +136,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
             feed = feed.reshape(-1, feed.shape[-1]).T[None]  # latents [1, D, (K + 1) P]
             start = self.cache.length
             states = self.model.extend(
-                self.model.step_inputs(feed), self.cache, self._phones(m + 1, K + 1)
+                self.model.step_inputs(feed), self.cache, self._phones(m + 1, K + 1), self.speaker
             )
             self.passes += 1
             p = self._predict(states)

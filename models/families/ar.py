@@ -69,6 +69,7 @@ class ARFamily(Family):
                 request.target_start,
                 options.seed,
                 durations,
+                request.speaker_for(model),
             )
         else:
             generator = ARGenerator(
@@ -79,5 +80,6 @@ class ARFamily(Family):
                 self.sampling(options),
                 options.seed,
                 durations=durations,
+                speaker=request.speaker_for(model),
             )
         return complete_codebooks(steps(generator), request, models, options.chunk_frames)

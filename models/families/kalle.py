@@ -38,10 +38,25 @@ class KalleFamily(Family):
                 mode=options.speculative, draft_tokens=options.draft_tokens, tau_lm=options.tau_lm
             )
             generator = SpeculativeGaussianGenerator(
-                model, request.text, prompt, cap, sampling, spec, options.seed, durations
+                model,
+                request.text,
+                prompt,
+                cap,
+                sampling,
+                spec,
+                options.seed,
+                durations,
+                request.speaker_for(model),
             )
         else:
             generator = ARGenerator(
-                model, request.text, prompt, cap, sampling, options.seed, durations=durations
+                model,
+                request.text,
+                prompt,
+                cap,
+                sampling,
+                options.seed,
+                durations=durations,
+                speaker=request.speaker_for(model),
             )
         return steps(generator)

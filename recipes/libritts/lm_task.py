@@ -35,8 +35,10 @@ def model_config(config, meta: dict, speaker_dim: int = 0) -> LMConfig:
     (``speaker_dim``: the stored speaker embeddings' size, for ``--speaker``)."""
     family = FAMILY[config.stage]
     speaker = config.speaker != "none"
-    if speaker and family != "par":
-        raise UserError(f"--speaker is for the par and refine stages, not {config.stage}")
+    if speaker and family not in ("par", "ar", "kalle"):
+        raise UserError(
+            f"--speaker is for the par, refine, ar and kalle stages, not {config.stage}"
+        )
     core = TransformerConfig(dim=config.dim, layers=config.layers, heads=config.heads)
     latent_dim = meta.get("latent_dim", 0)
     continuous = (

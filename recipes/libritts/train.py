@@ -65,9 +65,9 @@ class TrainConfig:
     )
     draft_weight: float = 0.3  # ar, kalle: weight of the draft head's loss
     draft_ahead: int = 0  # kalle, aligned: steps the Gaussian draft head predicts ahead (0 = none)
-    speaker: str = "none"  # par, refine: global speaker embedding from speaker_features.py:
+    speaker: str = "none"  # par, refine, ar, kalle: global speaker embedding (speaker_features.py):
     # none, utterance (the cut's own) or other (another cut of the same speaker)
-    speaker_dropout: float = 0.1  # par, refine with --speaker: share of embeddings zeroed
+    speaker_dropout: float = 0.1  # with --speaker: share of embeddings zeroed in training
     licence: str = "any"  # any, or shippable: only voices whose sources allow shipped weights
     # (the many-voice corpus's MANY_CORPUS.json; leaves out MBROLA and FOTAQ)
     max_duration: float = 60.0  # seconds of audio per batch (lhotse DynamicBucketingSampler)

@@ -86,6 +86,17 @@ class TextRows(nn.Module):
         return torch.cat([self.model.text_embed(text), bos], dim=1)
 
 
+class SpeakerRows(nn.Module):
+    """``speaker [B, E]`` -> the row ``[B, 1, C]`` a speaker-conditioned stage adds everywhere."""
+
+    def __init__(self, model: CodecLM):
+        super().__init__()
+        self.model = model
+
+    def forward(self, speaker):
+        return self.model.speaker_inputs(speaker, speaker.shape[0])
+
+
 class FrameSteps(nn.Module):
     """Step inputs from frames grouped by step (the grouping is a free reshape on the host,
     which keeps the graph's frame axis a plain dynamic dimension)."""
@@ -148,6 +159,7 @@ def ar_graphs(stage: str, model: CodecLM) -> list[GraphSpec]:
     cfg = model.config
     C, P = cfg.transformer.dim, cfg.patch
     text = torch.randint(5, cfg.num_symbols, (B, Lt), generator=g)
+    speaker = torch.randn(B, cfg.speaker_dim, generator=g) if cfg.speaker_dim else None
     batch, steps = {0: "batch"}, {0: "batch", 1: "steps"}
     cache = {1: "batch", 3: "cache"}
     step = {
@@ -194,13 +206,21 @@ def ar_graphs(stage: str, model: CodecLM) -> list[GraphSpec]:
                 {"text": text_axes, "index": steps, "progress": steps},
             )
         )
+        inputs = {"text": text, "text_lens": torch.tensor([Lt, Lt - 3])}
+        axes = {"text": text_axes, "text_lens": batch}
+        if cfg.speaker_dim:
+            inputs["speaker"], axes["speaker"] = speaker, batch
+        specs.append(
+            GraphSpec(f"{stage}_durations", PARDurations(model), inputs, ("log_durations",), axes)
+        )
+    if cfg.speaker_dim:
         specs.append(
             GraphSpec(
-                f"{stage}_durations",
-                PARDurations(model),
-                {"text": text, "text_lens": torch.tensor([Lt, Lt - 3])},
-                ("log_durations",),
-                {"text": text_axes, "text_lens": batch},
+                f"{stage}_speaker",
+                SpeakerRows(model),
+                {"speaker": speaker},
+                ("rows",),
+                {"speaker": batch},
             )
         )
     if model.draft is not None:

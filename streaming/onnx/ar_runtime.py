@@ -25,10 +25,11 @@ import torch.nn.functional as F
 
 from palette.models.codec_lm import CodecLM
 from palette.models.config import LMConfig
+from palette.models.speaker import SpeakerConditioned
 from palette.models.transformer import KVCache
 from palette.streaming.onnx.runtime import Graph
 
-AR_GRAPHS = ("text", "frames", "head", "phones", "durations", "draft", "gaussian_draft")
+AR_GRAPHS = ("text", "frames", "head", "phones", "durations", "speaker", "draft", "gaussian_draft")
 # (suffixes: <stage>_<x>)
 DEVICES = {"CUDAExecutionProvider": "cuda", "CPUExecutionProvider": "cpu"}
 
@@ -138,7 +139,7 @@ def _torch(outputs) -> tuple[torch.Tensor, ...]:
     return tuple(torch.from_numpy(o) for o in outputs)
 
 
-class OrtCodecLM:
+class OrtCodecLM(SpeakerConditioned):
     """An autoregressive stage on onnxruntime; ``graphs``: the step graph under ``"step"`` and
     the others of ``AR_GRAPHS`` that the stage has. Takes and returns torch tensors."""
 
@@ -185,10 +186,16 @@ class OrtCodecLM:
         """Aligned inputs ``[B, N, C]`` (``CodecLM.phones``)."""
         return _torch(self._graph("phones").run(text=text, index=index, progress=progress))[0]
 
+    def speaker_rows(self, speaker: torch.Tensor) -> torch.Tensor:
+        """``SpeakerConditioned.speaker_rows`` on the stage's speaker graph."""
+        return _torch(self._graph("speaker").run(speaker=speaker.float()))[0]
+
     def log_durations(self, text, text_lens, speaker=None) -> torch.Tensor:
+        inputs = {"text": text, "text_lens": text_lens}
+        speaker = self.checked_speaker(speaker, text.shape[0])
         if speaker is not None:
-            raise ValueError("the autoregressive families take no speaker embedding")
-        return _torch(self._graph("durations").run(text=text, text_lens=text_lens))[0]
+            inputs["speaker"] = speaker.float()
+        return _torch(self._graph("durations").run(**inputs))[0]
 
     def draft_logits(self, text_states: torch.Tensor) -> torch.Tensor:
         """text states ``[B, L, C]`` -> draft logits ``[B, L * k, K + 1]``."""

@@ -1,14 +1,22 @@
-"""A global speaker embedding beside the in-context prompt (PAR ``speaker_dim``): it is learned
-from, dropped out in training, passed through generation, and absent models are unchanged."""
+"""A global speaker embedding beside the in-context prompt (``speaker_dim``, PAR and the AR
+families): it is learned from, dropped out in training, passed through generation (KV cache,
+recompute and self-speculative alike), and absent models are unchanged."""
 
 import pytest
 import torch
 
 from palette.codec.files import UserError
+from palette.models.alignment import target_durations
+from palette.models.codec_lm import CodecLM
+from palette.models.generate import ARGenerator, GaussianSampling
 from palette.models.par import PARModel
 from palette.models.par_generate import PARGenerator, PAROptions
+from palette.models.sampling import SamplingOptions
+from palette.models.speculative import SpeculativeARGenerator, SpeculativeOptions
+from palette.models.speculative_gaussian import SpeculativeGaussianGenerator
 
 from .conftest import fake_batch, tiny_config, train
+from .test_aligned_par import aligned_batch
 
 
 def speaker_batch(seed=0, dim=8):
@@ -69,8 +77,8 @@ def test_models_without_speaker_dim_are_unchanged_and_refuse_one():
     batch.speaker = None
     with pytest.raises(ValueError, match="batches with speaker"):
         conditioned(batch)
-    with pytest.raises(UserError, match="par family"):
-        tiny_config("ar", speaker_dim=8)
+    with pytest.raises(UserError, match="par, ar and kalle"):
+        tiny_config("nar", speaker_dim=8)
 
 
 def test_generation_follows_the_speaker_embedding():
@@ -87,3 +95,79 @@ def test_generation_follows_the_speaker_embedding():
     a, b = generate(batch.speaker[0]), generate(batch.speaker[1])
     assert a.shape == (4, 6) and not torch.allclose(a, b)
     torch.testing.assert_close(generate(None), generate(torch.zeros(8)))  # None = unconditioned
+
+
+def _aligned_speaker_batch():
+    batch = speaker_batch()
+    aligned = aligned_batch()
+    batch.durations = aligned.durations
+    batch.latent_mean = aligned.latent_mean + 2.0 * batch.speaker[:, :4, None]
+    return batch
+
+
+def test_the_kalle_family_learns_from_the_speaker_embedding():
+    batch = _aligned_speaker_batch()
+    losses = {}
+    for dim in (8, 0):
+        torch.manual_seed(0)
+        model = CodecLM(tiny_config("kalle", aligned=True, speaker_dim=dim, own_inputs=0.5))
+        speaker, batch.speaker = batch.speaker, batch.speaker if dim else None
+        losses[dim] = train(model, batch, 80)
+        batch.speaker = speaker
+    first, last = losses[8]
+    assert last < 0.3 * first
+    assert last < 0.8 * losses[0][1]  # the offset only the embedding shows
+
+
+def _generators(model, speaker, **kw):
+    """Cached, recomputed and (when the model has a draft head) self-speculative generation of
+    the same aligned target for ``speaker [1, E]``."""
+    g = torch.Generator().manual_seed(3)
+    text = torch.randint(1, 20, (9,), generator=g)
+    prompt = (
+        torch.randint(0, 16, (5,), generator=g)
+        if model.discrete
+        else torch.randn(4, 5, generator=g)
+    )
+    log_d = model.log_durations(text[None], torch.tensor([9]), speaker)[0]
+    durations = target_durations(log_d, 4, 12)
+    args = (model, text, prompt, 12)
+    sampling = SamplingOptions(temperature=0.0) if model.discrete else GaussianSampling(0.0)
+    cached = ARGenerator(*args, sampling, durations=durations, speaker=speaker).generate()
+    full = ARGenerator(
+        *args, sampling, use_cache=False, durations=durations, speaker=speaker
+    ).generate()
+    if model.discrete:
+        spec = SpeculativeARGenerator(
+            *args, sampling, SpeculativeOptions("exact", 4), 4, durations=durations, speaker=speaker
+        )
+    else:
+        relaxed = SpeculativeOptions("relaxed", 3, tau_lm=1.0)  # every draft rejected: exact
+        spec = SpeculativeGaussianGenerator(
+            *args, sampling, relaxed, durations=durations, speaker=speaker
+        )
+    return cached, full, spec.generate()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"family": "ar", "draft_upsample": 4, "draft_weight": 1.0},
+        {"family": "kalle", "draft_ahead": 3},
+    ],
+    ids=["ar", "kalle"],
+)
+def test_ar_generation_carries_the_speaker_through_cache_recompute_and_speculation(fields):
+    torch.manual_seed(0)
+    model = CodecLM(tiny_config(fields.pop("family"), aligned=True, speaker_dim=8, **fields))
+    with torch.no_grad():
+        model.speaker_proj.weight.mul_(20.0)
+    model.eval()
+    g = torch.Generator().manual_seed(1)
+    a, b = torch.randn(1, 8, generator=g), torch.randn(1, 8, generator=g)
+    cached, full, speculative = _generators(model, a)
+    torch.testing.assert_close(cached, full, atol=1e-5, rtol=0)
+    torch.testing.assert_close(speculative, cached, atol=1e-5, rtol=0)
+    other = _generators(model, b)[0]
+    assert not torch.equal(other, cached)  # another voice, the same text and prompt
+    torch.testing.assert_close(_generators(model, None)[0], _generators(model, 0 * a)[0])

@@ -135,3 +135,56 @@ def test_onnx_graphs_of_a_speaker_conditioned_stage_match_torch(synth, voices, t
         got = ort.synthesize("one two three", voice, options=options).samples
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def ar_export(tmp_path_factory):
+    """A speaker-conditioned aligned kalle stage (with its Gaussian draft head) and its ONNX
+    export: (PyTorch synthesizer, onnxruntime synthesizer). The ar family's speaker path is the
+    same code (``SpeakerConditioned``, the ``_speaker`` graph): tests/models covers it."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from palette.streaming.onnx.export import ExportOptions, export_bundle
+
+    stages = {
+        "kalle": {
+            "family": "kalle",
+            "latent_dim": 4,
+            "aligned": True,
+            "speaker_dim": E,
+            "draft_ahead": 3,
+        },
+    }
+    root = tmp_path_factory.mktemp("spk-ar")
+    model = tiny_model_dir(root / "model", stages, "kalle")
+    # a random projection too small to matter: make the voice count
+    path = model.directory / "kalle" / "model.safetensors"
+    tensors = load_file(str(path))
+    tensors["speaker_proj.weight"] = 50.0 * tensors["speaker_proj.weight"]
+    save_file(tensors, str(path))
+    exported = export_bundle(model, root / "onnx", ExportOptions(codec=False, measure=False))
+    graphs = exported.onnx_manifest()["graphs"]
+    assert {"kalle_speaker", "kalle_durations"} <= set(graphs)
+    load = lambda runtime: Synthesizer.from_pretrained(  # noqa: E731
+        exported.directory, runtime=runtime, precision="fp32"
+    )
+    return load("torch"), load("onnx")
+
+
+@pytest.mark.parametrize("speculative", [None, "relaxed"])
+def test_kalle_follows_the_speaker_embedding_and_matches_on_onnx(ar_export, speculative):
+    torch_synth, ort = ar_export
+    a = torch_synth.encode_voice((speech_like(3.0, seed=1), SR), TEXT)
+    low = speech_like(3.0, seed=2)
+    b = torch_synth.encode_voice((np.roll(low, 7) * np.hanning(len(low)), SR), TEXT)
+    assert torch_synth.speaker_dim == E and a.speaker.shape == (E,)
+    options = SynthesisOptions(family="kalle", seed=0, temperature=0.0, speculative=speculative)
+    swapped = Voice(a.codec, a.text, a.phonemes, a.codes, a.latents, speaker=b.speaker)
+    outputs = []
+    for voice in (a, swapped):
+        want = torch_synth.synthesize("one two three", voice, options=options).samples
+        got = ort.synthesize("one two three", voice, options=options).samples
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-3)
+        outputs.append(want)
+    assert not np.allclose(*outputs)  # the same prompt frames, another embedding

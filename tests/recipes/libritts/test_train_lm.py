@@ -258,7 +258,7 @@ def test_speaker_table_modes_and_round_trip(tmp_path):
         SpeakerTable.load(tmp_path / "none")
 
 
-def test_speaker_conditioned_par_trains_from_the_stored_table(prepared, tmp_path):
+def test_speaker_conditioned_stages_train_from_the_stored_table(prepared, tmp_path):
     from palette.models.config import load_checkpoint
     from palette.recipes.libritts.speaker_features import SpeakerFeatureOptions, build_table
 
@@ -275,8 +275,19 @@ def test_speaker_conditioned_par_trains_from_the_stored_table(prepared, tmp_path
     saved, state = load_checkpoint(exp / "final")
     assert saved["model"]["speaker_dim"] == 6 and saved["model"]["speaker_dropout"] == 0.1
     assert state["speaker_proj.weight"].shape[1] == 6
-    with pytest.raises(ValueError, match="par and refine"):
-        run(load_config(None, common | {"stage": "kalle", "exp": str(tmp_path / "k")}))
+    kalle = tmp_path / "kalle"  # the AR families take the same table, warm-started from PAR
+    run(
+        load_config(
+            None, common | {"stage": "kalle", "exp": str(kalle), "warm_start": str(exp / "final")}
+        )
+    )
+    saved, kalle_state = load_checkpoint(kalle / "final")
+    assert saved["model"]["speaker_dim"] == 6
+    # copied, then two steps of training (a fresh projection would be ~0.4 away)
+    moved = (kalle_state["speaker_proj.weight"] - state["speaker_proj.weight"]).abs().max()
+    assert 0 < moved < 0.01
+    with pytest.raises(ValueError, match="par, refine, ar and kalle"):
+        run(load_config(None, common | {"stage": "nar", "exp": str(tmp_path / "n")}))
 
 
 def test_licence_shippable_keeps_only_voices_fit_for_shipped_weights(prepared, tmp_path):
