@@ -148,29 +148,38 @@ class CodecLM(SpeakerConditioned, nn.Module):
         return inputs * keep[..., None]
 
     def _own_draws(self, batch: LMBatch, fed: torch.Tensor, n_steps, phones, speaker=None):
-        """Training, parallel scheduled sampling: one teacher-forced pass without gradients
-        draws every step from the model's own prediction, and each fed step (codes ``[B, T]``
-        or latents ``[B, D, T]``, T = (S - 1) * patch) is replaced by that draw with probability
-        ``own_inputs``, so that training sees the kind of history free-running decoding makes."""
+        """Training, parallel scheduled sampling: a teacher-forced pass without gradients draws
+        every step from the model's own prediction, and each fed step (codes ``[B, T]`` or
+        latents ``[B, D, T]``, T = (S - 1) * patch) is replaced by that draw with probability
+        ``own_inputs``, so that training sees the kind of history free-running decoding makes.
+        With ``own_passes`` > 1 each further pass draws again from the mixed history of the pass
+        before (the same steps replaced), so that a draw also carries its predecessors' errors."""
         p, P = self.config.own_inputs, self.config.patch
         if not (p and self.training):
             return fed
-        with torch.no_grad():
-            steps = self.step_inputs(fed)
-            states = self.run(
-                batch.text, batch.text_lens, steps, n_steps - 1, phones=phones, speaker=speaker
-            )
-            states = states[:, :-1]  # state s predicts step s: the draws for the fed steps
-            if self.discrete:
-                logits = self.frames.logits(states)[..., : self.config.cardinality].float()
-                drawn = torch.distributions.Categorical(logits=logits).sample().flatten(1)
-            else:
-                mean, logstd, _ = self.frames.predict(states)  # [B, S - 1, P, D]
-                drawn = mean + logstd.exp() * torch.randn_like(mean)
-                drawn = drawn.permute(0, 3, 1, 2).flatten(2).to(fed.dtype)  # [B, D, T]
-        replace = torch.rand(states.shape[:2], device=fed.device) < p  # [B, S - 1] per step
-        replace = replace.repeat_interleave(P, dim=1)
-        return torch.where(replace if self.discrete else replace[:, None], drawn, fed)
+        mixed, replace = fed, None
+        for _ in range(self.config.own_passes):
+            drawn = self._draw_all(batch, mixed, n_steps, phones, speaker)
+            if replace is None:
+                replace = torch.rand(drawn.shape[0], drawn.shape[-1] // P, device=fed.device) < p
+                replace = replace.repeat_interleave(P, dim=1)  # [B, T], per step
+            mixed = torch.where(replace if self.discrete else replace[:, None], drawn, fed)
+        return mixed
+
+    @torch.no_grad()
+    def _draw_all(self, batch: LMBatch, fed: torch.Tensor, n_steps, phones, speaker):
+        """One teacher-forced pass over ``fed`` -> a draw for every fed step, shaped as ``fed``."""
+        steps = self.step_inputs(fed)
+        states = self.run(
+            batch.text, batch.text_lens, steps, n_steps - 1, phones=phones, speaker=speaker
+        )
+        states = states[:, :-1]  # state s predicts step s: the draws for the fed steps
+        if self.discrete:
+            logits = self.frames.logits(states)[..., : self.config.cardinality].float()
+            return torch.distributions.Categorical(logits=logits).sample().flatten(1)
+        mean, logstd, _ = self.frames.predict(states)  # [B, S - 1, P, D]
+        drawn = mean + logstd.exp() * torch.randn_like(mean)
+        return drawn.permute(0, 3, 1, 2).flatten(2).to(fed.dtype)  # [B, D, T]
 
     def _duration_losses(self, losses: dict, batch: LMBatch, speaker) -> dict:
         if self.config.aligned:

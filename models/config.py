@@ -41,6 +41,8 @@ class LMConfig:
     # zeroed (the step then has only its aligned phoneme and the history before it)
     own_inputs: float = 0.0  # ar/kalle, training: probability that a step's frame input is the
     # model's own draw from a first teacher-forced pass (parallel scheduled sampling)
+    own_passes: int = 1  # ar/kalle, training: draw passes of scheduled sampling (each further
+    # pass draws from the history the pass before mixed)
     draft_ahead: int = 0  # kalle: steps ahead of each state the Gaussian draft head predicts
     # (0 = none; needs aligned)
     speaker_dim: int = (
@@ -69,6 +71,8 @@ class LMConfig:
             raise UserError("only an aligned kalle model has a Gaussian draft head (draft_ahead)")
         if not 0.0 <= self.own_inputs <= 1.0:
             raise UserError(f"own_inputs is a probability; got {self.own_inputs}")
+        if self.own_passes < 1:
+            raise UserError(f"own_passes counts draw passes (1 or more); got {self.own_passes}")
         if self.own_inputs and self.family not in ("ar", "kalle"):
             raise UserError("own_inputs (scheduled sampling) is for the ar and kalle families")
         if self.aligned and self.family not in ("par", "ar", "kalle"):

@@ -39,6 +39,7 @@ kalle_draft_ahead=4       # kalle: steps the Gaussian draft head predicts ahead 
 frame_dropout=0           # ar, kalle: probability of zeroing a step's frame input in training
 own_inputs=0              # ar, kalle: probability that a step's input is the model's own draw (scheduled sampling)
 lr=1e-3                   # ar, kalle: peak learning rate
+own_passes=1              # ar, kalle with --own-inputs: draw passes, each from the history the last one mixed
 speaker=none              # ar, kalle: global speaker embedding (none, utterance, other; needs speaker_features.py's table)
 
 source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
@@ -48,7 +49,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python}
 common=(--manifests "$prep" --codec "$codec" --dim "$dim" --layers "$layers" --licence "$licence")
-ar_common=(--aligned true --frame-dropout "$frame_dropout" --own-inputs "$own_inputs" --lr "$lr" --speaker "$speaker")
+ar_common=(--aligned true --frame-dropout "$frame_dropout" --own-inputs "$own_inputs" --own-passes "$own_passes" --lr "$lr" --speaker "$speaker")
 if [ "$warm" = base ]; then warm="$base/par"; fi
 if [ "$warm" != none ]; then ar_common+=(--warm-start "$warm"); fi
 train() { "$python" -m palette.recipes.libritts.train "${common[@]}" "$@"; }

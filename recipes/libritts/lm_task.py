@@ -64,6 +64,7 @@ def model_config(config, meta: dict, speaker_dim: int = 0) -> LMConfig:
         draft_ahead=config.draft_ahead if family == "kalle" else 0,
         frame_dropout=config.frame_dropout if family in ("ar", "kalle") else 0.0,
         own_inputs=config.own_inputs if family in ("ar", "kalle") else 0.0,
+        own_passes=config.own_passes if family in ("ar", "kalle") else 1,
         speaker_dim=speaker_dim if speaker else 0,
         speaker_dropout=config.speaker_dropout if speaker else 0.0,
         transformer=core,

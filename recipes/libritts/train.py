@@ -57,6 +57,7 @@ class TrainConfig:
     frame_dropout: float = 0.0  # ar, kalle: probability of zeroing a step's frame input
     own_inputs: float = 0.0  # ar, kalle: probability that a step's input is the model's own draw
     # (scheduled sampling against exposure bias; costs one extra forward pass per batch)
+    own_passes: int = 1  # ar, kalle with --own-inputs: draw passes (each from the last one's mix)
     latents: bool = False  # par/refine: predict the codec's Gaussian latents instead of codes
     aligned: bool = False  # par, refine, ar, kalle: frame-aligned phonemes + duration head
     score_ratio: float = 0.1  # par: scored frames after the mask start, fraction of T (0 = all)

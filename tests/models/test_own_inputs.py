@@ -49,6 +49,28 @@ def test_own_inputs_replace_about_their_share_of_steps_and_only_in_training():
     assert torch.equal(model.eval()._own_draws(batch, fed, n_steps, phones), fed)
 
 
+def test_a_second_pass_draws_from_the_history_the_first_pass_made():
+    torch.manual_seed(0)
+    model, batch = _kalle(own_inputs=1.0, own_passes=2), aligned_batch()
+    with torch.no_grad():  # a near-deterministic head: every draw is the predicted mean
+        model.frames.head.bias[model.config.latent_dim :] = -50.0
+    fed, n_steps, phones = _fed(model, batch)
+
+    def means(history):
+        steps = model.step_inputs(history)
+        states = model.run(batch.text, batch.text_lens, steps, n_steps - 1, phones=phones)
+        return model.frames.predict(states[:, :-1])[0][:, :, 0].transpose(1, 2)
+
+    drawn = model.train()._own_draws(batch, fed, n_steps, phones)
+    with torch.no_grad():
+        first = means(fed)
+        second = means(first)
+    torch.testing.assert_close(drawn, second, atol=5e-3, rtol=0)
+    assert not torch.allclose(drawn, first, atol=1e-2)  # not the one-pass draw
+    with pytest.raises(UserError, match="own_passes"):
+        tiny_config("kalle", own_inputs=0.5, own_passes=0)
+
+
 @pytest.mark.parametrize("family", ["ar", "kalle"])
 def test_families_still_learn_with_own_inputs(family):
     torch.manual_seed(0)
