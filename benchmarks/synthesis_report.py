@@ -87,7 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--work", default="exp/report", help="folder for generated audio")
     p.add_argument("--out", default="benchmarks/results/synthesis", help="report folder")
-    p.add_argument("--latency-items", type=int, default=10, help="items timed for first chunk")
+    p.add_argument(
+        "--latency-items", type=int, default=10, help="items timed for first chunk (0: none)"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runtime", default="auto", choices=("auto", "onnx", "torch"))
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
                 }
             if args.roles and system != "piper":
                 row["groups"] = by_group(report["items"], args.roles)
-            if system != "piper":
+            if system != "piper" and args.latency_items > 0:  # 0: not timed
                 lat = first_chunk_latency(manifest, synth, options, args.latency_items)
                 row |= {
                     "first_chunk_p50": float(np.percentile(lat, 50)),
