@@ -198,16 +198,17 @@ class CodecLM(SpeakerConditioned, nn.Module):
         steps: torch.Tensor,
         cache: KVCache,
         phones: torch.Tensor | None = None,
-        speaker: torch.Tensor | None = None,
+        speaker_rows: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Continue a cached sequence (batch of one layout) by ``steps [B, t, C]``: each new step
         attends to everything cached and, causally, to the new ones. -> states ``[B, t, C]``.
         Several steps at once is the verify pass of draft-and-verify decoding. ``phones``: as in
-        ``run``, for the new positions; ``speaker`` as in ``run``."""
+        ``run``, for the new positions. ``speaker_rows [B, 1, C]``: a speaker-conditioned
+        model's projected speaker (``speaker_inputs``, made once per generation, not per step)."""
         start, t = cache.length, steps.shape[1]
         if phones is not None:
             steps = steps + phones
-        steps = with_speaker(steps, self.speaker_inputs(speaker, steps.shape[0]))
+        steps = with_speaker(steps, speaker_rows)
         positions = (start + torch.arange(t, device=steps.device))[None].expand(steps.shape[0], t)
         mask = torch.ones(t, start + t, dtype=torch.bool, device=steps.device).tril(start)
         return self.core(steps, positions, mask[None, None], cache)

@@ -45,10 +45,8 @@ class LMConfig:
     # pass draws from the history the pass before mixed)
     draft_ahead: int = 0  # kalle: steps ahead of each state the Gaussian draft head predicts
     # (0 = none; needs aligned)
-    speaker_dim: int = (
-        0  # par/ar/kalle: size of a global speaker embedding (e.g. resemblyzer's 256-dim
-    )
-    # d-vector) projected and added to every input position beside the in-context prompt; 0 = none
+    speaker_dim: int = 0  # par/ar/kalle: size of a global speaker embedding (resemblyzer's
+    # 256-dim d-vector) projected and added to every input position beside the prompt; 0 = none
     speaker_dropout: float = 0.0  # par/ar/kalle, training: probability that an utterance's speaker
     # embedding is zeroed (the model then also works without one, from the prompt alone)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)

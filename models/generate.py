@@ -59,6 +59,8 @@ class ARGenerator:
         self.text = text[None]
         self.text_lens = torch.tensor([text.shape[0]])
         self.speaker = speaker
+        with torch.inference_mode():  # what extend() adds to every step (None: unconditioned)
+            self.speaker_rows = model.speaker_inputs(speaker, 1)
         keep = (prompt.shape[-1] // self.P) * self.P
         self.prompt = prompt[..., prompt.shape[-1] - keep :]
         self.frames: list[torch.Tensor] = []  # generated patches
@@ -130,7 +132,7 @@ class ARGenerator:
         last = self.frames[-1][None]
         position = self.cache.length - self.text.shape[1]
         return self.model.extend(
-            self.model.step_inputs(last), self.cache, self._phones(position, 1), self.speaker
+            self.model.step_inputs(last), self.cache, self._phones(position, 1), self.speaker_rows
         )[:, -1]
 
     @torch.inference_mode()

@@ -26,7 +26,7 @@ from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig
 from palette.models.frames import DiscreteFrames, GaussianFrames, gaussian_kl
 from palette.models.masks import lengths_to_valid, text_audio_mask, text_audio_positions
-from palette.models.speaker import SpeakerConditioned
+from palette.models.speaker import SpeakerConditioned, with_speaker
 from palette.models.transformer import Transformer
 
 
@@ -102,9 +102,7 @@ class PARModel(SpeakerConditioned, nn.Module):
         the core -> states ``[B, Lt + T, C]``."""
         lt, la = text.shape[1], audio.shape[1]
         x = torch.cat([self.text_embed(text), audio], dim=1)
-        cond = self.speaker_inputs(speaker, x.shape[0])
-        if cond is not None:
-            x = x + cond
+        x = with_speaker(x, self.speaker_inputs(speaker, x.shape[0]))
         mask = text_audio_mask(text_lens, audio_lens, lt, la, causal=False)
         return self.core(x, text_audio_positions(text_lens, lt, la), mask)
 

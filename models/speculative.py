@@ -170,7 +170,7 @@ class SpeculativeARGenerator(ARGenerator):
             position = start - self.text.shape[1]
             phones = self._phones(position, feed.shape[0])
             steps = self.model.step_inputs(feed[None])
-            states.append(self.model.extend(steps, self.cache, phones, self.speaker))
+            states.append(self.model.extend(steps, self.cache, phones, self.speaker_rows))
             self.passes += 1
         logits = self.model.frames.logits(torch.cat(states, dim=1))[0, :, 0]  # [len(draft)+1, K+1]
         if self.index is not None:  # aligned: the length is fixed, end-of-speech never drawn

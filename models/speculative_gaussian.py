@@ -136,7 +136,10 @@ class SpeculativeGaussianGenerator(ARGenerator):
             feed = feed.reshape(-1, feed.shape[-1]).T[None]  # latents [1, D, (K + 1) P]
             start = self.cache.length
             states = self.model.extend(
-                self.model.step_inputs(feed), self.cache, self._phones(m + 1, K + 1), self.speaker
+                self.model.step_inputs(feed),
+                self.cache,
+                self._phones(m + 1, K + 1),
+                self.speaker_rows,
             )
             self.passes += 1
             p = self._predict(states)
