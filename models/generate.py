@@ -64,6 +64,8 @@ class ARGenerator:
         keep = (prompt.shape[-1] // self.P) * self.P
         self.prompt = prompt[..., prompt.shape[-1] - keep :]
         self.frames: list[torch.Tensor] = []  # generated patches
+        self._confidence: list[torch.Tensor] = []  # Gaussian: each patch's frame confidence
+        self._drawn_confidence = None  # Gaussian: the last drawn patch's, [P]
         self.max_frames, self.done, self.use_cache = max_frames, False, use_cache
         self.cache = None
         self._pending = None  # last state, predicting the next step
@@ -152,7 +154,18 @@ class ARGenerator:
         if patch is None or patch.shape[-1] == 0:
             return None
         self.frames.append(patch)
+        if self._drawn_confidence is not None:
+            self._confidence.append(self._drawn_confidence[: patch.shape[-1]])
         return patch
+
+    @property
+    def confidence(self) -> torch.Tensor:
+        """Gaussian models: each generated frame's confidence ``[T]``, the negative mean
+        log-std the model predicted for it (what refinement ranks frames by)."""
+        if self.model.discrete:
+            raise TypeError("frame confidence is recorded for Gaussian (kalle) models only")
+        empty = torch.zeros(0)
+        return torch.cat(self._confidence) if self._confidence else empty
 
     def _sample_discrete(self, state: torch.Tensor) -> torch.Tensor | None:
         logits = self.model.frames.logits(state[:, None])[0, 0]  # [P, K + 1]
@@ -175,6 +188,7 @@ class ARGenerator:
         if self.index is None and torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
             return None
         z = draw_gaussian(mean, logstd, self.options.temperature, self.rng)  # [1, 1, P, D]
+        self._drawn_confidence = -logstd[0, 0].mean(-1)  # [P]
         return z[0, 0].T  # [D, P]
 
     def generate(self) -> torch.Tensor:

@@ -49,7 +49,9 @@ class PARGenerator:
     ``[D, Tp]``, ``length`` target frames. Aligned models also need ``target_start``, the text
     position where the target's phonemes begin. ``step()`` commits the next span and returns
     it (codes ``[t]`` or latents ``[D, t]``); ``refine(refiner)`` runs stage two. A
-    speaker-conditioned model also takes the prompt's ``speaker`` embedding ``[E]``."""
+    speaker-conditioned model also takes the prompt's ``speaker`` embedding ``[E]``; given
+    ``durations [Lt]`` (frames per text position), an aligned model uses them instead of its
+    duration head's."""
 
     def __init__(
         self,
@@ -61,6 +63,7 @@ class PARGenerator:
         seed=0,
         target_start: int | None = None,
         speaker: torch.Tensor | None = None,
+        durations: torch.Tensor | None = None,
     ):
         self.model, self.options = model.eval(), options
         self.speaker = None if speaker is None else speaker.reshape(1, -1)  # [1, E]
@@ -76,7 +79,7 @@ class PARGenerator:
         self.index = self.progress = None
         self.steps = 0  # forward passes so far (durations, PAR, refinement)
         if model.config.aligned:
-            self.durations = self._durations(target_start)
+            self.durations = self._durations(target_start) if durations is None else durations
             first = torch.tensor([self.prompt_len])
             self.index, self.progress = frame_phonemes(
                 self.durations[None], first, self.prompt_len + length
@@ -158,6 +161,16 @@ class PARGenerator:
             self.refined[chosen] = True
             passes.append(chosen)
         return passes
+
+    def fill(self, frames: torch.Tensor, confidence: torch.Tensor) -> None:
+        """Take the whole target from elsewhere (``frames``: codes ``[L]`` or latents
+        ``[D, L]``, ``confidence [L]``), as if the PAR pass had made it; then ``refine``."""
+        if frames.shape[-1] != self.length or confidence.shape != (self.length,):
+            raise ValueError(f"fill() needs {self.length} frames and as many confidences")
+        rows = torch.arange(self.prompt_len, self.prompt_len + self.length)
+        self._write(rows, frames.T if self.model.continuous else frames)
+        self.confidence = confidence.float().clone()
+        self.committed = self.length
 
     def generate(self, refiner: PARModel | None = None) -> torch.Tensor:
         """PAR to the end, then refinement if a refiner is given; returns the target frames."""

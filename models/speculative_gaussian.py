@@ -75,6 +75,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
         self.passes = self.drafted = self.accepted = 0
         self._pending = None  # the next step's frames [P, D], drawn, not yet fed
         self._anchor = None  # the state [1, C] that predicted the pending step
+        self._pending_confidence = None  # the pending step's frame confidence [P]
 
     @property
     def _steps_done(self) -> int:
@@ -92,6 +93,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
         self._anchor = states[:, -1]
         mean, logstd = self._predict(self._anchor[:, None])
         self._pending = draw_gaussian(mean[0], logstd[0], self.options.temperature, self.rng)
+        self._pending_confidence = -logstd[0].mean(-1)
 
     def _drafts(self, m: int, K: int):
         """Gaussians ``q`` ``[K, P, D]`` for steps ``m+1 .. m+K`` from the anchor state, and the
@@ -128,7 +130,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
         n = self.generated.shape[-1]
         remaining = -(-(self.max_frames - n) // self.P)  # steps still to commit, pending included
         K = min(self.spec.draft_tokens, self.model.config.draft_ahead, remaining - 1)
-        commit = [self._pending]
+        commit, confidence = [self._pending], [self._pending_confidence]
         if K > 0:
             m = self._steps_done
             q, drafts = self._drafts(m, K)
@@ -148,9 +150,12 @@ class SpeculativeGaussianGenerator(ARGenerator):
             self.accepted += kept
             self.cache.rollback(start + 1 + kept)
             commit += list(drafts[:kept])
+            confidence += list(-p[1][:kept].mean(-1))  # the model's own Gaussians, as drawn
             self._anchor, self._pending = states[:, kept], pending
+            self._pending_confidence = -p[1][kept].mean(-1)
         out = torch.cat([c.T for c in commit], dim=-1)[:, : self.max_frames - n]  # [D, t]
         if n + out.shape[-1] >= self.max_frames:
             self.done = True
         self.frames.append(out)
+        self._confidence.append(torch.cat(confidence)[: out.shape[-1]])
         return out

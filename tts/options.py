@@ -47,12 +47,13 @@ class SynthesisOptions:
     temperature: float | None = None  # sampling temperature (kalle, latent par: scale on the
     # sampled noise); None = the model's recommendation (bundle.json "sampling"), else 0.8
     top_k: int = 0  # ar: keep the k most likely codes (0 = all)
-    top_p: float = 0.9  # ar/par: nucleus sampling
+    top_p: float = 0.9  # ar/par (and kalle's refinement): nucleus sampling
     ras_window: int = 10  # ar: repetition-aware sampling window (0 = off)
     ras_threshold: float = 0.1  # ar: repetition ratio that triggers resampling
     span: int | None = None  # par: frames committed per step; None = the model's, else 8
-    refine_iterations: int = 2  # par: refinement passes (needs a refine model)
-    refine_quantile: float = 0.1  # par: fraction of frames re-masked per pass
+    refine_iterations: int = 2  # par, kalle: refinement passes (needs a latent refine stage
+    #   for kalle); whole sentences only, streamed ones are not refined
+    refine_quantile: float = 0.1  # par, kalle: fraction of frames re-masked per pass
     speed: float = 1.0  # par: speaking rate relative to the prompt
     duration: float | None = None  # par: length of each sentence in seconds (overrides speed)
     seed: int = 0  # random seed; the same seed gives the same audio

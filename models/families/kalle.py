@@ -1,7 +1,11 @@
 """KALL-E: autoregressive next-distribution prediction over codec latents (a Gaussian per
-frame, stop logit), optionally self-speculative with its Gaussian draft head."""
+frame, stop logit), optionally self-speculative with its Gaussian draft head; where the model
+directory has a ``refine`` stage (the PALLE family's NAR refiner, trained on the same latents),
+whole sentences then have their lowest-confidence frames re-predicted by it, as PALLE's are."""
 
 from __future__ import annotations
+
+import torch
 
 from palette.codec import FrameKind
 from palette.models.families.base import (
@@ -10,6 +14,7 @@ from palette.models.families.base import (
     steps,
 )
 from palette.models.generate import ARGenerator, GaussianSampling
+from palette.models.par_generate import PARGenerator, PAROptions
 from palette.models.speculative import SpeculativeOptions
 from palette.models.speculative_gaussian import SpeculativeGaussianGenerator
 
@@ -17,9 +22,20 @@ from palette.models.speculative_gaussian import SpeculativeGaussianGenerator
 class KalleFamily(Family):
     name = "kalle"
     stages = ("kalle",)
+    optional_stages = ("refine",)
     options = frozenset(
-        {"temperature", "speculative", "draft_tokens", "tau_lm", "speed", "duration"}
-    )  # speed/duration: aligned models
+        {
+            "temperature",
+            "speculative",
+            "draft_tokens",
+            "tau_lm",
+            "speed",
+            "duration",  # speed/duration: aligned models
+            "refine_iterations",  # refine_*: with a refine stage
+            "refine_quantile",
+            "top_p",
+        }
+    )
     summary = (
         "KALL-E-style continuous autoregression (a Gaussian per latent frame), "
         "optionally self-speculative"
@@ -59,4 +75,33 @@ class KalleFamily(Family):
                 durations=durations,
                 speaker=request.speaker_for(model),
             )
-        return steps(generator)
+        refiner = models.get("refine") if whole and options.refine_iterations else None
+        if refiner is None or not refiner.continuous:  # a codes refiner cannot take latents
+            return steps(generator)
+        return iter([refined(generator, refiner, request, options, durations)])
+
+
+def refined(generator, refiner, request, options, durations) -> torch.Tensor:
+    """The finished sentence of ``generator`` ``[D, T]`` after NAR refinement of its
+    lowest-confidence frames (``PARGenerator.refine``; the same temperature and top-p, the
+    durations the AR pass was aligned to)."""
+    frames = generator.generate()
+    stage_two = PARGenerator(
+        refiner,
+        request.text,
+        request.prompt_frames(FrameKind.LATENTS),
+        frames.shape[-1],
+        PAROptions(
+            temperature=options.temperature,
+            top_p=options.top_p,
+            refine_iterations=options.refine_iterations,
+            refine_quantile=options.refine_quantile,
+        ),
+        seed=options.seed,
+        target_start=request.target_start,
+        speaker=request.speaker_for(refiner),
+        durations=durations,
+    )
+    stage_two.fill(frames, generator.confidence)
+    stage_two.refine(refiner)
+    return stage_two.generated

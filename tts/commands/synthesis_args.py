@@ -73,7 +73,19 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--span", type=int, help="par: frames committed per step (default: the model's)"
     )
-    parser.add_argument("--refine-iterations", type=int, default=defaults.refine_iterations)
+    parser.add_argument(
+        "--refine-iterations",
+        type=int,
+        default=defaults.refine_iterations,
+        help="par, kalle: NAR refinement passes over the lowest-confidence frames, with the "
+        "model's refine stage (0 = none; streamed sentences are never refined)",
+    )
+    parser.add_argument(
+        "--refine-quantile",
+        type=float,
+        default=defaults.refine_quantile,
+        help="par, kalle: fraction of the sentence's frames re-predicted per refinement pass",
+    )
     parser.add_argument(
         "--speaker-scale",
         type=float,
