@@ -8,8 +8,9 @@ PAR model, on one pair list, in one run (2 CPU cores):
 Systems: ``par`` (the model's recommended options), ``ar`` eager (no KV cache: every step
 recomputes the whole sequence; speed only, on ``--eager-items`` items), ``ar`` with the KV cache,
 ``ar`` greedy with and without exact speculative decoding (token-identical), speculative
-sampling, relaxed acceptance over a sweep of ``(tau_ctc, tau_lm)``; ``kalle`` plain, speculative
-sampling and relaxed over a sweep of ``tau_lm``.
+sampling, relaxed acceptance over a sweep of ``(tau_ctc, tau_lm)``; ``kalle`` eager (speed only),
+with the KV cache, speculative sampling and relaxed over a sweep of ``tau_lm`` (each followed by
+the model's refinement where it has a latent refine stage, as the bundle recommends).
 
 For each: transformer forward passes per second of audio (every call of a stage's core,
 counted by a hook, the duration pass included), wall-clock real-time factor (prompt encoding
@@ -72,6 +73,7 @@ def systems(temperature: float | None) -> list[System]:
     for tau_ctc, tau_lm in RELAXED_AR:
         relaxed = dataclasses.replace(ar, speculative="relaxed", tau_ctc=tau_ctc, tau_lm=tau_lm)
         out.append(System(f"ar, relaxed tau_ctc={tau_ctc} tau_lm={tau_lm}", relaxed))
+    out.append(System("kalle eager (no cache)", kalle, eager=True, speed_only=True))
     out.append(System("kalle + KV cache", kalle))
     if sampled is not kalle:
         out.append(System(f"kalle{at} + KV cache", sampled))
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", required=True, help="model with par, ar (+ nar) and kalle stages")
     p.add_argument("--pairs", required=True, help="pair list from `palette eval pairs`")
     p.add_argument("--limit", type=int, default=20, help="pairs per system")
-    p.add_argument("--eager-items", type=int, default=3, help="pairs for ar without cache")
+    p.add_argument("--eager-items", type=int, default=3, help="pairs for ar/kalle without cache")
     p.add_argument("--temperature", type=float, help="ar/kalle sampling temperature")
     p.add_argument("--systems", help="comma-separated substrings: only matching systems")
     p.add_argument("--work", default="exp/speculative", help="folder for generated audio")

@@ -53,7 +53,8 @@ class SynthesisOptions:
     span: int | None = None  # par: frames committed per step; None = the model's, else 8
     refine_iterations: int = 2  # par, kalle: refinement passes (needs a latent refine stage
     #   for kalle); whole sentences only, streamed ones are not refined
-    refine_quantile: float = 0.1  # par, kalle: fraction of frames re-masked per pass
+    refine_quantile: float | None = None  # par, kalle: fraction of frames re-masked per
+    # pass; None = the model's recommendation, else 0.1
     speed: float = 1.0  # par: speaking rate relative to the prompt
     duration: float | None = None  # par: length of each sentence in seconds (overrides speed)
     seed: int = 0  # random seed; the same seed gives the same audio
@@ -115,6 +116,7 @@ FALLBACK = {
     "temperature": 0.8,
     "span": 8,
     "speaker_scale": 1.0,
+    "refine_quantile": 0.1,
 }  # options left unset, not recommended
 
 

@@ -83,8 +83,8 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--refine-quantile",
         type=float,
-        default=defaults.refine_quantile,
-        help="par, kalle: fraction of the sentence's frames re-predicted per refinement pass",
+        help="par, kalle: fraction of the sentence's frames re-predicted per refinement pass "
+        "(default: the model's, else 0.1)",
     )
     parser.add_argument(
         "--speaker-scale",
