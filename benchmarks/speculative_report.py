@@ -53,11 +53,14 @@ class System:
     speed_only: bool = False  # not scored (eager gives the cached tokens, only slower)
 
 
-def systems(temperature: float | None) -> list[System]:
+def systems(temperature: float | None, refine_quantile: float | None = None) -> list[System]:
+    """``refine_quantile``: kalle's refinement share per pass (None: the model's)."""
     ar = SynthesisOptions(family="ar", temperature=1.0 if temperature is None else temperature)
     greedy = dataclasses.replace(ar, temperature=0.0)
     kalle = SynthesisOptions(
-        family="kalle", temperature=0.7 if temperature is None else temperature
+        family="kalle",
+        temperature=0.7 if temperature is None else temperature,
+        refine_quantile=refine_quantile,
     )
     # speculative sampling keeps the sampled distribution: it needs a temperature above 0
     sampled = kalle if kalle.temperature > 0 else dataclasses.replace(kalle, temperature=0.4)
@@ -201,6 +204,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=20, help="pairs per system")
     p.add_argument("--eager-items", type=int, default=3, help="pairs for ar/kalle without cache")
     p.add_argument("--temperature", type=float, help="ar/kalle sampling temperature")
+    p.add_argument(
+        "--refine-quantile",
+        type=float,
+        help="kalle: frames re-predicted per refinement pass (default: the model's)",
+    )
     p.add_argument("--systems", help="comma-separated substrings: only matching systems")
     p.add_argument("--work", default="exp/speculative", help="folder for generated audio")
     p.add_argument("--out", default="benchmarks/results/speculative", help="report folder")
@@ -212,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     counters = Counters(synth)
     items = read_manifest(args.pairs)[: args.limit]
     voices = {i.id: synth.encode_voice(i.prompt, i.prompt_text) for i in items}
-    chosen = systems(args.temperature)
+    chosen = systems(args.temperature, args.refine_quantile)
     if args.systems:
         keys = args.systems.split(",")
         chosen = [s for s in chosen if any(k in s.name for k in keys)]

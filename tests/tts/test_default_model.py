@@ -22,9 +22,10 @@ def test_the_default_model_is_shipped():
     assert DEFAULT_MODEL in available_models()
 
 
-@pytest.fixture(scope="module")
-def spoken(tmp_path_factory):
-    """The README's main command with another sentence: the default model, the demo voice."""
+@pytest.fixture(scope="module", params=[[], ["--family", "kalle"]], ids=["par", "kalle"])
+def spoken(tmp_path_factory, request):
+    """The README's main command with another sentence: the default model, the demo voice;
+    with its default family (par) and with its autoregressive kalle stage."""
     out = tmp_path_factory.mktemp("default") / "out.wav"
     r = subprocess.run(
         [
@@ -39,6 +40,7 @@ def spoken(tmp_path_factory):
             (DEMO / "prompt.txt").read_text(),
             "-o",
             str(out),
+            *request.param,
         ],
         capture_output=True,
         timeout=300,

@@ -65,3 +65,15 @@ def test_a_prompt_transcript_far_longer_than_the_prompt_is_refused(synth):
 
     with pytest.raises(UserError, match="transcript is too long for a 2.0 s prompt"):
         synth.encode_voice((speech_like(2.0), SR), "hello there " * 100)
+
+
+def test_each_family_gets_its_own_recommended_refinement_share():
+    from palette.tts.options import resolve_options
+
+    sampling = {"par": {"refine_quantile": 0.1}, "kalle": {"refine_quantile": 0.15}}
+    unset = SynthesisOptions()
+    assert resolve_options(unset, sampling["kalle"]).refine_quantile == 0.15
+    assert resolve_options(unset, sampling["par"]).refine_quantile == 0.1
+    assert resolve_options(unset, {}).refine_quantile == 0.1  # the fallback
+    chosen = SynthesisOptions(refine_quantile=0.3)  # the user's choice wins
+    assert resolve_options(chosen, sampling["kalle"]).refine_quantile == 0.3
