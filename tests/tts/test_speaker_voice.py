@@ -2,6 +2,7 @@
 speaker embedding (saved, loaded, checked), synthesis follows it, adaptation uses it, and the
 ONNX export refuses such a stage with a clear error."""
 
+import dataclasses
 import importlib.util
 
 import numpy as np
@@ -139,9 +140,10 @@ def test_onnx_graphs_of_a_speaker_conditioned_stage_match_torch(synth, voices, t
 
 @pytest.fixture(scope="module")
 def ar_export(tmp_path_factory):
-    """A speaker-conditioned aligned kalle stage (with its Gaussian draft head) and its ONNX
-    export: (PyTorch synthesizer, onnxruntime synthesizer). The ar family's speaker path is the
-    same code (``SpeakerConditioned``, the ``_speaker`` graph): tests/models covers it."""
+    """A speaker-conditioned aligned kalle stage (with its Gaussian draft head), a latent refine
+    stage that refines its sentences, and their ONNX export: (PyTorch synthesizer, onnxruntime
+    synthesizer). The ar family's speaker path is the same code (``SpeakerConditioned``, the
+    ``_speaker`` graph): tests/models covers it."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     from palette.streaming.onnx.export import ExportOptions, export_bundle
@@ -154,6 +156,7 @@ def ar_export(tmp_path_factory):
             "speaker_dim": E,
             "draft_ahead": 3,
         },
+        "refine": {"family": "par", "latent_dim": 4, "aligned": True, "speaker_dim": E},
     }
     root = tmp_path_factory.mktemp("spk-ar")
     model = tiny_model_dir(root / "model", stages, "kalle")
@@ -178,7 +181,9 @@ def test_kalle_follows_the_speaker_embedding_and_matches_on_onnx(ar_export, spec
     low = speech_like(3.0, seed=2)
     b = torch_synth.encode_voice((np.roll(low, 7) * np.hanning(len(low)), SR), TEXT)
     assert torch_synth.speaker_dim == E and a.speaker.shape == (E,)
-    options = SynthesisOptions(family="kalle", seed=0, temperature=0.0, speculative=speculative)
+    options = SynthesisOptions(
+        family="kalle", seed=0, temperature=0.0, speculative=speculative, refine_quantile=0.3
+    )
     swapped = Voice(a.codec, a.text, a.phonemes, a.codes, a.latents, speaker=b.speaker)
     outputs = []
     for voice in (a, swapped):
@@ -187,4 +192,7 @@ def test_kalle_follows_the_speaker_embedding_and_matches_on_onnx(ar_export, spec
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-3)
         outputs.append(want)
+        unrefined = dataclasses.replace(options, refine_iterations=0)
+        plain = torch_synth.synthesize("one two three", voice, options=unrefined).samples
+        assert not np.allclose(plain, want)  # the refine stage rewrote kalle's frames
     assert not np.allclose(*outputs)  # the same prompt frames, another embedding
