@@ -13,8 +13,9 @@ from palette.models.families.base import (
     autoregressive_length,
     steps,
 )
+from palette.models.families.par import PARFamily
 from palette.models.generate import ARGenerator, GaussianSampling
-from palette.models.par_generate import PARGenerator, PAROptions
+from palette.models.par_generate import PARGenerator
 from palette.models.speculative import SpeculativeOptions
 from palette.models.speculative_gaussian import SpeculativeGaussianGenerator
 
@@ -91,12 +92,7 @@ def refined(generator, refiner, request, options, durations) -> torch.Tensor:
         request.text,
         request.prompt_frames(FrameKind.LATENTS),
         frames.shape[-1],
-        PAROptions(
-            temperature=options.temperature,
-            top_p=options.top_p,
-            refine_iterations=options.refine_iterations,
-            refine_quantile=options.refine_quantile,
-        ),
+        PARFamily.par_options(options),  # refinement reads all but span
         seed=options.seed,
         target_start=request.target_start,
         speaker=request.speaker_for(refiner),
