@@ -51,6 +51,7 @@ RECOMMENDABLE = {
     "refine_iterations": int,
     "refine_quantile": float,
     "speaker_scale": float,
+    "tau_lm": float,
 }
 
 

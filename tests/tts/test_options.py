@@ -77,3 +77,5 @@ def test_each_family_gets_its_own_recommended_refinement_share():
     assert resolve_options(unset, {}).refine_quantile == 0.1  # the fallback
     chosen = SynthesisOptions(refine_quantile=0.3)  # the user's choice wins
     assert resolve_options(chosen, sampling["kalle"]).refine_quantile == 0.3
+    assert resolve_options(unset, {"tau_lm": 0.9}).tau_lm == 0.9  # the relaxed threshold too
+    assert resolve_options(unset, {}).tau_lm == 0.1

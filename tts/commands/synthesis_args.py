@@ -114,9 +114,8 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tau-lm",
         type=float,
-        default=defaults.tau_lm,
         help="ar, kalle, --speculative relaxed: keep draft codes (steps) the model finds at "
-        "least this likely",
+        "least this likely (default: the model's, else 0.1)",
     )
     parser.add_argument(
         "--verify",
