@@ -15,7 +15,7 @@ import torch
 from palette.codec.files import UserError
 from palette.models.alignment import frame_phonemes
 from palette.models.codec_lm import CodecLM
-from palette.models.sampling import SamplingOptions, draw_gaussian, sample
+from palette.models.sampling import SamplingOptions, draw_gaussian, gaussian_confidence, sample
 from palette.models.transformer import KVCache
 
 
@@ -65,7 +65,6 @@ class ARGenerator:
         self.prompt = prompt[..., prompt.shape[-1] - keep :]
         self.frames: list[torch.Tensor] = []  # generated patches
         self._confidence: list[torch.Tensor] = []  # Gaussian: each patch's frame confidence
-        self._drawn_confidence = None  # Gaussian: the last drawn patch's, [P]
         self.max_frames, self.done, self.use_cache = max_frames, False, use_cache
         self.cache = None
         self._pending = None  # last state, predicting the next step
@@ -143,9 +142,10 @@ class ARGenerator:
         if self.done:
             return None
         state = self._next_state()
-        patch = (
-            self._sample_discrete(state) if self.model.discrete else self._sample_gaussian(state)
-        )
+        if self.model.discrete:
+            patch, confidence = self._sample_discrete(state), None
+        else:
+            patch, confidence = self._sample_gaussian(state)
         n_generated = self.generated.shape[-1]
         if patch is not None and n_generated + patch.shape[-1] > self.max_frames:
             patch = patch[..., : self.max_frames - n_generated]
@@ -154,8 +154,8 @@ class ARGenerator:
         if patch is None or patch.shape[-1] == 0:
             return None
         self.frames.append(patch)
-        if self._drawn_confidence is not None:
-            self._confidence.append(self._drawn_confidence[: patch.shape[-1]])
+        if confidence is not None:
+            self._confidence.append(confidence[: patch.shape[-1]])
         return patch
 
     @property
@@ -183,13 +183,13 @@ class ARGenerator:
             return None
         return torch.cat(out)
 
-    def _sample_gaussian(self, state: torch.Tensor) -> torch.Tensor | None:
+    def _sample_gaussian(self, state: torch.Tensor):
+        """-> (latents ``[D, P]``, their confidence ``[P]``), or ``(None, None)`` at the end."""
         mean, logstd, stop = self.model.frames.predict(state[:, None])
         if self.index is None and torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
-            return None
+            return None, None
         z = draw_gaussian(mean, logstd, self.options.temperature, self.rng)  # [1, 1, P, D]
-        self._drawn_confidence = -logstd[0, 0].mean(-1)  # [P]
-        return z[0, 0].T  # [D, P]
+        return z[0, 0].T, gaussian_confidence(logstd[0, 0])
 
     def generate(self) -> torch.Tensor:
         """Run to the end; returns all generated frames."""

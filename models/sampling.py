@@ -71,6 +71,13 @@ def draw_gaussian(
     return mean + temperature * torch.exp(logstd) * noise
 
 
+def gaussian_confidence(logstd: torch.Tensor) -> torch.Tensor:
+    """A Gaussian frame's confidence, the negative mean predicted log-std over its last
+    (latent) dim: ``[..., D]`` -> ``[...]``. PAR's draws and kalle's frames are ranked by it
+    for refinement."""
+    return -logstd.mean(-1)
+
+
 def draw_with_confidence(
     prediction, temperature: float, top_p: float, generator: torch.Generator | None
 ):
@@ -80,7 +87,7 @@ def draw_with_confidence(
     negative mean predicted log-std."""
     if isinstance(prediction, tuple):
         mean, logstd = prediction
-        return draw_gaussian(mean, logstd, temperature, generator), -logstd.mean(-1)
+        return draw_gaussian(mean, logstd, temperature, generator), gaussian_confidence(logstd)
     logits = prediction
     probs = logits.softmax(-1)
     if temperature <= 0:

@@ -30,7 +30,7 @@ import torch
 
 from palette.codec.files import UserError
 from palette.models.generate import ARGenerator, GaussianSampling
-from palette.models.sampling import GaussianDraftCheck, draw_gaussian
+from palette.models.sampling import GaussianDraftCheck, draw_gaussian, gaussian_confidence
 from palette.models.speculative import MODES, SpeculativeOptions
 
 
@@ -93,7 +93,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
         self._anchor = states[:, -1]
         mean, logstd = self._predict(self._anchor[:, None])
         self._pending = draw_gaussian(mean[0], logstd[0], self.options.temperature, self.rng)
-        self._pending_confidence = -logstd[0].mean(-1)
+        self._pending_confidence = gaussian_confidence(logstd[0])
 
     def _drafts(self, m: int, K: int):
         """Gaussians ``q`` ``[K, P, D]`` for steps ``m+1 .. m+K`` from the anchor state, and the
@@ -150,9 +150,9 @@ class SpeculativeGaussianGenerator(ARGenerator):
             self.accepted += kept
             self.cache.rollback(start + 1 + kept)
             commit += list(drafts[:kept])
-            confidence += list(-p[1][:kept].mean(-1))  # the model's own Gaussians, as drawn
+            confidence += list(gaussian_confidence(p[1][:kept]))  # the model's Gaussians, as drawn
             self._anchor, self._pending = states[:, kept], pending
-            self._pending_confidence = -p[1][kept].mean(-1)
+            self._pending_confidence = gaussian_confidence(p[1][kept])
         out = torch.cat([c.T for c in commit], dim=-1)[:, : self.max_frames - n]  # [D, t]
         if n + out.shape[-1] >= self.max_frames:
             self.done = True
