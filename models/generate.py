@@ -86,7 +86,7 @@ class ARGenerator:
         frames = torch.cat([self.prompt, self.generated], dim=-1)[None]
         return self.model.step_inputs(frames)
 
-    def _phones(self, first: int, count: int) -> torch.Tensor | None:
+    def phone_rows(self, first: int, count: int) -> torch.Tensor | None:
         """Aligned inputs ``[1, count, C]`` of audio positions ``first..first+count`` (position
         s predicts step s; steps past the alignment carry none)."""
         if self.index is None:
@@ -110,7 +110,7 @@ class ARGenerator:
             torch.tensor([steps.shape[1]]),
             self.cache,
             with_text=with_text,
-            phones=self._phones(0, steps.shape[1] + 1),
+            phones=self.phone_rows(0, steps.shape[1] + 1),
             speaker=self.speaker,
         )
 
@@ -124,7 +124,7 @@ class ARGenerator:
                 self.text_lens,
                 steps,
                 torch.tensor([steps.shape[1]]),
-                phones=self._phones(0, steps.shape[1] + 1),
+                phones=self.phone_rows(0, steps.shape[1] + 1),
                 speaker=self.speaker,
             )
             return states[:, -1]
@@ -133,7 +133,10 @@ class ARGenerator:
         last = self.frames[-1][None]
         position = self.cache.length - self.text.shape[1]
         return self.model.extend(
-            self.model.step_inputs(last), self.cache, self._phones(position, 1), self.speaker_rows
+            self.model.step_inputs(last),
+            self.cache,
+            self.phone_rows(position, 1),
+            self.speaker_rows,
         )[:, -1]
 
     @torch.inference_mode()

@@ -168,7 +168,7 @@ class SpeculativeARGenerator(ARGenerator):
             states.append(self._pending_state[:, None])
         if feed.numel():
             position = start - self.text.shape[1]
-            phones = self._phones(position, feed.shape[0])
+            phones = self.phone_rows(position, feed.shape[0])
             steps = self.model.step_inputs(feed[None])
             states.append(self.model.extend(steps, self.cache, phones, self.speaker_rows))
             self.passes += 1

@@ -98,7 +98,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
     def _drafts(self, m: int, K: int):
         """Gaussians ``q`` ``[K, P, D]`` for steps ``m+1 .. m+K`` from the anchor state, and the
         drafts drawn from them."""
-        phones = self._phones(m + 1, K)
+        phones = self.phone_rows(m + 1, K)
         k = torch.arange(1, K + 1)
         mean, logstd = self.model.gaussian_draft(self._anchor[:, None].expand(1, K, -1), phones, k)
         q = mean[0], logstd[0]
@@ -140,7 +140,7 @@ class SpeculativeGaussianGenerator(ARGenerator):
             states = self.model.extend(
                 self.model.step_inputs(feed),
                 self.cache,
-                self._phones(m + 1, K + 1),
+                self.phone_rows(m + 1, K + 1),
                 self.speaker_rows,
             )
             self.passes += 1

@@ -10,14 +10,15 @@
 #   stage 1  ar      first codebook's codes, aligned, with the CTC draft head
 #   stage 2  nar     the other codebooks, given the first
 #   stage 3  kalle   Gaussian next-distribution over the codec's latents, aligned
-#   stage 4  export  add ar, nar and kalle (float16) to the model in --out
+#   stage 4  draft   kalle's draft head distilled on kalle's own greedy decoding (backbone frozen)
+#   stage 5  export  add ar, nar and kalle (float16) to the model in --out
 #
 #   recipes/libritts/mini_model.sh --stop-stage 2   # aligner and durations first
-#   recipes/libritts/ar_model.sh                    # defaults below (about 80 min, 2 cores)
+#   recipes/libritts/ar_model.sh                    # defaults below (about 105 min, 2 cores)
 set -euo pipefail
 
 stage=1                   # first stage to run
-stop_stage=4              # last stage to run
+stop_stage=5              # last stage to run
 prep=data/libritts-prep   # run.sh output (manifests + codec features + durations)
 codec=palette-codec       # codec the features were made with
 licence=any               # any, or shippable: only voices whose sources allow shipped weights
@@ -36,6 +37,8 @@ kalle_minutes=30          # wall-clock budget of kalle
 kalle_steps=1200          # kalle's schedule length
 kalle_patch=1             # kalle: codec frames per step (1: the PAR stage's frame adapter fits)
 kalle_draft_ahead=4       # kalle: steps the Gaussian draft head predicts ahead of each state
+draft_pairs=1200          # draft: prompt/target pairs kalle decodes for the head's distillation
+draft_ahead=0             # draft: steps the distilled head drafts (0: kalle_draft_ahead)
 frame_dropout=0           # ar, kalle: probability of zeroing a step's frame input in training
 own_inputs=0              # ar, kalle: probability that a step's input is the model's own draw (scheduled sampling)
 lr=1e-3                   # ar, kalle: peak learning rate
@@ -71,11 +74,19 @@ if run_stage 3 && [ ! -d "$exp/kalle/final" ]; then
     --draft-ahead "$kalle_draft_ahead" \
     --max-minutes "$kalle_minutes" --max-steps "$kalle_steps" --warmup-steps 100
 fi
-if run_stage 4; then
-  echo "stage 4: export -> $out"
+if run_stage 4 && [ ! -d "$exp/kalle-draft/final" ]; then
+  echo "stage 4: draft -> $exp/kalle-draft"
+  "$python" -m palette.recipes.libritts.distill_draft --model "$exp/kalle/final" \
+    --out "$exp/kalle-draft" --manifests "$prep" --codec "$codec" --licence "$licence" \
+    --pairs "$draft_pairs" --ahead "$draft_ahead"
+fi
+kalle_final="$exp/kalle/final"
+if [ -d "$exp/kalle-draft/final" ]; then kalle_final="$exp/kalle-draft/final"; fi
+if run_stage 5; then
+  echo "stage 5: export -> $out"
   "$python" -m palette.recipes.libritts.export "$out" --codec "$codec" --default-family par \
     --stage par="$base/par" --stage refine="$base/refine" \
-    --stage ar="$exp/ar/final" --stage nar="$exp/nar/final" --stage kalle="$exp/kalle/final" \
+    --stage ar="$exp/ar/final" --stage nar="$exp/nar/final" --stage kalle="$kalle_final" \
     --card "$repo/recipes/libritts/MODEL_CARD.md" --sampling "$(cat "$base/bundle.json" | "$python" -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["sampling"]))')"
   mkdir -p "$out/logs"
   cp "$base"/logs/*.csv "$out/logs/" 2>/dev/null || true

@@ -53,7 +53,7 @@ def _teacher_forced_confidence(model, request, durations, frames) -> torch.Tenso
             probe.text_lens,
             steps,
             torch.tensor([steps.shape[1]]),
-            phones=probe._phones(0, steps.shape[1] + 1),
+            phones=probe.phone_rows(0, steps.shape[1] + 1),
         )
         _, logstd, _ = model.frames.predict(states)
     first = probe.prompt.shape[-1]
