@@ -67,7 +67,7 @@ class CodecLM(SpeakerConditioned, nn.Module):
         # kalle's self-speculative draft head: a Gaussian for each of the next draft_ahead steps
         # from one state and those steps' aligned phonemes
         self.gaussian_draft = (
-            GaussianDraft(config.latent_dim, patch, dim, config.draft_ahead)
+            GaussianDraft(config.latent_dim, patch, dim, config.draft_ahead, config.draft_hidden)
             if config.draft_ahead
             else None
         )

@@ -44,6 +44,7 @@ class LMConfig:
     own_passes: int = 1  # ar/kalle, training: draw passes of scheduled sampling (each further
     # pass draws from the history the pass before mixed)
     draft_ahead: int = 0  # kalle: steps ahead of each state the Gaussian draft head predicts
+    draft_hidden: int = 0  # kalle: hidden width of the Gaussian draft head (0: the model's width)
     # (0 = none; needs aligned)
     speaker_dim: int = 0  # par/ar/kalle: size of a global speaker embedding (resemblyzer's
     # 256-dim d-vector) projected and added to every input position beside the prompt; 0 = none
@@ -67,6 +68,8 @@ class LMConfig:
             raise UserError("only the ar family has a CTC draft head (draft_upsample)")
         if self.draft_ahead and (self.family != "kalle" or not self.aligned):
             raise UserError("only an aligned kalle model has a Gaussian draft head (draft_ahead)")
+        if self.draft_hidden < 0 or (self.draft_hidden and not self.draft_ahead):
+            raise UserError("draft_hidden is the width of a Gaussian draft head (draft_ahead > 0)")
         if not 0.0 <= self.own_inputs <= 1.0:
             raise UserError(f"own_inputs is a probability; got {self.own_inputs}")
         if self.own_passes < 1:

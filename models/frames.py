@@ -76,12 +76,13 @@ class GaussianDraft(nn.Module):
     ``s``, the aligned inputs of step ``s + k`` (its phoneme and progress) and the offset ``k``
     (1..ahead), a Gaussian for step ``s + k``. Many steps are drafted from one state at once."""
 
-    def __init__(self, latent_dim: int, patch: int, dim: int, ahead: int):
+    def __init__(self, latent_dim: int, patch: int, dim: int, ahead: int, hidden: int = 0):
         super().__init__()
         self.latent_dim, self.patch, self.ahead = latent_dim, patch, ahead
+        hidden = hidden or dim
         self.offset = nn.Embedding(ahead, dim)
         self.net = nn.Sequential(
-            nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, patch * latent_dim * 2)
+            nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, patch * latent_dim * 2)
         )
 
     def forward(

@@ -17,7 +17,6 @@ numbers.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 import math
@@ -72,6 +71,7 @@ class DistillOptions:
     ahead: int = 0  # steps the new head drafts (0: as many as the model's head)
     fresh: bool = False  # start the head from scratch instead of from the model's (whose offsets
     # beyond its own ahead start as its last one)
+    hidden: int = 0  # hidden width of the new head (0: the model's head's)
     steps: int = 3000  # optimiser steps of the head
     batch_rows: int = 4096  # (anchor, offset) rows per step
     lr: float = 1e-3  # peak learning rate (cosine decay, 100 warm-up steps)
@@ -139,19 +139,18 @@ def collect(model, options: DistillOptions) -> list:
 
 
 def initial_head(model, ahead: int, options: DistillOptions) -> GaussianDraft:
-    """The head to train: fresh (seeded), or the model's; with a different ``ahead`` the model's
-    net and its first offsets, further offsets starting as the last one it had."""
-    cfg = model.config
-    if not options.fresh and ahead == cfg.draft_ahead:
-        return copy.deepcopy(model.gaussian_draft)
+    """The head to train: fresh (seeded), or the model's, with ``ahead`` offsets (further ones
+    starting as the last one it had) and ``options.hidden`` units (another width: a fresh net)."""
+    cfg, old = model.config, model.gaussian_draft
+    hidden = options.hidden or old.net[0].out_features
     torch.manual_seed(options.seed)
-    head = GaussianDraft(cfg.latent_dim, cfg.patch, cfg.transformer.dim, ahead)
-    if not options.fresh:
-        old = model.gaussian_draft
+    head = GaussianDraft(cfg.latent_dim, cfg.patch, cfg.transformer.dim, ahead, hidden)
+    if options.fresh:
+        return head
+    if hidden == old.net[0].out_features:
         head.net.load_state_dict(old.net.state_dict())
-        with torch.no_grad():
-            rows = old.offset.weight[torch.arange(ahead).clamp(max=cfg.draft_ahead - 1)]
-            head.offset.weight.copy_(rows)
+    with torch.no_grad():
+        head.offset.weight.copy_(old.offset.weight[torch.arange(ahead).clamp(max=old.ahead - 1)])
     return head
 
 
@@ -183,16 +182,18 @@ def train_head(head: GaussianDraft, rows: DraftRows, options: DistillOptions) ->
     return log
 
 
-def write_model(source: Path, head: GaussianDraft, ahead: int, out: Path) -> Path:
+def write_model(source: Path, head: GaussianDraft, out: Path) -> Path:
     """``source``'s directory with the draft head replaced (stored in the dtype the source's
-    head had) and ``draft_ahead`` set to ``ahead``."""
+    head had) and ``draft_ahead``/``draft_hidden`` set to the head's."""
     state = load_file(str(source / "model.safetensors"))
     dtype = state["gaussian_draft.offset.weight"].dtype
     state = {k: v for k, v in state.items() if not k.startswith("gaussian_draft.")}
     for name, tensor in head.state_dict().items():
         state[f"gaussian_draft.{name}"] = tensor.detach().to(dtype).contiguous()
     config = json.loads((source / "config.json").read_text())
-    config["model"]["draft_ahead"] = ahead
+    hidden = head.net[0].out_features
+    config["model"]["draft_ahead"] = head.ahead
+    config["model"]["draft_hidden"] = 0 if hidden == head.offset.embedding_dim else hidden
     atomic_write(out / "model.safetensors", lambda p: save_file(state, str(p)))
     write_text_atomic(out / "config.json", json.dumps(config, indent=2, ensure_ascii=False))
     return out
@@ -230,7 +231,7 @@ def distil(options: DistillOptions) -> dict:
         "log": log,
     }
     out = Path(options.out)
-    write_model(Path(options.model), head, ahead, out / "final")
+    write_model(Path(options.model), head, out / "final")
     write_text_atomic(out / "distill.json", json.dumps(report, indent=2))
     logger.info("after: %s", json.dumps(report["after"]))
     return report

@@ -95,9 +95,12 @@ def test_written_model_decodes_as_before_with_only_its_head_replaced(kalle, tmp_
     half = copy.deepcopy(kalle).half()
     source = save_checkpoint(tmp_path / "src", half, {"model": kalle.config.to_dict()})
     torch.manual_seed(5)
-    head = CodecLM(tiny_config("kalle", aligned=True, draft_ahead=5)).gaussian_draft
-    out = write_model(source, head, 5, tmp_path / "out")
-    assert json.loads((out / "config.json").read_text())["model"]["draft_ahead"] == 5
+    head = CodecLM(
+        tiny_config("kalle", aligned=True, draft_ahead=5, draft_hidden=96)
+    ).gaussian_draft
+    out = write_model(source, head, tmp_path / "out")
+    config = json.loads((out / "config.json").read_text())["model"]
+    assert (config["draft_ahead"], config["draft_hidden"]) == (5, 96)
     old, _ = load_model(source)
     new, _ = load_model(out)
     for name, tensor in old.state_dict().items():
@@ -122,6 +125,8 @@ def test_a_longer_head_starts_from_the_models_with_its_last_offset_repeated(kall
     torch.testing.assert_close(head.offset.weight[3:], old[2:].expand(2, -1))
     fresh = initial_head(kalle, 3, DistillOptions(model="unused", fresh=True))
     assert not torch.equal(fresh.net[0].weight, kalle.gaussian_draft.net[0].weight)
+    wide = initial_head(kalle, 3, DistillOptions(model="unused", hidden=96))
+    assert wide.net[0].out_features == 96 and torch.equal(wide.offset.weight, old)
     same = initial_head(kalle, 3, options)
     assert same is not kalle.gaussian_draft and torch.equal(
         same.net[0].weight, kalle.gaussian_draft.net[0].weight
