@@ -42,7 +42,7 @@ from palette.recipes.evaluation.scorer import EvalOptions, score_items
 from palette.tts.synthesizer import SynthesisOptions, Synthesizer
 
 RELAXED_AR = ((0.0, 0.3), (0.0, 0.1), (0.5, 0.1), (1.0, 0.05), (2.0, 0.02))  # (tau_ctc, tau_lm)
-RELAXED_KALLE = (0.95, 0.9, 0.8, 0.7, 0.5, 0.3, 0.1, 0.03)  # tau_lm
+RELAXED_KALLE = (0.95, 0.93, 0.9, 0.8, 0.7, 0.5, 0.3, 0.1, 0.03)  # tau_lm
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@
 #   stage 5  export  add ar, nar and kalle (float16) to the model in --out
 #
 #   recipes/libritts/mini_model.sh --stop-stage 2   # aligner and durations first
-#   recipes/libritts/ar_model.sh                    # defaults below (about 105 min, 2 cores)
+#   recipes/libritts/ar_model.sh                    # defaults below (about 115 min, 2 cores)
 set -euo pipefail
 
 stage=1                   # first stage to run
@@ -38,7 +38,8 @@ kalle_steps=1200          # kalle's schedule length
 kalle_patch=1             # kalle: codec frames per step (1: the PAR stage's frame adapter fits)
 kalle_draft_ahead=4       # kalle: steps the Gaussian draft head predicts ahead of each state
 draft_pairs=1200          # draft: prompt/target pairs kalle decodes for the head's distillation
-draft_ahead=0             # draft: steps the distilled head drafts (0: kalle_draft_ahead)
+draft_ahead=8             # draft: steps the distilled head drafts (0: kalle_draft_ahead)
+draft_hidden=1024         # draft: hidden width of the distilled head (0: the transformer's)
 frame_dropout=0           # ar, kalle: probability of zeroing a step's frame input in training
 own_inputs=0              # ar, kalle: probability that a step's input is the model's own draw (scheduled sampling)
 lr=1e-3                   # ar, kalle: peak learning rate
@@ -78,7 +79,7 @@ if run_stage 4 && [ ! -d "$exp/kalle-draft/final" ]; then
   echo "stage 4: draft -> $exp/kalle-draft"
   "$python" -m palette.recipes.libritts.distill_draft --model "$exp/kalle/final" \
     --out "$exp/kalle-draft" --manifests "$prep" --codec "$codec" --licence "$licence" \
-    --pairs "$draft_pairs" --ahead "$draft_ahead"
+    --pairs "$draft_pairs" --ahead "$draft_ahead" --hidden "$draft_hidden"
 fi
 kalle_final="$exp/kalle/final"
 if [ -d "$exp/kalle-draft/final" ]; then kalle_final="$exp/kalle-draft/final"; fi

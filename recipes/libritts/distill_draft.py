@@ -68,11 +68,11 @@ class DistillOptions:
     chunk: int = 100  # pairs per stored part (the unit a rerun resumes at)
     max_target_seconds: float = 10.0  # longest target cut
     prompt_seconds: float = 8.0  # longest prompt cut (at least 2 s)
-    ahead: int = 0  # steps the new head drafts (0: as many as the model's head)
+    ahead: int = 8  # steps the new head drafts (0: as many as the model's head)
     fresh: bool = False  # start the head from scratch instead of from the model's (whose offsets
     # beyond its own ahead start as its last one)
-    hidden: int = 0  # hidden width of the new head (0: the model's head's)
-    steps: int = 3000  # optimiser steps of the head
+    hidden: int = 1024  # hidden width of the new head (0: the model's head's)
+    steps: int = 8000  # optimiser steps of the head
     batch_rows: int = 4096  # (anchor, offset) rows per step
     lr: float = 1e-3  # peak learning rate (cosine decay, 100 warm-up steps)
     seed: int = 0  # pairs, batches and a fresh head's initialisation

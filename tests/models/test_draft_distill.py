@@ -118,12 +118,12 @@ def test_written_model_decodes_as_before_with_only_its_head_replaced(kalle, tmp_
 
 
 def test_a_longer_head_starts_from_the_models_with_its_last_offset_repeated(kalle):
-    options = DistillOptions(model="unused")
+    options = DistillOptions(model="unused", hidden=0)
     head = initial_head(kalle, 5, options)
     old = kalle.gaussian_draft.offset.weight
     torch.testing.assert_close(head.offset.weight[:3], old)
     torch.testing.assert_close(head.offset.weight[3:], old[2:].expand(2, -1))
-    fresh = initial_head(kalle, 3, DistillOptions(model="unused", fresh=True))
+    fresh = initial_head(kalle, 3, DistillOptions(model="unused", fresh=True, hidden=0))
     assert not torch.equal(fresh.net[0].weight, kalle.gaussian_draft.net[0].weight)
     wide = initial_head(kalle, 3, DistillOptions(model="unused", hidden=96))
     assert wide.net[0].out_features == 96 and torch.equal(wide.offset.weight, old)

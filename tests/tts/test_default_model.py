@@ -22,10 +22,15 @@ def test_the_default_model_is_shipped():
     assert DEFAULT_MODEL in available_models()
 
 
-@pytest.fixture(scope="module", params=[[], ["--family", "kalle"]], ids=["par", "kalle"])
+@pytest.fixture(
+    scope="module",
+    params=[[], ["--family", "kalle"], ["--family", "kalle", "--speculative", "relaxed"]],
+    ids=["par", "kalle", "kalle-relaxed"],
+)
 def spoken(tmp_path_factory, request):
     """The README's main command with another sentence: the default model, the demo voice;
-    with its default family (par) and with its autoregressive kalle stage."""
+    with its default family (par), with its autoregressive kalle stage, and with kalle's
+    self-speculative decoding at the thresholds the model recommends."""
     out = tmp_path_factory.mktemp("default") / "out.wav"
     r = subprocess.run(
         [
