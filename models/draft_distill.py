@@ -12,7 +12,7 @@ model's plain outputs do not change (only ``gaussian_draft.*`` tensors do).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -70,37 +70,55 @@ def greedy_rollout(
 
 @dataclass
 class DraftRows:
-    """Every (anchor step, offset) pair of a set of rollouts, for batched training: the anchor's
-    state, the drafted step's aligned inputs, the offset, and the model's Gaussian there."""
+    """Every (anchor step, offset) pair of a set of rollouts, for batched training. The steps of
+    all rollouts are held once, concatenated; a row is its anchor's index into them and its
+    offset, and reads the anchor's state and the drafted step's aligned inputs and Gaussian."""
 
-    states: torch.Tensor  # [N, C]
-    phones: torch.Tensor  # [N, C]
+    steps: Rollout  # every step of every rollout, concatenated: [M, ...]
+    anchor: torch.Tensor  # [N] the anchor step's index into ``steps``: one id per draft round
     offsets: torch.Tensor  # [N] in 1..ahead
-    mean: torch.Tensor  # [N, P, D]
-    logstd: torch.Tensor  # [N, P, D]
-    anchor: torch.Tensor  # [N] one id per (rollout, anchor step): rows of one draft round
 
     @classmethod
     def from_rollouts(cls, rollouts: list[Rollout], ahead: int) -> DraftRows:
-        parts, next_anchor = [], 0
+        anchors, offsets, first = [], [], 0
         for r in rollouts:
             G = r.states.shape[0]
             for k in range(1, min(ahead, G - 1) + 1):
                 s = torch.arange(G - k)
-                parts.append(
-                    (r.states[s], r.phones[s + k], torch.full_like(s, k), r.mean[s + k])
-                    + (r.logstd[s + k], next_anchor + s)
-                )
-            next_anchor += G
-        if not parts:
+                anchors.append(first + s)
+                offsets.append(torch.full_like(s, k))
+            first += G
+        if not anchors:
             raise ValueError("no rollout is long enough to draft from")
-        return cls(*(torch.cat(column) for column in zip(*parts, strict=True)))
+        steps = Rollout(
+            *(torch.cat([getattr(r, f.name) for r in rollouts]) for f in fields(Rollout))
+        )
+        return cls(steps, torch.cat(anchors), torch.cat(offsets))
+
+    @property
+    def states(self) -> torch.Tensor:
+        """``[N, C]`` the anchor's state."""
+        return self.steps.states[self.anchor]
+
+    @property
+    def phones(self) -> torch.Tensor:
+        """``[N, C]`` the drafted step's aligned inputs."""
+        return self.steps.phones[self.anchor + self.offsets]
+
+    @property
+    def mean(self) -> torch.Tensor:
+        """``[N, P, D]`` the model's Gaussian for the drafted step (and ``logstd``)."""
+        return self.steps.mean[self.anchor + self.offsets]
+
+    @property
+    def logstd(self) -> torch.Tensor:
+        return self.steps.logstd[self.anchor + self.offsets]
 
     def __len__(self) -> int:
         return int(self.offsets.shape[0])
 
     def take(self, index: torch.Tensor) -> DraftRows:
-        return DraftRows(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+        return DraftRows(self.steps, self.anchor[index], self.offsets[index])
 
 
 def draft_gaussians(head: GaussianDraft, rows: DraftRows) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import random
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 
 import torch
@@ -48,8 +46,9 @@ from palette.models.frames import GaussianDraft
 from palette.models.loading import load_model
 from palette.recipes.flags import add_flags, from_args
 from palette.recipes.libritts.lm_data import load_cuts, phoneme_ids, read_durations
-from palette.recipes.libritts.lm_task import _speaker_out, unshippable
+from palette.recipes.libritts.lm_task import shippable
 from palette.recipes.libritts.speaker_features import load_table
+from palette.recipes.libritts.trainer import warmup_cosine
 from palette.tts.symbols import SymbolTable
 
 logger = logging.getLogger(__name__)
@@ -119,7 +118,7 @@ def collect(model, options: DistillOptions) -> list:
     """Rollouts of every pair, read from the stored parts or decoded and stored."""
     cuts = load_cuts(options.manifests, options.codec, options.subset.split(","))
     if options.licence == "shippable":
-        cuts = cuts.filter(partial(_speaker_out, unshippable(cuts)))
+        cuts = shippable(cuts)
     table = load_table(options.manifests, options.codec)
     durations = read_durations(options.manifests, options.codec)
     pairs = draw_pairs(cuts, table, durations, options)
@@ -157,14 +156,8 @@ def initial_head(model, ahead: int, options: DistillOptions) -> GaussianDraft:
 def train_head(head: GaussianDraft, rows: DraftRows, options: DistillOptions) -> list[dict]:
     """AdamW on the head alone over random row batches; -> the loss log (every 100 steps)."""
     optim = torch.optim.AdamW(head.parameters(), lr=options.lr, weight_decay=0.0)
-    warm = 100
-
-    def lr_at(step):
-        if step < warm:
-            return (step + 1) / warm
-        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, options.steps - warm)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(optim, lr_at)
+    schedule = warmup_cosine(100, options.steps, floor=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(optim, schedule)
     gen = torch.Generator().manual_seed(options.seed)
     log, running = [], 0.0
     head.train()

@@ -114,6 +114,11 @@ def unshippable(cuts) -> set[str]:
     return unshippable_speakers(audio.parent.parent)  # <split>/<speaker>/<chapter>/<file>
 
 
+def shippable(cuts):
+    """The cuts whose speakers' sources allow shipped weights (``--licence shippable``)."""
+    return cuts.filter(partial(_speaker_out, unshippable(cuts)))
+
+
 def lm_task(config) -> Task:
     meta = read_meta(config.manifests, config.codec)
     table = None
@@ -144,7 +149,7 @@ def lm_task(config) -> Task:
     if table is not None:
         cuts = cuts.filter(partial(_embedded, table))
     if config.licence == "shippable":
-        cuts = cuts.filter(partial(_speaker_out, unshippable(cuts)))
+        cuts = shippable(cuts)
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
     # ranks must see the same number of batches: drop the ragged tail only under DDP

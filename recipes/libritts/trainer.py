@@ -71,14 +71,21 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def _lr_lambda(opts: LoopOptions):
+def warmup_cosine(warmup_steps: int, max_steps: int, floor: float = 0.1):
+    """Learning-rate factor per step: linear warm-up, then cosine decay to ``floor`` at
+    ``max_steps`` (a ``LambdaLR`` lambda)."""
+
     def f(step: int) -> float:
-        if step < opts.warmup_steps:
-            return (step + 1) / opts.warmup_steps
-        progress = min(1.0, (step - opts.warmup_steps) / max(1, opts.max_steps - opts.warmup_steps))
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
     return f
+
+
+def _lr_lambda(opts: LoopOptions):
+    return warmup_cosine(opts.warmup_steps, opts.max_steps)
 
 
 def _rng_state() -> dict:

@@ -47,9 +47,11 @@ def _inputs(seed: int):
 
 
 def _rollouts(model, n=4):
-    return [
-        greedy_rollout(model, *_inputs(seed)[:2], LENGTH, _inputs(seed)[2]) for seed in range(n)
-    ]
+    rollouts = []
+    for seed in range(n):
+        text, prompt, durations = _inputs(seed)
+        rollouts.append(greedy_rollout(model, text, prompt, LENGTH, durations))
+    return rollouts
 
 
 def test_rollout_reads_back_the_greedy_decoding(kalle):
