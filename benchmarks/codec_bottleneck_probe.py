@@ -8,6 +8,9 @@ scores each with Whisper tiny.en against the text (jiwer WER, lower-cased, punct
 - ``unrounded``: the FSQ's input projection, tanh, and its output projection with no rounding
   at all (the code path's ceiling at its width, ``len(fsq_levels)`` dimensions).
 
+A codec whose codes are the latent RVQ (``code_source`` ``"latent"``) gets ``codes, first q``
+rows instead of the last two (q = 1, 2, 4, 6 of its codebooks).
+
     python benchmarks/codec_bottleneck_probe.py --pairs exp/report/unseen.jsonl \\
         --out benchmarks/results/codec/bottleneck_probe.md
 """
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from palette.codec.files import write_text_atomic
+from palette.codec.files import UserError, write_text_atomic
 from palette.codec.palette_codec import PaletteCodec
 from palette.codec.registry import load_codec
 from palette.tts.audio import load_audio
@@ -34,19 +37,25 @@ def words(text: str) -> str:
 
 @torch.inference_mode()
 def round_trips(codec: PaletteCodec, wav: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``wav [S]`` -> the five decodings ``[S']`` named as in the module docstring."""
+    """``wav [S]`` -> the decodings ``[S']`` named as in the module docstring."""
     x = wav[None, None]
     h = codec.encoder(x)
     mean, _ = codec.gaussian.posterior(h)
-    codes = codec.fsq.quantize(h)[1]
-    unrounded = codec.fsq.proj_out(torch.tanh(codec.fsq.proj_in(h)))
-    return {
+    codes = codec.codes_of(h)
+    out = {
         "original": wav,
         "latents": codec.decode_latents(mean).reshape(-1),
         "codes": codec.decode(codes).reshape(-1),
-        "codes, first only": codec.decode(codes[:, :1]).reshape(-1),
-        "unrounded": codec.decoder(unrounded).reshape(-1),
     }
+    if codec.fsq is not None:
+        out["codes, first only"] = codec.decode(codes[:, :1]).reshape(-1)
+        unrounded = codec.fsq.proj_out(torch.tanh(codec.fsq.proj_in(h)))
+        out["unrounded"] = codec.decoder(unrounded).reshape(-1)
+    else:  # latent RVQ: the first q codebooks
+        for q in (1, 2, 4, 6):
+            if q < codec.num_codebooks:
+                out[f"codes, first {q}"] = codec.decode(codes[:, :q]).reshape(-1)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from palette.tts.transcribe import transcribe
 
     codec = load_codec(args.codec)
-    if not isinstance(codec, PaletteCodec) or codec.fsq is None or codec.gaussian is None:
+    if not isinstance(codec, PaletteCodec) or not codec.has_codes or codec.gaussian is None:
         raise SystemExit(f"{args.codec}: needs a palette codec with both codes and latents")
     rows = [json.loads(line) for line in Path(args.pairs).read_text().splitlines() if line]
     refs, heard = [], {}
@@ -70,9 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         wav, _ = load_audio(row["reference"], codec.config.sample_rate)
         refs.append(words(row["text"]))
         for name, audio in round_trips(codec.eval(), torch.as_tensor(wav)).items():
-            heard.setdefault(name, []).append(
-                words(transcribe(audio.numpy(), codec.config.sample_rate))
-            )
+            try:
+                text = transcribe(audio.numpy(), codec.config.sample_rate)
+            except UserError:  # Whisper heard no speech at all
+                text = ""
+            heard.setdefault(name, []).append(words(text))
     shown = argv if argv is not None else sys.argv[1:]
     command = "python benchmarks/codec_bottleneck_probe.py " + " ".join(shown)
     lines = [

@@ -1,11 +1,18 @@
-"""The codec's two bottlenecks: residual finite scalar quantisation (discrete codes) and a
-diagonal Gaussian (VAE) posterior (continuous latents). Both work frame by frame on ``[B, C, T]``.
+"""The codec's bottlenecks: residual finite scalar quantisation of the encoder's features or
+residual vector quantisation of the Gaussian latent (discrete codes), and a diagonal Gaussian
+(VAE) posterior (continuous latents). All work frame by frame on ``[B, C, T]``.
 
 FSQ (Mentzer et al., 2023) bounds each of a few dimensions with tanh and rounds it to one of
 ``levels[i]`` values; a code is the mixed-radix number of the rounded values, so every code is
 used and no codebook can collapse. Residual stages quantise what the earlier stages missed,
 scaled up by ``levels - 1`` each time; trained with quantiser dropout, the first codebook alone
 already decodes to coarse speech (the AR/PAR models predict it, the NAR model the rest).
+
+The latent RVQ codes what the Gaussian path already decodes: each stage picks the nearest of
+``size`` vectors to what the earlier stages left of the posterior mean. Its codebooks are
+fitted by k-means after the codec is trained (``recipes/libritts/fit_codes.py``), so the code
+path adds nothing to train and leaves the encoder, the latents and the decoder as they are; more
+stages converge on the latent round trip.
 """
 
 from __future__ import annotations
@@ -69,6 +76,10 @@ class ResidualFSQ(nn.Module):
             raise ValueError(f"got {codes.shape[1]} codebooks, the codec has {self.stages}")
         if codes.min() < 0 or codes.max() >= self.cardinality:
             raise ValueError(f"codes must lie in [0, {self.cardinality})")
+        return self.lookup(codes)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        """:meth:`dequantize` without the range checks (traceable for ONNX)."""
         half = (self.levels - 1) / 2
         total, scale = 0.0, torch.ones_like(self.levels)
         for stage in range(codes.shape[1]):
@@ -76,6 +87,47 @@ class ResidualFSQ(nn.Module):
             total = total + (k / half - 1) / scale
             scale = scale * (self.levels - 1)
         return self.proj_out(total)
+
+
+class LatentRVQ(nn.Module):
+    """Latents ``[B, D, T]`` <-> codes ``[B, Q, T]`` in ``[0, size)`` by residual nearest-vector
+    search in ``codebooks [Q, size, D]`` (a buffer: fitted, not trained)."""
+
+    def __init__(self, latent_dim: int, size: int, stages: int):
+        super().__init__()
+        if stages < 1 or size < 2:
+            raise ValueError(
+                f"need >= 1 stage and >= 2 vectors per codebook, got {stages} x {size}"
+            )
+        self.stages, self.cardinality = stages, size
+        self.register_buffer("codebooks", torch.zeros(stages, size, latent_dim))
+
+    def quantize(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """latents ``[B, D, T]`` -> (their quantisation ``[B, D, T]``, codes ``[B, Q, T]``)."""
+        rest = z.transpose(1, 2)  # [B, T, D]
+        total, codes = torch.zeros_like(rest), []
+        for book in self.codebooks:  # [K, D]
+            distance = book.square().sum(-1) - 2 * rest @ book.T  # [B, T, K], + |rest|^2
+            index = distance.argmin(-1)
+            picked = nn.functional.embedding(index, book)
+            total, rest = total + picked, rest - picked
+            codes.append(index)
+        return total.transpose(1, 2), torch.stack(codes, 1)
+
+    def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes ``[B, Q', T]`` (the first ``Q' <= Q`` stages) -> latents ``[B, D, T]``."""
+        if codes.shape[1] > self.stages:
+            raise ValueError(f"got {codes.shape[1]} codebooks, the codec has {self.stages}")
+        if codes.min() < 0 or codes.max() >= self.cardinality:
+            raise ValueError(f"codes must lie in [0, {self.cardinality})")
+        return self.lookup(codes)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        """:meth:`dequantize` without the range checks (traceable for ONNX)."""
+        total = 0.0
+        for stage in range(codes.shape[1]):
+            total = total + nn.functional.embedding(codes[:, stage], self.codebooks[stage])
+        return total.transpose(1, 2)
 
 
 class GaussianBottleneck(nn.Module):

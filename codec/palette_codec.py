@@ -4,11 +4,15 @@ One encoder and one decoder shared by two bottlenecks (either may be switched of
 
 ```
 wav [B, 1, S] -> log-mel (100 Hz) -> stack 2 frames -> ConvNeXt encoder (centred) -> h [B, C, T]
-h -> residual FSQ  -> codes [B, Q, T] -----\\
+h -> residual FSQ  -> codes [B, Q, T] -----\\                       (code_source "encoder")
 h -> Gaussian posterior (mean, logstd) [B, D, T] -> latents --> [B, C, T] -> causal ConvNeXt
+                   mean -> latent RVQ -> codes [B, Q, T] -> latents  (code_source "latent")
   -> upsample to vocoder frames -> causal ConvNeXt -> log-magnitude + phase -> causal iSTFT
   -> wav [B, 1, T * hop]
 ```
+
+With ``code_source`` ``"latent"`` the codes are a residual VQ of the posterior mean, fitted
+after training (``recipes/libritts/fit_codes.py``) and decoded through the latent path.
 
 The decoder is causal in the frames with a bounded receptive field (:attr:`receptive_field`), so
 :meth:`decode_chunked` with that much left context equals :meth:`decode` up to float rounding.
@@ -31,7 +35,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from palette.codec.base import Codec
-from palette.codec.bottleneck import GaussianBottleneck, ResidualFSQ, gaussian_kl_to_standard
+from palette.codec.bottleneck import (
+    GaussianBottleneck,
+    LatentRVQ,
+    ResidualFSQ,
+    gaussian_kl_to_standard,
+)
 from palette.codec.convnext import ChannelNorm, ConvNeXtStack
 from palette.codec.files import UserError, UserFileNotFoundError, atomic_write, write_text_atomic
 from palette.codec.mel import LogMel
@@ -58,13 +67,19 @@ class PaletteCodecConfig:
     upsample: int = 2  # vocoder frames per codec frame (vocoder hop = hop_length / upsample)
     vocoder_n_fft: int = 960  # inverse-STFT size (a multiple of the vocoder hop)
     fsq_levels: tuple[int, ...] = (8, 5, 5, 5)  # levels per FSQ dimension; cardinality = product
-    num_codebooks: int = 2  # residual FSQ stages (Q); 0 switches the discrete mode off
+    num_codebooks: int = 2  # residual quantiser stages (Q); 0 switches the discrete mode off
     latent_dim: int = 16  # Gaussian latent size (D); 0 switches the continuous mode off
+    code_source: str = "encoder"  # codes from: "encoder" (residual FSQ), "latent" (latent RVQ)
+    codebook_size: int = 1024  # code_source "latent": vectors per codebook (the cardinality)
 
     def __post_init__(self):
         object.__setattr__(self, "fsq_levels", tuple(self.fsq_levels))
         if self.num_codebooks <= 0 and self.latent_dim <= 0:
             raise ValueError("a palette codec needs codebooks, latents or both")
+        if self.code_source not in ("encoder", "latent"):
+            raise ValueError(f"code_source must be encoder or latent, got {self.code_source!r}")
+        if self.code_source == "latent" and self.latent_dim <= 0:
+            raise ValueError("code_source latent needs Gaussian latents (latent_dim > 0)")
         if self.hop_length % self.upsample:
             raise ValueError(f"hop_length {self.hop_length} is not divisible by {self.upsample}")
 
@@ -74,7 +89,14 @@ class PaletteCodecConfig:
 
     @property
     def cardinality(self) -> int:
-        return math.prod(self.fsq_levels) if self.num_codebooks > 0 else 0
+        if self.num_codebooks <= 0:
+            return 0
+        return self.codebook_size if self.code_source == "latent" else math.prod(self.fsq_levels)
+
+    @property
+    def trains_codes(self) -> bool:
+        """Whether training sends items through a code path (the latent RVQ is fitted after)."""
+        return self.num_codebooks > 0 and self.code_source == "encoder"
 
     @property
     def bitrate(self) -> float:
@@ -150,7 +172,12 @@ class PaletteCodec(Codec):
         self.encoder = Encoder(config)
         self.fsq = (
             ResidualFSQ(config.dim, config.fsq_levels, config.num_codebooks)
-            if self.has_codes
+            if config.trains_codes
+            else None
+        )
+        self.rvq = (
+            LatentRVQ(config.latent_dim, config.codebook_size, config.num_codebooks)
+            if self.has_codes and not config.trains_codes
             else None
         )
         self.gaussian = (
@@ -170,14 +197,27 @@ class PaletteCodec(Codec):
     @torch.inference_mode()
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
         """``wav [B, 1, S]`` -> codes ``[B, Q, ceil(S / hop)]`` (int64 in ``[0, cardinality)``)."""
-        self._require(self.fsq, "discrete codes")
-        return self.fsq.quantize(self.encoder(wav))[1]
+        self._require(self.fsq or self.rvq, "discrete codes")
+        return self.codes_of(self.encoder(wav))
 
     @torch.inference_mode()
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """codes ``[B, Q', T]`` (``Q' <= Q``: the first codebooks) -> ``wav [B, 1, T * hop]``."""
-        self._require(self.fsq, "discrete codes")
-        return self.decoder(self.fsq.dequantize(codes))
+        self._require(self.fsq or self.rvq, "discrete codes")
+        return self.decoder(self.code_input(codes))
+
+    def codes_of(self, h: torch.Tensor) -> torch.Tensor:
+        """encoder features ``[B, C, T]`` -> codes ``[B, Q, T]``."""
+        if self.rvq is not None:
+            return self.rvq.quantize(self.gaussian.posterior(h)[0])[1]
+        return self.fsq.quantize(h)[1]
+
+    def code_input(self, codes: torch.Tensor, checked: bool = True) -> torch.Tensor:
+        """codes ``[B, Q', T]`` -> decoder input ``[B, C, T]`` (``checked=False``: no range
+        checks, for tracing)."""
+        bottleneck = self.rvq if self.rvq is not None else self.fsq
+        x = bottleneck.dequantize(codes) if checked else bottleneck.lookup(codes)
+        return self.gaussian.proj_out(x) if self.rvq is not None else x
 
     # --- continuous mode -----------------------------------------------------------------
     @torch.inference_mode()
@@ -201,8 +241,11 @@ class PaletteCodec(Codec):
         ``continuous [B]`` (bool) sends each item through the Gaussian bottleneck (a posterior
         sample) or through the residual FSQ, where with probability ``quantizer_dropout`` only a
         random number of the first stages is kept. KL to N(0, I) is summed over latent
-        dimensions, averaged over frames, and 0 for discrete items.
+        dimensions, averaged over frames, and 0 for discrete items. Without a trained code
+        path (no codes, or the fitted latent RVQ) every item is continuous.
         """
+        if self.fsq is None:
+            continuous = torch.ones_like(continuous)
         h = self.encoder(wav)
         B, _, T = h.shape
         x = torch.zeros_like(h)

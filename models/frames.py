@@ -109,3 +109,31 @@ def gaussian_kl(
     var_ratio = torch.exp(2 * (q_logstd - p_logstd))
     diff = (q_mean - p_mean) * torch.exp(-p_logstd)
     return p_logstd - q_logstd + 0.5 * (var_ratio + diff.pow(2) - 1.0)
+
+
+@torch.no_grad()
+def discrete_from_gaussian(
+    target: DiscreteFrames, source: GaussianFrames, codebook: torch.Tensor
+) -> None:
+    """Start a discrete adapter from a trained Gaussian one, for codes that stand for latent
+    vectors ``codebook [K, D]`` (the first codebook of a latent-RVQ codec). Code ``k`` enters
+    as the Gaussian adapter's input for ``codebook[k]``; its logit is the log density of
+    ``codebook[k]`` under the predicted mean with the head's typical std (its log-std bias),
+    which is linear in the state. End-of-speech gets the lowest code's bias and no weight.
+    Patch 1 only."""
+    K, D = codebook.shape
+    if target.patch != 1 or source.patch != 1:
+        raise ValueError("a Gaussian-to-discrete start needs patch 1 on both sides")
+    if K != target.cardinality or D != source.latent_dim:
+        raise ValueError(
+            f"codebook [{K}, {D}] does not fit {target.cardinality} codes of "
+            f"{source.latent_dim}-dim latents"
+        )
+    codebook = codebook.to(target.embed.weight.dtype)
+    target.embed.weight[:K] = source.proj(codebook)
+    weight, bias = source.head.weight, source.head.bias  # [2D, C], [2D]: mean, then logstd
+    scaled = codebook * torch.exp(-2 * bias[D:].clamp(-7.0, 2.0))  # c_k / sigma^2, [K, D]
+    target.head.weight[:K] = scaled @ weight[:D]
+    target.head.bias[:K] = scaled @ bias[:D] - 0.5 * (codebook * scaled).sum(-1)
+    target.head.weight[K] = 0.0
+    target.head.bias[K] = target.head.bias[:K].min()

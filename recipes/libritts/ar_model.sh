@@ -28,6 +28,8 @@ base=tts/checkpoints/palette-mini-en  # model whose stages (par, refine) are exp
 dim=256                   # transformer width of every stage
 layers=6                  # transformer blocks of every stage (the PAR stage's, for --warm)
 warm=base                 # ar, kalle start from this stage's matching tensors (base: --base's par; none; or a dir)
+ar_warm=kalle             # ar starts from: kalle (--base's kalle stage; its Gaussian starts the code adapter), or as --warm
+nar_warm=base             # nar starts from: base (--base's par: the bidirectional core), none, or a dir
 ar_minutes=32             # wall-clock budget of ar
 ar_steps=1200             # ar's schedule length (cosine decay ends here)
 draft_upsample=8          # ar: draft frames per phoneme of the CTC draft head
@@ -55,7 +57,13 @@ python=${PYTHON:-python}
 common=(--manifests "$prep" --codec "$codec" --dim "$dim" --layers "$layers" --licence "$licence")
 ar_common=(--aligned true --frame-dropout "$frame_dropout" --own-inputs "$own_inputs" --own-passes "$own_passes" --lr "$lr" --speaker "$speaker")
 if [ "$warm" = base ]; then warm="$base/par"; fi
-if [ "$warm" != none ]; then ar_common+=(--warm-start "$warm"); fi
+if [ "$ar_warm" = kalle ]; then ar_warm="$base/kalle"; elif [ "$ar_warm" = base ]; then ar_warm=$warm; fi
+if [ "$nar_warm" = base ]; then nar_warm="$base/par"; fi
+kalle_common=("${ar_common[@]}")
+if [ "$warm" != none ]; then kalle_common+=(--warm-start "$warm"); fi
+if [ "$ar_warm" != none ]; then ar_common+=(--warm-start "$ar_warm"); fi
+nar_args=()
+if [ "$nar_warm" != none ]; then nar_args+=(--warm-start "$nar_warm"); fi
 train() { "$python" -m palette.recipes.libritts.train "${common[@]}" "$@"; }
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
@@ -66,12 +74,12 @@ if run_stage 1 && [ ! -d "$exp/ar/final" ]; then
 fi
 if run_stage 2 && [ ! -d "$exp/nar/final" ]; then
   echo "stage 2: nar -> $exp/nar"
-  train --stage nar --exp "$exp/nar" --max-minutes "$nar_minutes" --max-steps "$nar_steps" \
+  train --stage nar --exp "$exp/nar" "${nar_args[@]}" --max-minutes "$nar_minutes" --max-steps "$nar_steps" \
     --warmup-steps 50
 fi
 if run_stage 3 && [ ! -d "$exp/kalle/final" ]; then
   echo "stage 3: kalle -> $exp/kalle"
-  train --stage kalle --exp "$exp/kalle" "${ar_common[@]}" --patch "$kalle_patch" \
+  train --stage kalle --exp "$exp/kalle" "${kalle_common[@]}" --patch "$kalle_patch" \
     --draft-ahead "$kalle_draft_ahead" \
     --max-minutes "$kalle_minutes" --max-steps "$kalle_steps" --warmup-steps 100
 fi

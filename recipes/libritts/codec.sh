@@ -7,14 +7,16 @@
 #   stage 2  train   spectral losses on codes and latents, warm-started from --init
 #   stage 3  gan     adversarial fine-tune of the decoder side (multi-period + multi-resolution
 #                    discriminators, feature matching); codes and latents stay as they are
-#   stage 4  report  codec report on the held-out voices beside --compare (the old codec)
+#   stage 4  codes   discrete codes of the Gaussian latent: a residual VQ fitted by k-means
+#                    (fit_codes.py); encoder, latents and decoder stay as they are
+#   stage 5  report  codec report on the held-out voices beside --compare (the old codec)
 #
-#   recipes/libritts/codec.sh                                  # about 80 min on 2 cores
+#   recipes/libritts/codec.sh                                  # about 85 min on 2 cores
 #   recipes/libritts/codec.sh --stage 3 --init palette-codec   # decoder-only: same latents
 set -euo pipefail
 
 stage=1                       # first stage to run
-stop_stage=4                  # last stage to run
+stop_stage=5                  # last stage to run
 corpus=data/many-codec        # stage 1 output: the codec subset in LibriTTS layout
 per_speaker=5                 # stage 1: utterances per planned speaker
 exp=exp/codec-many            # checkpoints and logs per stage
@@ -24,9 +26,11 @@ train_steps=8000              # stage 2 schedule length (about 4 steps/s on 2 id
 lr=5e-4                       # stage 2 peak learning rate (a warm start)
 gan_minutes=20                # stage 3 wall-clock budget
 gan_steps=1100                # stage 3 schedule length (about 1 step/s)
-licence=shippable             # stages 2-3: train on voices fit for shipped weights (or: any)
-compare=palette-codec         # stage 4: codecs reported beside the new one
-report=benchmarks/results/codec  # stage 4 output folder
+codebooks=8                   # stage 4: residual stages of the latent codes
+codebook_size=1024            # stage 4: vectors per codebook
+licence=shippable             # stages 2-4: train on voices fit for shipped weights (or: any)
+compare=palette-codec         # stage 5: codecs reported beside the new one
+report=benchmarks/results/codec  # stage 5 output folder
 
 source "$(dirname "${BASH_SOURCE[0]}")/options.sh"
 parse_options "$0" "$@"
@@ -56,8 +60,13 @@ if run_stage 3 && [ ! -d "$exp/gan/final" ]; then
   "$python" -m palette.recipes.libritts.finetune_codec --corpus "$corpus/train-clean-100" \
     --init "$gan_init" --out "$exp/gan" --minutes "$gan_minutes" --max-steps "$gan_steps" --licence "$licence"
 fi
-if run_stage 4; then
-  echo "stage 4: codec report -> $report"
-  "$python" -m palette.recipes.evaluation.codec_report "$corpus/test-clean" --codec "$exp/gan/final" \
+if run_stage 4 && [ ! -f "$exp/codes/model.safetensors" ]; then
+  echo "stage 4: latent codes ($codebooks x $codebook_size) -> $exp/codes"
+  "$python" -m palette.recipes.libritts.fit_codes --corpus "$corpus/train-clean-100" \
+    --codec "$exp/gan/final" --out "$exp/codes" --codebooks "$codebooks" --size "$codebook_size" --licence "$licence"
+fi
+if run_stage 5; then
+  echo "stage 5: codec report -> $report"
+  "$python" -m palette.recipes.evaluation.codec_report "$corpus/test-clean" --codec "$exp/codes" \
     --compare "$compare" --classic false --out "$report"
 fi

@@ -10,8 +10,10 @@ from pathlib import Path
 import torch
 
 from palette.codec.files import UserError
+from palette.codec.registry import load_codec
 from palette.models.codec_lm import LMBatch
 from palette.models.config import LMConfig, load_checkpoint, save_checkpoint
+from palette.models.frames import DiscreteFrames, GaussianFrames, discrete_from_gaussian
 from palette.models.loading import build_model
 from palette.models.transformer import TransformerConfig
 from palette.recipes.corpus.many_record import unshippable_speakers
@@ -96,6 +98,30 @@ def warm_start(model: torch.nn.Module, directory: str, symbols: dict) -> list[st
     return copied
 
 
+def codes_from_gaussian(model: torch.nn.Module, directory: str, codec_name: str) -> bool:
+    """An ar stage warm-started from a kalle stage, over a codec whose codes code its latents
+    (latent RVQ): start the ar frame adapter from kalle's (``frames.discrete_from_gaussian``:
+    code inputs as kalle's inputs for their vectors, logits as kalle's densities of them), so
+    the copied backbone sees what it was trained on. -> whether it applied."""
+    if not isinstance(getattr(model, "frames", None), DiscreteFrames):
+        return False
+    saved, state = load_checkpoint(directory)
+    source_config = LMConfig.from_dict(saved["model"])
+    rvq = getattr(load_codec(codec_name), "rvq", None)
+    if source_config.family != "kalle" or rvq is None:
+        return False
+    source = GaussianFrames(
+        source_config.latent_dim, source_config.patch, source_config.transformer.dim
+    )
+    prefix = "frames."
+    source.load_state_dict(
+        {k[len(prefix) :]: v.float() for k, v in state.items() if k.startswith(prefix)}
+    )
+    discrete_from_gaussian(model.frames, source, rvq.codebooks[0])
+    logger.info("ar frame adapter started from %s's Gaussian over codebook 1", directory)
+    return True
+
+
 def _aligned(durations: dict, cut) -> bool:
     return cut.id in durations
 
@@ -137,6 +163,7 @@ def lm_task(config) -> Task:
         logger.info("initialised from %s", config.init)
     elif config.warm_start:
         warm_start(model, config.warm_start, meta["symbols"])
+        codes_from_gaussian(model, config.warm_start, config.codec)
     logger.info(
         "%s: %.2f M parameters", config.stage, sum(p.numel() for p in model.parameters()) / 1e6
     )

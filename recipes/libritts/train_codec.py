@@ -131,7 +131,7 @@ def continuous_items(codec: PaletteCodecConfig, B: int, config: CodecTrainConfig
     ``continuous_fraction`` of the batch; at least one item per mode when the codec has both)."""
     if codec.latent_dim == 0:
         n_cont = 0
-    elif codec.num_codebooks == 0:
+    elif not codec.trains_codes:  # no codes, or the latent RVQ (fitted after training)
         n_cont = B
     else:
         n_cont = min(B - 1, max(1, round(B * config.continuous_fraction)))

@@ -89,8 +89,8 @@ class CodecEncoder(nn.Module):
         out = ()
         if self.codec.gaussian is not None:
             out = out + tuple(self.codec.gaussian.posterior(h))
-        if self.codec.fsq is not None:
-            out = out + (self.codec.fsq.quantize(h)[1],)
+        if self.codec.has_codes:
+            out = out + (self.codec.codes_of(h),)
         return out
 
 
@@ -104,22 +104,15 @@ class LatentDecoder(nn.Module):
 
 
 class CodeDecoder(nn.Module):
-    """``ResidualFSQ.dequantize`` of all ``Q`` codebooks + the decoder, without the range
-    checks (they need the values; the runner checks the codes before it calls the graph)."""
+    """Codes of all ``Q`` codebooks -> decoder input -> waveform, without the range checks
+    (they need the values; the runner checks the codes before it calls the graph)."""
 
     def __init__(self, codec):
         super().__init__()
         self.codec = codec
 
     def forward(self, codes):
-        fsq = self.codec.fsq
-        half = (fsq.levels - 1) / 2
-        total, scale = 0.0, torch.ones_like(fsq.levels)
-        for stage in range(fsq.stages):
-            k = (codes[:, stage : stage + 1] // fsq.radix) % fsq.levels.long()
-            total = total + (k / half - 1) / scale
-            scale = scale * (fsq.levels - 1)
-        return self.codec.decoder(fsq.proj_out(total))
+        return self.codec.decoder(self.codec.code_input(codes, checked=False))
 
 
 def par_graphs(stage: str, model: PARModel, durations: bool) -> list[GraphSpec]:

@@ -13,23 +13,36 @@ from palette.tts.symbols import SymbolTable
 
 
 def tiny_bundle(root, latents: bool):
-    """``latents``: par + refine, aligned, over 4-dim latents; else par + nar over codes."""
+    """``latents``: par + refine, aligned, over 4-dim latents, the codec's codes a latent RVQ
+    (as the shipped codec's); else par + nar over codes of the encoder's FSQ."""
     if latents:
         stages = {s: {"family": "par", "latent_dim": 4, "aligned": True} for s in ("par", "refine")}
-    else:
-        stages = {"par": {"family": "par"}, "nar": {"family": "nar"}}
+        return tiny_model_dir(root, stages, "par", {"code_source": "latent", "codebook_size": 16})
+    stages = {"par": {"family": "par"}, "nar": {"family": "nar"}}
     return tiny_model_dir(root, stages, "par")
 
 
-def tiny_model_dir(root, stages: dict[str, dict], default_family: str):
-    """A model directory with a tiny random codec and one tiny model per stage; ``stages``:
-    stage -> ``LMConfig`` fields beyond the shared ones (codes unless ``latent_dim`` is set)."""
+def tiny_model_dir(root, stages: dict[str, dict], default_family: str, codec_fields=None):
+    """A model directory with a tiny random codec (``codec_fields``: its config beyond the
+    defaults here) and one tiny model per stage; ``stages``: stage -> ``LMConfig`` fields beyond
+    the shared ones (codes unless ``latent_dim`` is set)."""
     torch.manual_seed(0)
     codec_cfg = PaletteCodecConfig(
-        dim=32, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1, num_codebooks=2, latent_dim=4
+        **{
+            "dim": 32,
+            "encoder_blocks": 1,
+            "decoder_blocks": 1,
+            "vocoder_blocks": 1,
+            "num_codebooks": 2,
+            "latent_dim": 4,
+        }
+        | (codec_fields or {})
     )
     codec_dir = root.parent / f"{root.name}-codec"
-    PaletteCodec(codec_cfg).save_pretrained(codec_dir)
+    codec = PaletteCodec(codec_cfg)
+    if codec.rvq is not None:  # fitted codebooks are never all zero
+        codec.rvq.codebooks.normal_()
+    codec.save_pretrained(codec_dir)
     symbols = SymbolTable.default()
     core = TransformerConfig(dim=32, layers=2, heads=2)
     checkpoints = {}
