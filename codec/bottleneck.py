@@ -28,7 +28,27 @@ def gaussian_kl_to_standard(mean: torch.Tensor, logstd: torch.Tensor) -> torch.T
     return 0.5 * (mean.square() + torch.exp(2 * logstd) - 1.0) - logstd
 
 
-class ResidualFSQ(nn.Module):
+class ResidualCodes(nn.Module):
+    """What both code paths share: ``stages`` codebooks of ``cardinality`` codes, and
+    :meth:`dequantize` = the range checks + the subclass's traceable ``lookup``."""
+
+    stages: int
+    cardinality: int
+
+    def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes ``[B, Q', T]`` (the first ``Q' <= Q`` stages) -> what they stand for,
+        ``[B, C, T]`` (FSQ: the decoder input; latent RVQ: latents ``[B, D, T]``)."""
+        if codes.shape[1] > self.stages:
+            raise ValueError(f"got {codes.shape[1]} codebooks, the codec has {self.stages}")
+        if codes.min() < 0 or codes.max() >= self.cardinality:
+            raise ValueError(f"codes must lie in [0, {self.cardinality})")
+        return self.lookup(codes)
+
+    def lookup(self, codes: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class ResidualFSQ(ResidualCodes):
     """``h [B, C, T]`` <-> codes ``[B, Q, T]`` in ``[0, prod(levels))``, and back to ``[B, C, T]``."""
 
     def __init__(self, dim: int, levels: tuple[int, ...], stages: int):
@@ -70,14 +90,6 @@ class ResidualFSQ(nn.Module):
             scale = scale * (self.levels - 1)
         return self.proj_out(total), torch.stack(codes, 1)
 
-    def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes ``[B, Q', T]`` (the first ``Q' <= Q`` stages) -> decoder input ``[B, C, T]``."""
-        if codes.shape[1] > self.stages:
-            raise ValueError(f"got {codes.shape[1]} codebooks, the codec has {self.stages}")
-        if codes.min() < 0 or codes.max() >= self.cardinality:
-            raise ValueError(f"codes must lie in [0, {self.cardinality})")
-        return self.lookup(codes)
-
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
         """:meth:`dequantize` without the range checks (traceable for ONNX)."""
         half = (self.levels - 1) / 2
@@ -89,7 +101,7 @@ class ResidualFSQ(nn.Module):
         return self.proj_out(total)
 
 
-class LatentRVQ(nn.Module):
+class LatentRVQ(ResidualCodes):
     """Latents ``[B, D, T]`` <-> codes ``[B, Q, T]`` in ``[0, size)`` by residual nearest-vector
     search in ``codebooks [Q, size, D]`` (a buffer: fitted, not trained)."""
 
@@ -113,14 +125,6 @@ class LatentRVQ(nn.Module):
             total, rest = total + picked, rest - picked
             codes.append(index)
         return total.transpose(1, 2), torch.stack(codes, 1)
-
-    def dequantize(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes ``[B, Q', T]`` (the first ``Q' <= Q`` stages) -> latents ``[B, D, T]``."""
-        if codes.shape[1] > self.stages:
-            raise ValueError(f"got {codes.shape[1]} codebooks, the codec has {self.stages}")
-        if codes.min() < 0 or codes.max() >= self.cardinality:
-            raise ValueError(f"codes must lie in [0, {self.cardinality})")
-        return self.lookup(codes)
 
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
         """:meth:`dequantize` without the range checks (traceable for ONNX)."""

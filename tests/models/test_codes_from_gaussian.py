@@ -42,3 +42,32 @@ def test_mismatched_adapters_are_refused():
         discrete_from_gaussian(target, source, codebook[:4])
     with pytest.raises(ValueError, match="patch 1"):
         discrete_from_gaussian(DiscreteFrames(6, 2, 8), source, codebook)
+
+
+def test_an_ar_stage_warm_started_from_kalle_over_latent_codes_gets_its_adapter(tmp_path):
+    from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
+    from palette.models.config import LMConfig, save_checkpoint
+    from palette.models.loading import build_model
+    from palette.models.transformer import TransformerConfig
+    from palette.recipes.libritts.lm_task import codes_from_gaussian
+
+    torch.manual_seed(0)
+    codec_config = PaletteCodecConfig(
+        dim=16, encoder_blocks=1, decoder_blocks=1, vocoder_blocks=1, num_codebooks=2,
+        latent_dim=3, code_source="latent", codebook_size=6,
+    )  # fmt: skip
+    codec = PaletteCodec(codec_config)
+    codec.rvq.codebooks.normal_()
+    codec.save_pretrained(tmp_path / "codec")
+    core = TransformerConfig(dim=8, layers=1, heads=2)
+    shared = {"num_symbols": 20, "num_codebooks": 2, "transformer": core}
+    kalle = build_model(LMConfig(family="kalle", latent_dim=3, **shared))
+    save_checkpoint(tmp_path / "kalle", kalle, {"model": kalle.config.to_dict()})
+    ar = build_model(LMConfig(family="ar", cardinality=6, **shared))
+    assert codes_from_gaussian(ar, str(tmp_path / "kalle"), str(tmp_path / "codec"))
+    with torch.no_grad():
+        want = kalle.frames.proj(codec.rvq.codebooks[0])
+    torch.testing.assert_close(ar.frames.embed.weight[:6], want)
+    ar_source = build_model(LMConfig(family="ar", cardinality=6, **shared))
+    save_checkpoint(tmp_path / "ar", ar_source, {"model": ar_source.config.to_dict()})
+    assert not codes_from_gaussian(ar, str(tmp_path / "ar"), str(tmp_path / "codec"))
