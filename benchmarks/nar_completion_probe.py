@@ -2,7 +2,7 @@
 On held-out cuts with stored codes (``prepare.py features``), the first ``--prompt-share`` of
 each cut is the prompt (every codebook) and the rest gives the NAR only its true first
 codebook. Reports the NAR's cross-entropy and accuracy per codebook (uniform:
-``log(cardinality)``), and Whisper tiny.en WER (jiwer, lower-cased, punctuation dropped) of
+``log(cardinality)``), and Whisper tiny.en WER (the evaluation harness's normaliser) of
 four decodings: the true codes, the NAR's completion, the first codebook alone, and the first
 four true codebooks + the NAR's rest::
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import sys
 
 import torch
@@ -24,11 +23,8 @@ from palette.codec.files import UserError, write_text_atomic
 from palette.codec.registry import load_codec
 from palette.models.loading import load_model
 from palette.models.masks import lengths_to_valid
+from palette.recipes.evaluation.metrics.wer import corpus_wer, word_errors
 from palette.recipes.libritts.lm_data import collate, load_cuts, read_meta
-
-
-def words(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z' ]", " ", text.lower()).split())
 
 
 @torch.inference_mode()
@@ -72,8 +68,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt-share", type=float, default=0.3, help="prompt share of a cut")
     parser.add_argument("--out", required=True, help="markdown report to write")
     args = parser.parse_args(argv)
-    import jiwer
-
     from palette.tts.transcribe import transcribe
 
     nar, _ = load_model(args.nar)
@@ -88,13 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     for i, cut in enumerate(cuts):
         n = int(batch.audio_lens[i])
         text = batch.text[i, : batch.text_lens[i]]
-        refs.append(words(cut.supervisions[0].text))
+        refs.append(cut.supervisions[0].text)
         for name, codes in decodings(nar, batch.codes[i, :, :n], text, int(prompt_lens[i])).items():
             try:
                 said = transcribe(codec.decode(codes[None]).reshape(-1).numpy(), codec.sample_rate)
             except UserError:  # Whisper heard no speech
                 said = ""
-            heard.setdefault(name, []).append(words(said))
+            heard.setdefault(name, []).append(said)
     shown = argv if argv is not None else sys.argv[1:]
     uniform = math.log(meta["cardinality"])
     lines = [
@@ -111,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         for q, ce, acc in per_codebook(nar, batch, prompt_lens)
     ]
     lines += ["", "| decoding | WER |", "|---|---|"]
-    lines += [f"| {name} | {100 * jiwer.wer(refs, hyp):.1f} % |" for name, hyp in heard.items()]
+    for name, hyp in heard.items():
+        errors = [word_errors(r, h) for r, h in zip(refs, hyp, strict=True)]
+        lines.append(f"| {name} | {100 * corpus_wer(errors):.1f} % |")
     write_text_atomic(args.out, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -206,10 +206,11 @@ class PaletteCodec(Codec):
         self._require(self.fsq or self.rvq, "discrete codes")
         return self.decoder(self.code_input(codes))
 
-    def codes_of(self, h: torch.Tensor) -> torch.Tensor:
-        """encoder features ``[B, C, T]`` -> codes ``[B, Q, T]``."""
+    def codes_of(self, h: torch.Tensor, mean: torch.Tensor | None = None) -> torch.Tensor:
+        """encoder features ``[B, C, T]`` -> codes ``[B, Q, T]``; ``mean``: the latent
+        posterior mean of ``h`` when the caller has it (the latent RVQ codes it)."""
         if self.rvq is not None:
-            return self.rvq.quantize(self.gaussian.posterior(h)[0])[1]
+            return self.rvq.quantize(self.gaussian.posterior(h)[0] if mean is None else mean)[1]
         return self.fsq.quantize(h)[1]
 
     def code_input(self, codes: torch.Tensor, checked: bool = True) -> torch.Tensor:

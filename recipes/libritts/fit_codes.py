@@ -93,13 +93,12 @@ def fit_rvq(
 
 def residual_errors(codec: PaletteCodec, x: torch.Tensor) -> list[float]:
     """Mean squared residual per dimension of ``x [N, D]`` after each of ``codec``'s stages."""
-    rest = x.clone()
-    out = []
-    for book in codec.rvq.codebooks:
-        index = (book.square().sum(-1) - 2 * rest @ book.T).argmin(-1)
-        rest = rest - book[index]
-        out.append(float(rest.square().mean()))
-    return out
+    z = x.T[None]  # [1, D, N]
+    _, codes = codec.rvq.quantize(z)
+    return [
+        float((z - codec.rvq.lookup(codes[:, :q])).square().mean())
+        for q in range(1, codec.rvq.stages + 1)
+    ]
 
 
 def with_codes(codec: PaletteCodec, codebooks: torch.Tensor) -> PaletteCodec:

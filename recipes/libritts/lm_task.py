@@ -107,8 +107,10 @@ def codes_from_gaussian(model: torch.nn.Module, directory: str, codec_name: str)
         return False
     saved, state = load_checkpoint(directory)
     source_config = LMConfig.from_dict(saved["model"])
+    if source_config.family != "kalle":
+        return False
     rvq = getattr(load_codec(codec_name), "rvq", None)
-    if source_config.family != "kalle" or rvq is None:
+    if rvq is None:
         return False
     source = GaussianFrames(
         source_config.latent_dim, source_config.patch, source_config.transformer.dim

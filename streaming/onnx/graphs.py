@@ -86,11 +86,12 @@ class CodecEncoder(nn.Module):
 
     def forward(self, wav):
         h = self.codec.encoder(wav)
-        out = ()
+        out, mean = (), None
         if self.codec.gaussian is not None:
-            out = out + tuple(self.codec.gaussian.posterior(h))
+            mean, logstd = self.codec.gaussian.posterior(h)
+            out = (mean, logstd)
         if self.codec.has_codes:
-            out = out + (self.codec.codes_of(h),)
+            out = out + (self.codec.codes_of(h, mean),)
         return out
 
 
