@@ -53,9 +53,16 @@ class System:
     speed_only: bool = False  # not scored (eager gives the cached tokens, only slower)
 
 
-def systems(temperature: float | None, refine_quantile: float | None = None) -> list[System]:
-    """``refine_quantile``: kalle's refinement share per pass (None: the model's)."""
-    ar = SynthesisOptions(family="ar", temperature=1.0 if temperature is None else temperature)
+def systems(
+    temperature: float | None, refine_quantile: float | None = None, relaxed_ar=RELAXED_AR
+) -> list[System]:
+    """``refine_quantile``: kalle's (and a depth-head ar's) refinement share per pass (None: the
+    model's); ``relaxed_ar``: the ``(tau_ctc, tau_lm)`` pairs of ar's relaxed sweep."""
+    ar = SynthesisOptions(
+        family="ar",
+        temperature=1.0 if temperature is None else temperature,
+        refine_quantile=refine_quantile,
+    )
     greedy = dataclasses.replace(ar, temperature=0.0)
     kalle = SynthesisOptions(
         family="kalle",
@@ -70,10 +77,11 @@ def systems(temperature: float | None, refine_quantile: float | None = None) -> 
         System("ar eager (no cache)", ar, eager=True, speed_only=True),
         System("ar + KV cache", ar),
         System("ar greedy + KV cache", greedy),
+        System("ar greedy, unrefined", dataclasses.replace(greedy, refine_iterations=0)),
         System("ar greedy, speculative exact", dataclasses.replace(greedy, speculative="exact")),
         System("ar, speculative sampling", dataclasses.replace(ar, speculative="sampling")),
     ]
-    for tau_ctc, tau_lm in RELAXED_AR:
+    for tau_ctc, tau_lm in relaxed_ar:
         relaxed = dataclasses.replace(ar, speculative="relaxed", tau_ctc=tau_ctc, tau_lm=tau_lm)
         out.append(System(f"ar, relaxed tau_ctc={tau_ctc} tau_lm={tau_lm}", relaxed))
     out.append(System("kalle eager (no cache)", kalle, eager=True, speed_only=True))
@@ -148,6 +156,7 @@ def patched(counters: Counters, eager: bool):
     saved = {
         (ar_family, "ARGenerator"): ar_family.ARGenerator,
         (ar_family, "SpeculativeARGenerator"): ar_family.SpeculativeARGenerator,
+        (ar_family, "SpeculativeDepthGenerator"): ar_family.SpeculativeDepthGenerator,
         (kalle_family, "ARGenerator"): kalle_family.ARGenerator,
         (kalle_family, "SpeculativeGaussianGenerator"): kalle_family.SpeculativeGaussianGenerator,
     }
@@ -209,6 +218,12 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         help="kalle: frames re-predicted per refinement pass (default: the model's)",
     )
+    p.add_argument(
+        "--relaxed-ar",
+        help="ar's relaxed sweep as TAU_CTC:TAU_LM,... (default: "
+        + ",".join(f"{c}:{lm}" for c, lm in RELAXED_AR)
+        + "; a depth-head ar's entropies are per codebook, its probabilities geometric means)",
+    )
     p.add_argument("--systems", help="comma-separated substrings: only matching systems")
     p.add_argument("--work", default="exp/speculative", help="folder for generated audio")
     p.add_argument("--out", default="benchmarks/results/speculative", help="report folder")
@@ -220,7 +235,12 @@ def main(argv: list[str] | None = None) -> None:
     counters = Counters(synth)
     items = read_manifest(args.pairs)[: args.limit]
     voices = {i.id: synth.encode_voice(i.prompt, i.prompt_text) for i in items}
-    chosen = systems(args.temperature, args.refine_quantile)
+    sweep = RELAXED_AR
+    if args.relaxed_ar:
+        sweep = tuple(
+            tuple(float(x) for x in pair.split(":")) for pair in args.relaxed_ar.split(",")
+        )
+    chosen = systems(args.temperature, args.refine_quantile, sweep)
     if args.systems:
         keys = args.systems.split(",")
         chosen = [s for s in chosen if any(k in s.name for k in keys)]

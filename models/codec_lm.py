@@ -18,6 +18,7 @@ from torch import nn
 
 from palette.models.alignment import MAX_PROGRESS, duration_loss, frame_phonemes, phone_inputs
 from palette.models.config import LMConfig
+from palette.models.depth_frames import DepthFrames
 from palette.models.frames import (
     DiscreteFrames,
     GaussianDraft,
@@ -44,6 +45,9 @@ class LMBatch:
     speaker: torch.Tensor | None = None  # [B, E] speaker embeddings (models with speaker_dim)
 
 
+DEPTH_HIDDEN = 256  # width of the depth head's correction (models.depth_frames)
+
+
 class CodecLM(SpeakerConditioned, nn.Module):
     def __init__(self, config: LMConfig):
         super().__init__()
@@ -53,7 +57,11 @@ class CodecLM(SpeakerConditioned, nn.Module):
         dim, patch = config.transformer.dim, config.patch
         self.text_embed = nn.Embedding(config.num_symbols, dim)
         self.bos = nn.Parameter(0.02 * torch.randn(dim))
-        if config.family == "ar":
+        if config.depth:  # every codebook of a latent-RVQ codec, over a Gaussian
+            self.frames = DepthFrames(
+                config.num_codebooks, config.cardinality, config.latent_dim, dim, DEPTH_HIDDEN
+            )
+        elif config.family == "ar":
             self.frames = DiscreteFrames(config.cardinality, patch, dim)
         else:
             self.frames = GaussianFrames(config.latent_dim, patch, dim)
@@ -221,7 +229,12 @@ class CodecLM(SpeakerConditioned, nn.Module):
     def forward(self, batch: LMBatch) -> dict[str, torch.Tensor]:
         """Losses for one batch: ``loss`` (total) and its parts."""
         speaker = self.training_speaker(batch)  # one draw of the dropout for every pass
-        losses = (self._discrete_losses if self.discrete else self._gaussian_losses)(batch, speaker)
+        if self.config.depth:
+            losses = self._depth_losses(batch, speaker)
+        elif self.discrete:
+            losses = self._discrete_losses(batch, speaker)
+        else:
+            losses = self._gaussian_losses(batch, speaker)
         if self.ctc is not None:
             losses["ctc"] = self._ctc_loss(losses.pop("_states"), batch)
             losses["loss"] = losses["loss"] + self.config.ctc_weight * losses["ctc"]
@@ -305,18 +318,54 @@ class CodecLM(SpeakerConditioned, nn.Module):
         kl = gaussian_kl(as_steps(q_mean), as_steps(q_logstd), p_mean, p_logstd).sum(-1)
         frame_valid = lengths_to_valid(batch.audio_lens, S * P).view(B, S, P)
         kl = (kl * frame_valid).sum() / frame_valid.sum()
-        step_valid = lengths_to_valid(n_steps, S)
-        stop_target = (
-            torch.arange(S, device=n_steps.device)[None] == (n_steps - 1)[:, None]
-        ).float()
-        stop = F.binary_cross_entropy_with_logits(stop_logit, stop_target, reduction="none")
-        stop = (stop * step_valid).sum() / step_valid.sum()
+        stop = self._stop_loss(stop_logit, n_steps)
         losses = {"loss": kl / D + stop, "kl": kl, "stop": stop, "_states": states}
         if self.gaussian_draft is not None:
             q = as_steps(q_mean), as_steps(q_logstd)
             losses["draft"] = self._gaussian_draft_loss(states, phones, q, frame_valid) / D
             losses["loss"] = losses["loss"] + cfg.draft_weight * losses["draft"]
         return self._duration_losses(losses, batch, speaker)
+
+    def _depth_losses(self, batch: LMBatch, speaker) -> dict[str, torch.Tensor]:
+        """Cross-entropy of every codebook of every frame (each given the true earlier ones),
+        ``ce`` in nats per frame summed over codebooks; the stop and draft losses as kalle's."""
+        B, Q, _ = batch.codes.shape
+        n_steps = batch.audio_lens + 1  # frames, then the stop step
+        S = int(n_steps.max())
+        codes = F.pad(batch.codes, (0, S - batch.codes.shape[-1]))[..., :S]  # [B, Q, S]
+        phones = self._training_phones(batch, S) if self.config.aligned else None
+        inputs = self._drop_frames(self.step_inputs(codes[..., : S - 1]))
+        states = self.run(
+            batch.text, batch.text_lens, inputs, n_steps - 1, phones=phones, speaker=speaker
+        )
+        mean, logstd, stop_logit = self.frames.predict(states)  # [B, S, 1, D], [B, S]
+        logits = self.frames.teacher_logits(mean[:, :, 0], logstd[:, :, 0], codes)
+        target = codes.transpose(1, 2).reshape(-1)
+        ce = F.cross_entropy(logits.reshape(target.shape[0], -1).float(), target, reduction="none")
+        frame_valid = lengths_to_valid(batch.audio_lens, S)
+        ce = (ce.view(B, S, Q).sum(-1) * frame_valid).sum() / frame_valid.sum()
+        stop = self._stop_loss(stop_logit, n_steps)
+        losses = {"loss": ce / Q + stop, "ce": ce, "stop": stop, "_states": states}
+        if self.gaussian_draft is not None and batch.latent_mean is not None:
+            q = tuple(
+                F.pad(x, (0, S - x.shape[-1])).transpose(1, 2)[:, :, None]
+                for x in (batch.latent_mean, batch.latent_logstd)
+            )  # [B, S, 1, D]
+            draft = self._gaussian_draft_loss(states, phones, q, frame_valid[..., None])
+            losses["draft"] = draft / self.config.latent_dim
+            losses["loss"] = losses["loss"] + self.config.draft_weight * losses["draft"]
+        return self._duration_losses(losses, batch, speaker)
+
+    @staticmethod
+    def _stop_loss(stop_logit: torch.Tensor, n_steps: torch.Tensor) -> torch.Tensor:
+        """BCE of the stop logits ``[B, S]``: 1 at each sequence's last step ``n_steps - 1``."""
+        S = stop_logit.shape[1]
+        step_valid = lengths_to_valid(n_steps, S)
+        stop_target = (
+            torch.arange(S, device=n_steps.device)[None] == (n_steps - 1)[:, None]
+        ).float()
+        stop = F.binary_cross_entropy_with_logits(stop_logit, stop_target, reduction="none")
+        return (stop * step_valid).sum() / step_valid.sum()
 
     def _gaussian_draft_loss(self, states, phones, q, frame_valid) -> torch.Tensor:
         """KL of every step ``k`` = 1..ahead ahead of each state to the codec posterior ``q``

@@ -50,6 +50,8 @@ class LMConfig:
     # 256-dim d-vector) projected and added to every input position beside the prompt; 0 = none
     speaker_dropout: float = 0.0  # par/ar/kalle, training: probability that an utterance's speaker
     # embedding is zeroed (the model then also works without one, from the prompt alone)
+    depth: bool = False  # ar over a latent-RVQ codec: each step predicts all num_codebooks
+    # codebooks through a residual depth head over a Gaussian (models.depth_frames); no NAR
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
 
     def __post_init__(self):
@@ -66,8 +68,17 @@ class LMConfig:
             raise UserError(f"the {self.family} family needs cardinality > 0")
         if self.draft_upsample and self.family != "ar":
             raise UserError("only the ar family has a CTC draft head (draft_upsample)")
-        if self.draft_ahead and (self.family != "kalle" or not self.aligned):
-            raise UserError("only an aligned kalle model has a Gaussian draft head (draft_ahead)")
+        gaussian_steps = self.family == "kalle" or self.depth
+        if self.draft_ahead and not (gaussian_steps and self.aligned):
+            raise UserError(
+                "only an aligned kalle or depth-head ar model has a Gaussian draft head "
+                "(draft_ahead)"
+            )
+        if self.depth:
+            if self.family != "ar" or self.latent_dim <= 0 or self.patch != 1:
+                raise UserError("a depth head (depth) is for ar models over latents, patch 1")
+            if self.own_inputs or self.draft_upsample:
+                raise UserError("a depth-head ar model takes no own_inputs or CTC draft head")
         if self.draft_hidden < 0 or (self.draft_hidden and not self.draft_ahead):
             raise UserError("draft_hidden is the width of a Gaussian draft head (draft_ahead > 0)")
         if not 0.0 <= self.own_inputs <= 1.0:

@@ -145,7 +145,9 @@ class ARGenerator:
         if self.done:
             return None
         state = self._next_state()
-        if self.model.discrete:
+        if self.model.config.depth:
+            patch, confidence = self._sample_depth(state)
+        elif self.model.discrete:
             patch, confidence = self._sample_discrete(state), None
         else:
             patch, confidence = self._sample_gaussian(state)
@@ -165,8 +167,8 @@ class ARGenerator:
     def confidence(self) -> torch.Tensor:
         """Gaussian models: each generated frame's confidence ``[T]``, the negative mean
         log-std the model predicted for it (what refinement ranks frames by)."""
-        if self.model.discrete:
-            raise TypeError("frame confidence is recorded for Gaussian (kalle) models only")
+        if self.model.discrete and not self.model.config.depth:
+            raise TypeError("frame confidence is recorded for Gaussian-headed models only")
         empty = torch.zeros(0)
         return torch.cat(self._confidence) if self._confidence else empty
 
@@ -185,6 +187,18 @@ class ARGenerator:
         if not out:
             return None
         return torch.cat(out)
+
+    def _sample_depth(self, state: torch.Tensor):
+        """Depth-head models -> (codes ``[Q, 1]``, confidence ``[1]``), or ``(None, None)``."""
+        mean, logstd, stop = self.model.frames.predict(state[:, None])
+        if self.index is None and torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
+            return None, None
+        codes, _ = self.model.frames.draw(mean[0, 0, 0], logstd[0, 0, 0], self.pick_code)
+        return codes[:, None], gaussian_confidence(logstd[0, 0])
+
+    def pick_code(self, q: int, logits: torch.Tensor) -> torch.Tensor:
+        """One code of codebook ``q`` from its ``logits [K]`` (temperature, top-k, top-p)."""
+        return sample(logits[None], self.options, None, self.rng)[0]
 
     def _sample_gaussian(self, state: torch.Tensor):
         """-> (latents ``[D, P]``, their confidence ``[P]``), or ``(None, None)`` at the end."""

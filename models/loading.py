@@ -28,9 +28,14 @@ def build_model(config: LMConfig) -> torch.nn.Module:
 
 
 def load_model(directory: str | os.PathLike) -> tuple[torch.nn.Module, dict]:
-    """-> (model in eval mode, the whole config.json). Weights may be stored in half precision."""
+    """-> (model in eval mode, the whole config.json). Weights may be stored in half precision.
+    A stage whose config names ``"shares": STAGE`` stores only the tensors that differ from
+    its sibling stage ``STAGE``'s (e.g. a depth head on kalle's backbone) and takes the rest
+    from there."""
     config, state = load_checkpoint(directory)
     where = Path(directory) / "config.json"
+    if "shares" in config:
+        state = {**_shared_state(Path(directory), config["shares"]), **state}
     if "model" not in config:
         raise UserError(f"{where}: missing field 'model'")
     try:
@@ -45,3 +50,14 @@ def load_model(directory: str | os.PathLike) -> tuple[torch.nn.Module, dict]:
             f"{Path(directory) / 'model.safetensors'} does not fit its config ({first} ...)"
         ) from None
     return model.eval(), config
+
+
+def _shared_state(directory: Path, sibling) -> dict[str, torch.Tensor]:
+    """The tensors of the sibling stage a stage shares (one level: it must not share itself)."""
+    where = directory / "config.json"
+    if not isinstance(sibling, str) or not (directory.parent / sibling).is_dir():
+        raise UserError(f"{where}: shares {sibling!r}, which is not a stage beside it")
+    config, state = load_checkpoint(directory.parent / sibling)
+    if "shares" in config:
+        raise UserError(f"{where}: shares stage {sibling!r}, which itself shares another")
+    return state

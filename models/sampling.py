@@ -18,6 +18,7 @@ class SamplingOptions:
     ras_window: int = 0  # repetition-aware sampling: look back this many tokens (0 = off)
     ras_threshold: float = 0.1  # resample from the full distribution when the nucleus pick
     # already fills more than this fraction of the window (VALL-E 2)
+    stop_threshold: float = 0.5  # depth-head ar models: stop when sigmoid(stop logit) exceeds it
 
 
 def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:

@@ -52,6 +52,19 @@ class SpeculativeGaussianGenerator(ARGenerator):
         durations: torch.Tensor | None = None,
         speaker: torch.Tensor | None = None,
     ):
+        self._check(model, options, speculative)
+        super().__init__(
+            model, text, prompt, max_frames, options, seed, durations=durations, speaker=speaker
+        )
+        self.spec = speculative
+        self.passes = self.drafted = self.accepted = 0
+        self._pending = None  # the next step's frames [P, D], drawn, not yet fed
+        self._anchor = None  # the state [1, C] that predicted the pending step
+        self._pending_confidence = None  # the pending step's frame confidence [P]
+
+    @staticmethod
+    def _check(model, options, speculative: SpeculativeOptions) -> None:
+        """Refuse a model or mode this generator cannot decode with (a ``UserError``)."""
         if model.discrete or model.gaussian_draft is None:
             raise UserError(
                 "speculative decoding of the kalle family needs a model trained with a "
@@ -68,14 +81,6 @@ class SpeculativeGaussianGenerator(ARGenerator):
             )
         if speculative.mode == "sampling" and options.temperature <= 0:
             raise UserError("speculative sampling needs temperature > 0 (or use relaxed)")
-        super().__init__(
-            model, text, prompt, max_frames, options, seed, durations=durations, speaker=speaker
-        )
-        self.spec = speculative
-        self.passes = self.drafted = self.accepted = 0
-        self._pending = None  # the next step's frames [P, D], drawn, not yet fed
-        self._anchor = None  # the state [1, C] that predicted the pending step
-        self._pending_confidence = None  # the pending step's frame confidence [P]
 
     @property
     def _steps_done(self) -> int:
@@ -92,8 +97,12 @@ class SpeculativeGaussianGenerator(ARGenerator):
         self.passes += 1
         self._anchor = states[:, -1]
         mean, logstd = self._predict(self._anchor[:, None])
-        self._pending = draw_gaussian(mean[0], logstd[0], self.options.temperature, self.rng)
+        self._pending = self._draw(mean[0], logstd[0])
         self._pending_confidence = gaussian_confidence(logstd[0])
+
+    def _draw(self, mean: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
+        """A plain draw of one step ``[P, D]`` from the model's ``mean, logstd [P, D]``."""
+        return draw_gaussian(mean, logstd, self.options.temperature, self.rng)
 
     def _drafts(self, m: int, K: int):
         """Gaussians ``q`` ``[K, P, D]`` for steps ``m+1 .. m+K`` from the anchor state, and the
@@ -116,9 +125,9 @@ class SpeculativeGaussianGenerator(ARGenerator):
             else:  # relaxed
                 z = (drafts[j] - p[0][j]) * torch.exp(-p[1][j])
                 if float(torch.exp(-0.5 * z.pow(2).mean())) < self.spec.tau_lm:
-                    return j, draw_gaussian(p[0][j], p[1][j], t, self.rng)
+                    return j, self._draw(p[0][j], p[1][j])
         K = drafts.shape[0]
-        return K, draw_gaussian(p[0][K], p[1][K], t, self.rng)
+        return K, self._draw(p[0][K], p[1][K])
 
     @torch.inference_mode()
     def step(self) -> torch.Tensor | None:
@@ -134,8 +143,8 @@ class SpeculativeGaussianGenerator(ARGenerator):
         if K > 0:
             m = self._steps_done
             q, drafts = self._drafts(m, K)
-            feed = torch.cat([self._pending[None], drafts])  # [K + 1, P, D]
-            feed = feed.reshape(-1, feed.shape[-1]).T[None]  # latents [1, D, (K + 1) P]
+            feed = torch.cat([self._pending[None], drafts])  # [K + 1, P, D] (depth: [.., 1, Q])
+            feed = feed.reshape(-1, feed.shape[-1]).T[None]  # frames [1, D, (K + 1) P]
             start = self.cache.length
             states = self.model.extend(
                 self.model.step_inputs(feed),

@@ -218,13 +218,26 @@ class ModelBundle:
         sampling: dict | None = None,
         card: str | os.PathLike | None = None,
         half: bool = True,
+        shares: Mapping[str, str] | None = None,
     ) -> ModelBundle:
         """Write a model directory atomically (built beside ``out``, then renamed onto it).
 
         ``stages`` maps a stage name to ``(config, state_dict)`` as ``load_checkpoint``
         returns them; ``codec`` is a registered name or a codec directory (copied in);
-        ``half`` stores floating-point weights as float16 (they load as float32)."""
+        ``half`` stores floating-point weights as float16 (they load as float32); ``shares``
+        maps a stage to a sibling whose equal tensors it does not store again (its config
+        gets ``"shares"``; ``models.loading`` takes them from the sibling)."""
         out = Path(out)
+        stored = {stage: _stored(state, half) for stage, (_, state) in stages.items()}
+        configs = {stage: dict(config) for stage, (config, _) in stages.items()}
+        for stage, sibling in (shares or {}).items():
+            if stage not in stages or sibling not in stages or sibling in (shares or {}):
+                raise UserError(
+                    f"stage {stage} cannot share {sibling}: both must be exported, and "
+                    f"{sibling} must not share another"
+                )
+            stored[stage] = _without_shared(stored[stage], stored[sibling])
+            configs[stage]["shares"] = sibling
         for stage in stages:
             if stage not in STAGES:
                 raise UserError(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
@@ -237,15 +250,9 @@ class ModelBundle:
             if Path(codec).is_dir():
                 shutil.copytree(codec, tmp / "codec")
                 codec_ref = "codec"
-            for stage, (config, state) in stages.items():
+            for stage, weights in stored.items():
+                config = configs[stage]
                 (tmp / stage).mkdir()
-                weights = {
-                    k: (v.to(torch.float16) if half and v.is_floating_point() else v)
-                    .detach()
-                    .contiguous()
-                    .cpu()
-                    for k, v in state.items()
-                }
                 atomic_write(
                     tmp / stage / "model.safetensors", lambda p, w=weights: save_file(w, str(p))
                 )
@@ -263,6 +270,26 @@ class ModelBundle:
                 shutil.copy(card, tmp / "MODEL_CARD.md")
             ModelBundle.read(tmp)  # what we write must read back
         return ModelBundle.read(out)
+
+
+def _stored(state: dict, half: bool) -> dict[str, torch.Tensor]:
+    """A state dict as it is written: float16 where ``half``, contiguous, on the CPU."""
+    return {
+        k: (v.to(torch.float16) if half and v.is_floating_point() else v)
+        .detach()
+        .contiguous()
+        .cpu()
+        for k, v in state.items()
+    }
+
+
+def _without_shared(own: dict, sibling: dict) -> dict[str, torch.Tensor]:
+    """``own`` less the tensors ``sibling`` holds with the same name and values."""
+    return {
+        k: v
+        for k, v in own.items()
+        if not (k in sibling and sibling[k].shape == v.shape and torch.equal(sibling[k], v))
+    }
 
 
 def _field(path: Path, data: dict, key: str, kind: type, required: bool = False):

@@ -48,12 +48,12 @@ class SynthesisOptions:
     # sampled noise); None = the model's recommendation (bundle.json "sampling"), else 0.8
     top_k: int = 0  # ar: keep the k most likely codes (0 = all)
     top_p: float = 0.9  # ar/par (and kalle's refinement): nucleus sampling
-    ras_window: int = 10  # ar: repetition-aware sampling window (0 = off)
+    ras_window: int = 10  # ar: repetition-aware sampling window (0 = off; codebook-1 models)
     ras_threshold: float = 0.1  # ar: repetition ratio that triggers resampling
     span: int | None = None  # par: frames committed per step; None = the model's, else 8
-    refine_iterations: int = 2  # par, kalle: refinement passes (needs a latent refine stage
-    #   for kalle); whole sentences only, streamed ones are not refined
-    refine_quantile: float | None = None  # par, kalle: fraction of frames re-masked per
+    refine_iterations: int = 2  # par, kalle, depth-head ar: refinement passes (needs a latent
+    #   refine stage for kalle and ar); whole sentences only, streamed ones are not refined
+    refine_quantile: float | None = None  # par, kalle, ar: fraction of frames re-masked per
     # pass; None = the model's recommendation, else 0.1
     speed: float = 1.0  # par: speaking rate relative to the prompt
     duration: float | None = None  # par: length of each sentence in seconds (overrides speed)

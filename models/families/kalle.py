@@ -79,14 +79,14 @@ class KalleFamily(Family):
         refiner = models.get("refine") if whole and options.refine_iterations else None
         if refiner is None or not refiner.continuous:  # a codes refiner cannot take latents
             return steps(generator)
-        return iter([refined(generator, refiner, request, options, durations)])
+        frames = generator.generate()
+        return iter([refined(frames, generator.confidence, refiner, request, options, durations)])
 
 
-def refined(generator, refiner, request, options, durations) -> torch.Tensor:
-    """The finished sentence of ``generator`` ``[D, T]`` after NAR refinement of its
-    lowest-confidence frames (``PARGenerator.refine``; the same temperature and top-p, the
-    durations the AR pass was aligned to)."""
-    frames = generator.generate()
+def refined(frames, confidence, refiner, request, options, durations) -> torch.Tensor:
+    """A finished sentence's latents ``frames [D, T]`` after NAR refinement of its
+    lowest-confidence frames (``confidence [T]``; ``PARGenerator.refine``; the same temperature
+    and top-p, the durations the AR pass was aligned to)."""
     stage_two = PARGenerator(
         refiner,
         request.text,
@@ -98,6 +98,6 @@ def refined(generator, refiner, request, options, durations) -> torch.Tensor:
         speaker=request.speaker_for(refiner),
         durations=durations,
     )
-    stage_two.fill(frames, generator.confidence)
+    stage_two.fill(frames, confidence)
     stage_two.refine(refiner)
     return stage_two.generated

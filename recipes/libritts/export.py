@@ -31,6 +31,8 @@ class ExportOptions:
     language: str = "en-us"  # espeak-ng language of the model's front end
     card: str = ""  # markdown model card to include
     sampling: str = "{}"  # recommended options per family, JSON: {"par": {"temperature": 0.4}}
+    share: tuple[str, ...] = ()  # STAGE=SIBLING: store only the tensors STAGE does not share
+    # with SIBLING (e.g. ar=kalle for a depth head trained on kalle's frozen backbone)
 
 
 def export_bundle(
@@ -41,22 +43,37 @@ def export_bundle(
     language: str = "en-us",
     card: str = "",
     sampling: dict | None = None,
+    shares: dict[str, str] | None = None,
 ) -> Path:
     """Trained stage directories -> one model directory (written by ``ModelBundle.write``)."""
     checkpoints = {stage: load_checkpoint(source) for stage, source in stages.items()}
     bundle = ModelBundle.write(
-        out_dir, codec, checkpoints, default_family, language, sampling, card or None, half=True
+        out_dir,
+        codec,
+        checkpoints,
+        default_family,
+        language,
+        sampling,
+        card or None,
+        half=True,
+        shares=shares,
     )
     return bundle.directory
 
 
+def _pairs(flag: str, values: tuple[str, ...]) -> dict[str, str]:
+    """``NAME=VALUE`` flags -> {name: value}."""
+    pairs = {}
+    for pair in values:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value:
+            raise UserError(f"--{flag} takes NAME=VALUE, not {pair!r}")
+        pairs[name] = value
+    return pairs
+
+
 def export(options: ExportOptions) -> Path:
-    stages = {}
-    for pair in options.stage:
-        name, sep, directory = pair.partition("=")
-        if not sep or not name or not directory:
-            raise UserError(f"--stage takes NAME=DIR, not {pair!r}")
-        stages[name] = directory
+    stages = _pairs("stage", options.stage)
     if not stages:
         raise UserError("give at least one --stage NAME=DIR")
     try:
@@ -71,6 +88,7 @@ def export(options: ExportOptions) -> Path:
         options.language,
         options.card,
         sampling,
+        _pairs("share", options.share),
     )
 
 
@@ -82,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         parser,
         ExportOptions,
         positional=("out",),
-        repeat=("stage",),
+        repeat=("stage", "share"),
         choices={"default_family": FAMILIES},
     )
     options = from_args(ExportOptions, parser.parse_args(argv))

@@ -43,8 +43,12 @@ def model_config(config, meta: dict, speaker_dim: int = 0) -> LMConfig:
         )
     core = TransformerConfig(dim=config.dim, layers=config.layers, heads=config.heads)
     latent_dim = meta.get("latent_dim", 0)
+    depth = config.depth and family == "ar"
+    if config.depth and not depth:
+        raise UserError(f"--depth is for the ar stage, not {config.stage}")
     continuous = (
-        family == "kalle"
+        depth
+        or family == "kalle"
         or (family == "par" and config.latents)
         or (family == "align" and latent_dim > 0)
     )
@@ -53,20 +57,24 @@ def model_config(config, meta: dict, speaker_dim: int = 0) -> LMConfig:
     return LMConfig(
         family=family,
         num_symbols=len(meta["symbols"]["symbols"]),
-        cardinality=0 if continuous else meta.get("cardinality", 0),
+        cardinality=meta.get("cardinality", 0) if depth or not continuous else 0,
         num_codebooks=meta.get("num_codebooks", 1),
         latent_dim=latent_dim if continuous else 0,
         patch=config.patch if family in ("ar", "kalle") else 1,
         ctc_weight=config.ctc_weight if family in ("ar", "kalle") else 0.0,
-        noise_std=config.noise_std if continuous and family != "align" else 0.0,
+        noise_std=config.noise_std if continuous and family in ("kalle", "par") else 0.0,
         aligned=config.aligned and family in ("par", "ar", "kalle"),
         score_ratio=config.score_ratio if family == "par" else 0.1,
         draft_upsample=config.draft_upsample if family == "ar" else 0,
         draft_weight=config.draft_weight if family in ("ar", "kalle") else 0.0,
-        draft_ahead=config.draft_ahead if family == "kalle" else 0,
+        draft_ahead=config.draft_ahead if family == "kalle" or depth else 0,
+        draft_hidden=config.draft_hidden
+        if config.draft_ahead and (family == "kalle" or depth)
+        else 0,
         frame_dropout=config.frame_dropout if family in ("ar", "kalle") else 0.0,
         own_inputs=config.own_inputs if family in ("ar", "kalle") else 0.0,
         own_passes=config.own_passes if family in ("ar", "kalle") else 1,
+        depth=depth,
         speaker_dim=speaker_dim if speaker else 0,
         speaker_dropout=config.speaker_dropout if speaker else 0.0,
         transformer=core,
@@ -124,6 +132,22 @@ def codes_from_gaussian(model: torch.nn.Module, directory: str, codec_name: str)
     return True
 
 
+def train_only(model: torch.nn.Module, prefixes: str) -> int:
+    """Freeze every parameter whose name starts with none of the comma-separated ``prefixes``
+    (empty: train all). -> the values frozen."""
+    if not prefixes:
+        return 0
+    keep = tuple(p.strip() for p in prefixes.split(",") if p.strip())
+    named = dict(model.named_parameters())
+    if not any(name.startswith(keep) for name in named):
+        raise UserError(f"--train-only {prefixes}: no parameter of this stage starts with it")
+    frozen = 0
+    for name, param in named.items():
+        param.requires_grad_(name.startswith(keep))
+        frozen += 0 if param.requires_grad else param.numel()
+    return frozen
+
+
 def _aligned(durations: dict, cut) -> bool:
     return cut.id in durations
 
@@ -154,6 +178,11 @@ def lm_task(config) -> Task:
         table = load_table(config.manifests, config.codec)
     cfg = model_config(config, meta, table.dim if table is not None else 0)
     model = build_model(cfg)
+    if cfg.depth:  # the depth head scores the codec's own code vectors
+        rvq = getattr(load_codec(config.codec), "rvq", None)
+        if rvq is None:
+            raise UserError(f"--depth needs a codec whose codes code its latents; {config.codec}")
+        model.frames.set_vectors(rvq.codebooks)
     if config.init:
         saved, state = load_checkpoint(config.init)
         if LMConfig.from_dict(saved["model"]) != cfg:
@@ -166,8 +195,12 @@ def lm_task(config) -> Task:
     elif config.warm_start:
         warm_start(model, config.warm_start, meta["symbols"])
         codes_from_gaussian(model, config.warm_start, config.codec)
+    frozen = train_only(model, config.train_only)
     logger.info(
-        "%s: %.2f M parameters", config.stage, sum(p.numel() for p in model.parameters()) / 1e6
+        "%s: %.2f M parameters (%.2f M frozen)",
+        config.stage,
+        sum(p.numel() for p in model.parameters()) / 1e6,
+        frozen / 1e6,
     )
     from lhotse.dataset import DynamicBucketingSampler
 

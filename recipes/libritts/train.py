@@ -66,6 +66,11 @@ class TrainConfig:
     )
     draft_weight: float = 0.3  # ar, kalle: weight of the draft head's loss
     draft_ahead: int = 0  # kalle, aligned: steps the Gaussian draft head predicts ahead (0 = none)
+    draft_hidden: int = 0  # with --draft-ahead: the draft head's hidden width (0: --dim)
+    depth: bool = False  # ar over a latent-RVQ codec: every codebook through a residual depth
+    # head over a Gaussian (warm-start it from a kalle stage; no NAR stage then)
+    train_only: str = ""  # comma-separated parameter-name prefixes to train (e.g. "frames."):
+    # everything else keeps its (warm-start) values; empty = train all
     speaker: str = "none"  # par, refine, ar, kalle: global speaker embedding (speaker_features.py):
     # none, utterance (the cut's own) or other (another cut of the same speaker)
     speaker_dropout: float = 0.1  # with --speaker: share of embeddings zeroed in training

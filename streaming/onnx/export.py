@@ -132,9 +132,13 @@ def export_graph(
 
 
 def exportable_stages(models: dict) -> list[str]:
-    """Stages with graphs: PAR models and autoregressive ``CodecLM`` s (the NAR stage keeps
-    running in PyTorch)."""
-    return [stage for stage, (model, _) in models.items() if isinstance(model, (PARModel, CodecLM))]
+    """Stages with graphs: PAR models and autoregressive ``CodecLM`` s (the NAR stage and a
+    depth-head ar stage keep running in PyTorch)."""
+    return [
+        stage
+        for stage, (model, _) in models.items()
+        if isinstance(model, PARModel) or (isinstance(model, CodecLM) and not model.config.depth)
+    ]
 
 
 def stage_graphs(stage: str, model, durations: bool) -> list[GraphSpec]:
