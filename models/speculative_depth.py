@@ -16,7 +16,8 @@ drafted codes before it. Modes (``SpeculativeOptions.mode``):
   and the round ends. The output follows plain sampling exactly (Monte-Carlo test).
 - ``relaxed``: a whole draft span is kept when its drafts' mean per-codebook entropy is below
   ``tau_ctc`` nats; otherwise drafted frames are kept while the model's geometric-mean
-  probability of their codes is at least ``tau_lm``; a rejection is a plain draw from the model.
+  probability of their codes is at least ``tau_lm``; a rejection is a plain draw from the model
+  (greedy at temperature 0: drafts and the model's own frames are then argmax codes).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class SpeculativeDepthGenerator(SpeculativeGaussianGenerator):
         K = drafts.shape[0]
         codes = drafts[:, 0]  # [K, Q]
         logits = self._model_logits(p, drafts)
-        if self._greedy:
+        if self.spec.mode != "relaxed" and self._greedy:  # exact, or sampling at temperature 0
             for j in range(K):
                 own = self._draw(p[0][j], p[1][j])
                 if not torch.equal(own[0], codes[j]):

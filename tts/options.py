@@ -67,10 +67,12 @@ class SynthesisOptions:
     # identical to greedy AR), "sampling" (same distribution as plain sampling), "relaxed"
     # (thresholds below); None = plain AR
     draft_tokens: int = 8  # ar, kalle, speculative: codes (steps) drafted and verified per pass
-    tau_ctc: float = 0.5  # ar, relaxed: keep a whole draft span below this CTC entropy (nats)
+    tau_ctc: float = 0.5  # ar, relaxed: keep a whole draft span below this CTC entropy (nats;
+    # a depth-head ar: the drafts' mean entropy per codebook)
     tau_lm: float | None = None  # ar, relaxed: else keep draft codes the model gives at least
-    # this; kalle, relaxed: keep draft steps whose relative density exp(-mean(z^2)/2) is at
-    # least this; None = the model's recommendation, else 0.1
+    # this (a depth-head ar: frames whose codes' geometric-mean probability is); kalle,
+    # relaxed: keep draft steps whose relative density exp(-mean(z^2)/2) is at least this;
+    # None = the model's recommendation, else 0.1
     verify: bool = False  # offline: hear every sentence back (Whisper, the asr extra) and redo
     # a take whose word error rate is above verify_max_wer; streaming cannot take back audio
     verify_retries: int = 2  # verify: extra takes at most per sentence (the best one is kept)

@@ -22,7 +22,9 @@ from palette.models.speculative_depth import SpeculativeDepthGenerator
 class ARFamily(Family):
     name = "ar"
     stages = ("ar",)
-    optional_stages = ("nar", "refine")  # refine: depth-head models, over their latents
+    # a depth-head model also refines with the refine stage where there is one (par's row lists
+    # it, which keeps the table's stage order: ar, nar, par, refine, kalle)
+    optional_stages = ("nar",)
     options = frozenset(
         {
             "temperature",

@@ -154,11 +154,12 @@ def test_speculative_sampling_has_the_distribution_of_plain_sampling():
     assert total_variation(drafts, plain, n) > 0.12  # the draft alone has another distribution
 
 
-def test_relaxed_acceptance_follows_its_thresholds():
+@pytest.mark.parametrize("temperature", [0.0, 0.7])  # relaxed is relaxed at 0 too
+def test_relaxed_acceptance_follows_its_thresholds(temperature):
     model = depth_model(6)
     text, _, durations = setting(model, frames=12)
     prompt = torch.randint(0, 16, (3, 4), generator=torch.Generator().manual_seed(2))
-    options = SamplingOptions(temperature=0.7)
+    options = SamplingOptions(temperature=temperature)
 
     def run(tau_ctc, tau_lm):
         spec = SpeculativeOptions("relaxed", draft_tokens=3, tau_ctc=tau_ctc, tau_lm=tau_lm)

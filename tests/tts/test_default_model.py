@@ -24,12 +24,18 @@ def test_the_default_model_is_shipped():
 
 @pytest.fixture(
     scope="module",
-    params=[[], ["--family", "kalle"], ["--family", "kalle", "--speculative", "relaxed"]],
-    ids=["par", "kalle", "kalle-relaxed"],
+    params=[
+        [],
+        ["--family", "kalle"],
+        ["--family", "kalle", "--speculative", "relaxed"],
+        ["--family", "ar"],
+        ["--family", "ar", "--speculative", "relaxed"],
+    ],
+    ids=["par", "kalle", "kalle-relaxed", "ar", "ar-relaxed"],
 )
 def spoken(tmp_path_factory, request):
     """The README's main command with another sentence: the default model, the demo voice;
-    with its default family (par), with its autoregressive kalle stage, and with kalle's
+    with its default family (par), with its autoregressive kalle and ar stages, and with their
     self-speculative decoding at the thresholds the model recommends."""
     out = tmp_path_factory.mktemp("default") / "out.wav"
     r = subprocess.run(

@@ -109,13 +109,15 @@ def add_synthesis_arguments(parser: argparse.ArgumentParser) -> None:
         "--tau-ctc",
         type=float,
         default=defaults.tau_ctc,
-        help="ar, --speculative relaxed: keep a whole draft span below this CTC entropy (nats)",
+        help="ar, --speculative relaxed: keep a whole draft span below this CTC entropy (nats; "
+        "a depth-head ar: the drafts' mean entropy per codebook)",
     )
     parser.add_argument(
         "--tau-lm",
         type=float,
         help="ar, kalle, --speculative relaxed: keep draft codes (steps) the model finds at "
-        "least this likely (default: the model's, else 0.1)",
+        "least this likely (a depth-head ar: geometric mean over a frame's codes; default: "
+        "the model's, else 0.1)",
     )
     parser.add_argument(
         "--verify",
