@@ -188,13 +188,22 @@ class ARGenerator:
             return None
         return torch.cat(out)
 
-    def _sample_depth(self, state: torch.Tensor):
-        """Depth-head models -> (codes ``[Q, 1]``, confidence ``[1]``), or ``(None, None)``."""
+    def _predicted(self, state: torch.Tensor):
+        """Gaussian-headed models: the next step's ``(mean, logstd) [P, D]``, or None where
+        the model stops (unaligned models only: an aligned one's length is fixed)."""
         mean, logstd, stop = self.model.frames.predict(state[:, None])
         if self.index is None and torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
+            return None
+        return mean[0, 0], logstd[0, 0]
+
+    def _sample_depth(self, state: torch.Tensor):
+        """Depth-head models -> (codes ``[Q, 1]``, confidence ``[1]``), or ``(None, None)``."""
+        predicted = self._predicted(state)
+        if predicted is None:
             return None, None
-        codes, _ = self.model.frames.draw(mean[0, 0, 0], logstd[0, 0, 0], self.pick_code)
-        return codes[:, None], gaussian_confidence(logstd[0, 0])
+        mean, logstd = predicted
+        codes, _ = self.model.frames.draw(mean[0], logstd[0], self.pick_code)
+        return codes[:, None], gaussian_confidence(logstd)
 
     def pick_code(self, q: int, logits: torch.Tensor) -> torch.Tensor:
         """One code of codebook ``q`` from its ``logits [K]`` (temperature, top-k, top-p)."""
@@ -202,11 +211,12 @@ class ARGenerator:
 
     def _sample_gaussian(self, state: torch.Tensor):
         """-> (latents ``[D, P]``, their confidence ``[P]``), or ``(None, None)`` at the end."""
-        mean, logstd, stop = self.model.frames.predict(state[:, None])
-        if self.index is None and torch.sigmoid(stop[0, 0]) > self.options.stop_threshold:
+        predicted = self._predicted(state)
+        if predicted is None:
             return None, None
-        z = draw_gaussian(mean, logstd, self.options.temperature, self.rng)  # [1, 1, P, D]
-        return z[0, 0].T, gaussian_confidence(logstd[0, 0])
+        mean, logstd = predicted
+        z = draw_gaussian(mean, logstd, self.options.temperature, self.rng)  # [P, D]
+        return z.T, gaussian_confidence(logstd)
 
     def generate(self) -> torch.Tensor:
         """Run to the end; returns all generated frames."""

@@ -59,9 +59,8 @@ class SpeculativeDepthGenerator(SpeculativeGaussianGenerator):
         return (flat / o.temperature).softmax(-1).view(logits.shape)
 
     def _pick(self, q: int, logits: torch.Tensor) -> torch.Tensor:
-        if self._greedy:
-            return logits.argmax(-1)
-        return torch.multinomial(self._probs(logits), 1, generator=self.rng)[0]
+        """Greedy in exact mode (or at temperature 0), else plain sampling's draw."""
+        return logits.argmax(-1) if self._greedy else self.pick_code(q, logits)
 
     def _draw(self, mean: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
         """The model's own frame ``[1, Q]`` from its Gaussian ``[1, D]``."""
@@ -70,7 +69,7 @@ class SpeculativeDepthGenerator(SpeculativeGaussianGenerator):
     def _drafts(self, m: int, K: int):
         """Drafted Gaussians for steps ``m+1 .. m+K`` and their frames ``[K, 1, Q]``; ``q``
         also carries each drafted code's draft logits ``[K, Q, K']``."""
-        (mean, logstd), _ = super()._drafts(m, K)
+        mean, logstd = self._draft_gaussians(m, K)
         drawn = [self.model.frames.draw(mean[j, 0], logstd[j, 0], self._pick) for j in range(K)]
         frames = torch.stack([codes for codes, _ in drawn])[:, None]
         return (mean, logstd, torch.stack([logits for _, logits in drawn])), frames

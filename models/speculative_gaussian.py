@@ -104,13 +104,17 @@ class SpeculativeGaussianGenerator(ARGenerator):
         """A plain draw of one step ``[P, D]`` from the model's ``mean, logstd [P, D]``."""
         return draw_gaussian(mean, logstd, self.options.temperature, self.rng)
 
-    def _drafts(self, m: int, K: int):
-        """Gaussians ``q`` ``[K, P, D]`` for steps ``m+1 .. m+K`` from the anchor state, and the
-        drafts drawn from them."""
+    def _draft_gaussians(self, m: int, K: int):
+        """The draft head's Gaussians ``q = (mean, logstd) [K, P, D]`` for steps ``m+1 .. m+K``
+        from the anchor state."""
         phones = self.phone_rows(m + 1, K)
         k = torch.arange(1, K + 1)
         mean, logstd = self.model.gaussian_draft(self._anchor[:, None].expand(1, K, -1), phones, k)
-        q = mean[0], logstd[0]
+        return mean[0], logstd[0]
+
+    def _drafts(self, m: int, K: int):
+        """Gaussians ``q`` ``[K, P, D]`` for steps ``m+1 .. m+K`` and the drafts drawn from them."""
+        q = self._draft_gaussians(m, K)
         return q, draw_gaussian(*q, self.options.temperature, self.rng)
 
     def _accept(self, p, q, drafts) -> tuple[int, torch.Tensor]:

@@ -12,7 +12,7 @@ from palette.models.families.base import (
     steps,
 )
 from palette.models.families.completion import complete_codebooks
-from palette.models.families.kalle import refined
+from palette.models.families.kalle import latent_refiner, refined
 from palette.models.generate import ARGenerator
 from palette.models.sampling import SamplingOptions
 from palette.models.speculative import SpeculativeARGenerator, SpeculativeOptions
@@ -112,8 +112,8 @@ class ARFamily(Family):
                 speaker=request.speaker_for(model),
             )
         if depth:
-            refiner = models.get("refine") if whole and options.refine_iterations else None
-            if refiner is None or not refiner.continuous:
+            refiner = latent_refiner(models, options, whole)
+            if refiner is None:
                 return steps(generator)
             return iter([refined_codes(generator, refiner, request, options, durations)])
         return complete_codebooks(steps(generator), request, models, options.chunk_frames)

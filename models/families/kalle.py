@@ -76,11 +76,19 @@ class KalleFamily(Family):
                 durations=durations,
                 speaker=request.speaker_for(model),
             )
-        refiner = models.get("refine") if whole and options.refine_iterations else None
-        if refiner is None or not refiner.continuous:  # a codes refiner cannot take latents
+        refiner = latent_refiner(models, options, whole)
+        if refiner is None:
             return steps(generator)
         frames = generator.generate()
         return iter([refined(frames, generator.confidence, refiner, request, options, durations)])
+
+
+def latent_refiner(models, options, whole: bool):
+    """The refine stage that re-predicts a finished sentence's latents, or None: none asked for
+    (a streamed sentence, ``refine_iterations`` 0), none in the model, or one over codes (a
+    codes refiner cannot take latents)."""
+    refiner = models.get("refine") if whole and options.refine_iterations else None
+    return refiner if refiner is not None and refiner.continuous else None
 
 
 def refined(frames, confidence, refiner, request, options, durations) -> torch.Tensor:
