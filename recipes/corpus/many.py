@@ -161,7 +161,8 @@ def build_many(
 
     Returns ``(planned utterances, written now, hours on disk)``.
     """
-    from palette.recipes.corpus.many_render import render_chapter
+    from palette.recipes.corpus import sources
+    from palette.recipes.corpus.many_render import chapter_source, render_chapter
     from palette.recipes.corpus.mini import write_tables
 
     config = config or ManyCorpusConfig()
@@ -193,6 +194,10 @@ def build_many(
         (partial(render_chapter, str(root), limit=1), [c for c in firsts if _missing(root, c)]),
         (partial(render_chapter, str(root)), None),
     ]
+    # sources set themselves up here, once (Debian voices fetched, Kokoro's model joined),
+    # not in parallel renderers that would race to do it
+    for source in sorted({chapter_source(c) for c in chapters if _missing(root, c)}):
+        sources.unavailable(source)
     pool = multiprocessing.get_context("spawn").Pool(jobs) if jobs > 1 else None
     try:
         for render, todo in passes:

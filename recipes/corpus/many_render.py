@@ -52,12 +52,17 @@ def render_utterance(voice, text: str, seed: int) -> tuple[np.ndarray, int]:
     return wav, sr
 
 
+def chapter_source(chapter: Chapter) -> str:
+    """The voice source that renders ``chapter`` (WORLD warps start from Piper's joe)."""
+    voice = chapter.speaker.voice
+    return "piper" if isinstance(voice, WorldVoice) else voice.base.source
+
+
 def render_chapter(root: str | Path, chapter: Chapter, limit: int = 0) -> ChapterResult:
     """Render and write the chapter's utterances that are not on disk yet (the first ``limit``
     of them when ``limit`` > 0)."""
     start = time.process_time()
-    speaker = chapter.speaker
-    source = "piper" if isinstance(speaker.voice, WorldVoice) else speaker.voice.base.source
+    speaker, source = chapter.speaker, chapter_source(chapter)
     directory = layout.chapter_dir(
         Path(root), speaker.subset, speaker.speaker_id, chapter.chapter_id
     )

@@ -6,13 +6,17 @@
 #                    utterances each (voice variety matters more than hours for a codec)
 #   stage 2  train   spectral losses on codes and latents, warm-started from --init
 #   stage 3  gan     adversarial fine-tune of the decoder side (multi-period + multi-resolution
-#                    discriminators, feature matching); codes and latents stay as they are
+#                    discriminators, feature matching); codes and latents stay as they are;
+#                    --decoder-blocks/--vocoder-blocks first deepen the decoder (added blocks
+#                    start as the identity)
 #   stage 4  codes   discrete codes of the Gaussian latent: a residual VQ fitted by k-means
 #                    (fit_codes.py); encoder, latents and decoder stay as they are
 #   stage 5  report  codec report on the held-out voices beside --compare (the old codec)
 #
 #   recipes/libritts/codec.sh                                  # about 85 min on 2 cores
 #   recipes/libritts/codec.sh --stage 3 --init palette-codec   # decoder-only: same latents
+#   recipes/libritts/codec.sh --stage 3 --stop-stage 3 --init palette-codec \
+#       --decoder-blocks 6 --vocoder-blocks 8                     # a deeper decoder, same latents
 set -euo pipefail
 
 stage=1                       # first stage to run
@@ -26,6 +30,8 @@ train_steps=8000              # stage 2 schedule length (about 4 steps/s on 2 id
 lr=5e-4                       # stage 2 peak learning rate (a warm start)
 gan_minutes=20                # stage 3 wall-clock budget
 gan_steps=1100                # stage 3 schedule length (about 1 step/s)
+decoder_blocks=0              # stage 3: deepen the decoder to this many blocks (0: as in init)
+vocoder_blocks=0              # stage 3: deepen the vocoder to this many blocks (0: as in init)
 codebooks=8                   # stage 4: residual stages of the latent codes
 codebook_size=1024            # stage 4: vectors per codebook
 licence=shippable             # stages 2-4: train on voices fit for shipped weights (or: any)
@@ -58,7 +64,8 @@ fi
 if run_stage 3 && [ ! -d "$exp/gan/final" ]; then
   echo "stage 3: adversarial decoder fine-tune from $gan_init -> $exp/gan"
   "$python" -m palette.recipes.libritts.finetune_codec --corpus "$corpus/train-clean-100" \
-    --init "$gan_init" --out "$exp/gan" --minutes "$gan_minutes" --max-steps "$gan_steps" --licence "$licence"
+    --init "$gan_init" --out "$exp/gan" --minutes "$gan_minutes" --max-steps "$gan_steps" --licence "$licence" \
+    --decoder-blocks "$decoder_blocks" --vocoder-blocks "$vocoder_blocks"
 fi
 if run_stage 4 && [ ! -f "$exp/codes/model.safetensors" ]; then
   echo "stage 4: latent codes ($codebooks x $codebook_size) -> $exp/codes"

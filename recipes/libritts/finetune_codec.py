@@ -6,7 +6,10 @@
 Starts from the codec in ``--init`` and trains only its decoder side (``decoder``,
 ``fsq.proj_out``, ``gaussian.proj_out``): the encoder and the bottlenecks' input projections stay
 frozen, so codes and latents of the fine-tuned codec equal the initial codec's and features
-extracted with it stay valid. Each step: the batch goes through the codec as in
+extracted with it stay valid. ``--decoder-blocks`` / ``--vocoder-blocks`` first deepen the
+decoder (:func:`palette.codec.deepen.deepen`: added blocks start as the identity, so the
+fine-tune starts from the trained codec's exact output) for more decoder capacity on the same
+latents. Each step: the batch goes through the codec as in
 :mod:`~recipes.libritts.train_codec` (half Gaussian latents, half FSQ codes with quantiser
 dropout); the loss is ``spectral_weight`` x (multi-resolution log-mel + log-magnitude L1 +
 spectral convergence) + ``adversarial_weight`` x least-squares GAN + ``feature_weight`` x
@@ -33,6 +36,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from palette.codec.deepen import deepen
 from palette.codec.discriminators import (
     DiscriminatorConfig,
     Discriminators,
@@ -65,6 +69,8 @@ class CodecGanConfig:
     adversarial_weight: float = 1.0
     feature_weight: float = 2.0
     discriminators: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    decoder_blocks: int = 0  # deepen the decoder's stack to this many blocks (0: as in init)
+    vocoder_blocks: int = 0  # deepen the vocoder's stack to this many blocks (0: as in init)
 
 
 class CodecGan(nn.Module):
@@ -102,6 +108,7 @@ def gan_task(config: CodecGanConfig) -> Task:
     codec = initial_codec(config.init)
     if codec is None:
         raise UserError("the adversarial fine-tune starts from a trained codec: give --init DIR")
+    codec = deepen(codec, config.decoder_blocks, config.vocoder_blocks)
     data = dataclasses.replace(config.data, codec=codec.config)
     crop = int(data.crop_seconds * codec.sample_rate)
     crop -= crop % codec.hop_length
@@ -157,6 +164,8 @@ class CodecGanFlags:
     feature_weight: float = CodecGanConfig.feature_weight
     ckpt_minutes: float = 5.0  # minutes between checkpoints
     seed: int = 0  # seeds the discriminators and the crops
+    decoder_blocks: int = 0  # deepen the decoder to this many blocks first (0: keep init's)
+    vocoder_blocks: int = 0  # deepen the vocoder to this many blocks first (0: keep init's)
     licence: str = "any"  # any, or shippable: only voices whose sources allow shipped weights
 
 
@@ -194,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             spectral_weight=args.spectral_weight,
             adversarial_weight=args.adversarial_weight,
             feature_weight=args.feature_weight,
+            decoder_blocks=args.decoder_blocks,
+            vocoder_blocks=args.vocoder_blocks,
         )
         row = run(config)
         logger.info("finished: %s; codec in %s", row, Path(args.out) / "final")
