@@ -7,7 +7,7 @@ Starts from the codec in ``--init`` and trains only its decoder side (``decoder`
 ``fsq.proj_out``, ``gaussian.proj_out``): the encoder and the bottlenecks' input projections stay
 frozen, so codes and latents of the fine-tuned codec equal the initial codec's and features
 extracted with it stay valid. ``--decoder-blocks`` / ``--vocoder-blocks`` first deepen the
-decoder (:func:`palette.codec.deepen.deepen`: added blocks start as the identity, so the
+decoder (:func:`palette.codec.grow.deepen`: added blocks start as the identity, so the
 fine-tune starts from the trained codec's exact output) for more decoder capacity on the same
 latents. Each step: the batch goes through the codec as in
 :mod:`~recipes.libritts.train_codec` (half Gaussian latents, half FSQ codes with quantiser
@@ -36,7 +36,6 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from palette.codec.deepen import deepen
 from palette.codec.discriminators import (
     DiscriminatorConfig,
     Discriminators,
@@ -45,6 +44,7 @@ from palette.codec.discriminators import (
     generator_loss,
 )
 from palette.codec.files import UserError, run_reporting_user_errors
+from palette.codec.grow import deepen
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec
 from palette.recipes.corpus.many_record import LICENCES

@@ -31,6 +31,7 @@ import torch
 from tqdm import tqdm
 
 from palette.codec.files import UserError, UserFileNotFoundError, run_reporting_user_errors
+from palette.codec.grow import grow
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
 from palette.recipes.corpus.many_record import LICENCES, many_speakers, unshippable_speakers
@@ -59,6 +60,7 @@ class CodecTrainConfig:
     codec: PaletteCodecConfig = field(default_factory=PaletteCodecConfig)
     loop: LoopOptions = field(default_factory=LoopOptions)
     init: str = ""  # codec directory or registered name to start from (its sizes win); "": fresh
+    grow: bool = False  # with init: grow it into ``codec``'s sizes (palette.codec.grow.grow)
     licence: str = "any"  # any, or shippable: only voices whose sources allow shipped weights
     # (the many-voice corpus's MANY_CORPUS.json; leaves out MBROLA and FOTAQ)
 
@@ -169,7 +171,7 @@ def codec_task(config: CodecTrainConfig) -> Task:
             "`python -m palette.recipes.libritts.train_codec --corpus DIR --out EXP`"
         )
     init = initial_codec(config.init)
-    codec_config = init.config if init is not None else config.codec
+    codec_config = init.config if init is not None and not config.grow else config.codec
     crop = int(config.crop_seconds * codec_config.sample_rate)
     crop -= crop % codec_config.hop_length
     if crop <= 0:
@@ -179,7 +181,10 @@ def codec_task(config: CodecTrainConfig) -> Task:
     )
     torch.manual_seed(config.loop.seed)  # the same initial weights on every fresh run
     model = PaletteCodec(codec_config)
-    if init is not None:
+    if init is not None and config.grow:
+        model, fresh = grow(init, codec_config)
+        logger.info("grown from %s: %d tensors start fresh: %s", config.init, len(fresh), fresh)
+    elif init is not None:
         model.load_state_dict({k: v.float() for k, v in init.state_dict().items()})
     spectral = SpectralLoss(codec_config.sample_rate)
     logger.info(
@@ -236,9 +241,7 @@ class CodecTrainFlags:
     kl_weight: float = CodecTrainConfig.kl_weight  # weight of the Gaussian latents' KL term
     ckpt_minutes: float = 5.0  # minutes between checkpoints
     codec_config: str | None = None  # JSON file with PaletteCodecConfig fields (sizes) to override
-    init: str = (
-        ""  # warm start: codec directory or palette-codec (its sizes; --codec-config ignored)
-    )
+    init: str = ""  # warm start from a codec dir or palette-codec (grown into --codec-config's sizes if given)
     seed: int = 0  # seeds weights and crops
     licence: str = "any"  # any, or shippable: only voices whose sources allow shipped weights
 
@@ -276,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             codec=codec,
             loop=loop,
             init=args.init,
+            grow=bool(args.init and args.codec_config),
         )
         row = run(config)
         logger.info("finished: %s; codec in %s", row, Path(args.out) / "final")

@@ -143,3 +143,24 @@ def test_warm_start_begins_from_the_initial_codec(corpus, tmp_path):
     missing = dataclasses.replace(config, init=str(tmp_path / "none"))
     with pytest.raises(FileNotFoundError, match="palette codec weights are missing"):
         train_codec.codec_task(missing)
+
+
+def test_warm_start_grows_into_new_sizes(corpus, tmp_path):
+    torch.manual_seed(3)
+    PaletteCodec(TINY).save_pretrained(tmp_path / "init")
+    initial = PaletteCodec.from_pretrained(tmp_path / "init").state_dict()
+    wider = dataclasses.replace(TINY, latent_dim=TINY.latent_dim * 2, encoder_blocks=2)
+    config = dataclasses.replace(
+        tiny_config(corpus, tmp_path / "grown", steps=1),
+        init=str(tmp_path / "init"),
+        codec=wider,
+        grow=True,
+    )
+    task = train_codec.codec_task(config)
+    assert task.model.config == wider
+    state = task.model.state_dict()
+    for name in ("encoder.blocks.0.up.weight", "decoder.vocoder.head.proj.weight"):
+        torch.testing.assert_close(state[name], initial[name], msg=name)  # kept
+    assert state["gaussian.proj_in.weight"].shape[0] == 2 * wider.latent_dim  # fresh, new shape
+    assert torch.equal(state["encoder.blocks.1.scale"], torch.zeros(TINY.dim))  # added: identity
+    assert train_codec.run(config)["step"] == 1

@@ -2,13 +2,15 @@
 decodes with its larger receptive field, trains its new blocks, refuses to shrink; and the
 adversarial fine-tune deepens before it trains."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from palette.codec import FrameKind, load_codec
-from palette.codec.deepen import deepen
 from palette.codec.files import UserError
+from palette.codec.grow import deepen, grow
 from palette.codec.losses import SpectralLoss
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
 from palette.recipes.corpus.synthetic_audio import synthetic_speech, write_synthetic_corpus
@@ -104,3 +106,16 @@ def test_finetune_deepens_first(tmp_path):
     assert (tuned.config.decoder_blocks, tuned.config.vocoder_blocks) == (2, 3)
     x = torch.from_numpy(np.asarray(synthetic_speech(0.4, seed=1), np.float32))[None, None]
     assert torch.equal(tuned.encode(x), load_codec(str(init)).encode(x))  # encoder untouched
+
+
+def test_grow_keeps_what_fits_and_names_the_rest(codec):
+    wider = dataclasses.replace(TINY, latent_dim=8, encoder_blocks=2)
+    grown, fresh = grow(codec, wider)
+    assert grown.config == wider and not grown.training
+    assert set(fresh) >= {"gaussian.proj_in.weight", "gaussian.proj_out.weight"}
+    assert "encoder.blocks.1.up.weight" in fresh and "encoder.blocks.0.up.weight" not in fresh
+    assert torch.equal(grown.encoder.blocks[1].scale, torch.zeros(TINY.dim))
+    old = codec.state_dict()
+    for name, value in grown.state_dict().items():
+        if name not in fresh:
+            assert torch.equal(value, old[name]), name
