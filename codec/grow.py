@@ -21,11 +21,20 @@ import torch
 from palette.codec.files import UserError
 from palette.codec.palette_codec import PaletteCodec, PaletteCodecConfig
 
-STACKS = (  # (prefix of a stack's blocks in the state dict, its config field)
-    ("encoder.blocks.", "encoder_blocks"),
-    ("decoder.blocks.", "decoder_blocks"),
-    ("decoder.vocoder.blocks.", "vocoder_blocks"),
+STACKS = (  # (a ConvNeXt stack's module path, the config field of its length)
+    ("encoder.blocks", "encoder_blocks"),
+    ("decoder.blocks", "decoder_blocks"),
+    ("decoder.vocoder.blocks", "vocoder_blocks"),
 )
+
+
+def added_blocks(old: PaletteCodecConfig, new: PaletteCodecConfig) -> list[str]:
+    """Module paths of the ConvNeXt blocks that ``new`` has beyond ``old``'s, stack by stack."""
+    return [
+        f"{path}.{i}"
+        for path, field in STACKS
+        for i in range(getattr(old, field), getattr(new, field))
+    ]
 
 
 def grow(codec: PaletteCodec, config: PaletteCodecConfig) -> tuple[PaletteCodec, list[str]]:
@@ -37,10 +46,8 @@ def grow(codec: PaletteCodec, config: PaletteCodecConfig) -> tuple[PaletteCodec,
     fresh = [k for k, v in state.items() if k not in old or old[k].shape != v.shape]
     grown.load_state_dict({k: old[k] for k in state if k not in fresh}, strict=False)
     with torch.no_grad():
-        for prefix, field in STACKS:
-            stack = grown.get_submodule(prefix.rstrip("."))
-            for block in list(stack)[getattr(codec.config, field) :]:
-                block.scale.zero_()
+        for path in added_blocks(codec.config, config):
+            grown.get_submodule(path).scale.zero_()
     return grown.train(codec.training), fresh
 
 
@@ -57,9 +64,8 @@ def deepen(codec: PaletteCodec, decoder_blocks: int = 0, vocoder_blocks: int = 0
         )
     config = dataclasses.replace(old, decoder_blocks=decoder_blocks, vocoder_blocks=vocoder_blocks)
     deeper, fresh = grow(codec, config)
-    added = [f"decoder.blocks.{i}." for i in range(old.decoder_blocks, decoder_blocks)]
-    added += [f"decoder.vocoder.blocks.{i}." for i in range(old.vocoder_blocks, vocoder_blocks)]
-    stray = [k for k in fresh if not k.startswith(tuple(added))]
+    added = tuple(f"{path}." for path in added_blocks(old, config))
+    stray = [k for k in fresh if not k.startswith(added)]
     if stray:
         raise RuntimeError(f"deepen: tensors that do not line up: {stray}")
     return deeper

@@ -1,6 +1,7 @@
-"""Deepening a codec's decoder: the deeper codec decodes exactly as the original, streams as it
-decodes with its larger receptive field, trains its new blocks, refuses to shrink; and the
-adversarial fine-tune deepens before it trains."""
+"""Growing a codec. Deepening its decoder: the deeper codec decodes exactly as the original,
+streams as it decodes with its larger receptive field, trains its new blocks, refuses to shrink,
+and the adversarial fine-tune deepens before it trains. Growing into other sizes keeps every
+tensor that fits and names the rest."""
 
 import dataclasses
 
