@@ -28,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from palette.codec import DEFAULT_CODEC, load_codec
-from palette.codec.files import UserFileNotFoundError, run_reporting_user_errors
+from palette.codec.files import UserError, UserFileNotFoundError, run_reporting_user_errors
 from palette.recipes.corpus.many_record import many_speakers
 from palette.recipes.evaluation.manifest import EvalItem, write_text_atomic
 from palette.recipes.evaluation.scorer import EvalOptions, load_scorers, score_items
@@ -39,11 +39,16 @@ from palette.tts.audio_output import save_wav
 SR = 24000
 
 
-def pick_utterances(split_dir: Path, per_speaker: int, seed: int) -> list[Path]:
-    """``per_speaker`` seeded wavs of every speaker in a LibriTTS-layout split."""
+def pick_utterances(
+    split_dir: Path, per_speaker: int, seed: int, speakers: set[str] | None = None
+) -> list[Path]:
+    """``per_speaker`` seeded wavs of every speaker in a LibriTTS-layout split (of those in
+    ``speakers`` if given)."""
     rng = random.Random(seed)
     picked = []
     for speaker in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+        if speakers is not None and speaker.name not in speakers:
+            continue
         wavs = sorted(speaker.glob("*/*.wav"))
         picked += rng.sample(wavs, min(per_speaker, len(wavs)))
     if not picked:
@@ -119,6 +124,7 @@ class CodecReportOptions:
     classic: bool = True  # also Griffin-Lim and WORLD resynthesis
     out: str = "benchmarks/results/codec"  # output folder
     per_speaker: int = 4  # utterances per test speaker
+    groups: tuple[str, ...] = ()  # only these test groups, e.g. test-base (default: all)
     seed: int = 0  # seeds the utterance draw
     threads: int = 2  # torch CPU threads
 
@@ -130,8 +136,15 @@ def codec_label(name: str, index: int) -> str:
 def build_report(o: CodecReportOptions) -> dict:
     torch.set_num_threads(o.threads)
     out, split = Path(o.out), Path(o.split)
-    wavs = pick_utterances(split, o.per_speaker, o.seed)
     groups = speaker_groups(split)
+    wanted = None
+    if o.groups:
+        unknown = sorted(set(o.groups) - set(groups.values()))
+        if unknown:
+            known = ", ".join(sorted(set(groups.values()))) or "none (no MANY_CORPUS.json)"
+            raise UserError(f"unknown test group(s) {', '.join(unknown)}; the split has {known}")
+        wanted = {speaker for speaker, group in groups.items() if group in o.groups}
+    wavs = pick_utterances(split, o.per_speaker, o.seed, wanted)
     systems: dict = {}
     speed: dict = {}
     for index, name in enumerate((o.codec, *o.compare)):
@@ -215,6 +228,8 @@ def to_markdown(report: dict) -> str:
     flags = f"--codec {o['codec']} --per-speaker {o['per_speaker']} --seed {o['seed']}"
     if o["compare"]:
         flags += f" --compare {','.join(o['compare'])}"
+    if o.get("groups"):
+        flags += f" --groups {','.join(o['groups'])}"
     if not o["classic"]:
         flags += " --classic false"
     lines = [

@@ -1,10 +1,13 @@
 """The codec report on a tiny corpus: test speakers scored in their manifest groups (held-out
 voices first), every codec of the comparison in both modes, RTFs per mode, and the markdown."""
 
+import dataclasses
 import json
 
+import pytest
 import torch
 
+from palette.codec.files import UserError
 from palette.codec.palette_codec import PaletteCodec
 from palette.recipes.evaluation import codec_report
 from palette.recipes.evaluation.codec_report import CodecReportOptions, build_report
@@ -51,3 +54,28 @@ def test_report_groups_held_out_voices_first_and_compares_codecs(
     markdown = (tmp_path / "report" / "report.md").read_text()
     assert markdown.index("## test-base") < markdown.index("## test-inside")
     assert f"--compare {tmp_path / 'old'}" in markdown and "--classic false" in markdown
+
+
+def test_report_keeps_only_the_asked_groups_and_names_unknown_ones(
+    speech_corpus, scorers, tmp_path, monkeypatch
+):
+    roles = [{"speaker_id": 100, "role": "test-inside"}, {"speaker_id": 200, "role": "test-base"}]
+    (speech_corpus.parent / "MANY_CORPUS.json").write_text(json.dumps({"speakers": roles}))
+    torch.manual_seed(0)
+    PaletteCodec(TINY).save_pretrained(tmp_path / "codec")
+    monkeypatch.setattr(codec_report, "load_scorers", lambda options: scorers)
+    options = CodecReportOptions(
+        split=str(speech_corpus),
+        codec=str(tmp_path / "codec"),
+        classic=False,
+        out=str(tmp_path / "report"),
+        per_speaker=1,
+        groups=("test-base",),
+        threads=1,
+    )
+    report = build_report(options)
+    assert list(report["groups"]) == ["test-base"] and report["utterances"] == 1
+    assert "--groups test-base" in (tmp_path / "report" / "report.md").read_text()
+    wrong = dataclasses.replace(options, groups=("test-unseen",))
+    with pytest.raises(UserError, match="test-unseen.*test-base, test-inside"):
+        build_report(wrong)
