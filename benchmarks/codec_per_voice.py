@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 from pathlib import Path
 
 import soundfile as sf
 
+from palette.recipes.corpus.many_record import many_speakers
 from palette.recipes.evaluation.metrics.asr import WhisperTranscriber
 from palette.recipes.evaluation.metrics.wer import word_errors
 from palette.tts.audio import resample
@@ -31,14 +31,17 @@ def main() -> None:
     parser.add_argument("--systems", required=True, help="NAME=SUBFOLDER,... of the report")
     parser.add_argument("--role", default="test-base", help="test group of MANY_CORPUS.json")
     args = parser.parse_args()
-    speakers = json.loads((args.test.parent / "MANY_CORPUS.json").read_text())["speakers"]
+    speakers = many_speakers(args.test)
+    if speakers is None:
+        parser.error(f"{args.test} is not part of a many-voice corpus (no MANY_CORPUS.json)")
     base = {str(s["speaker_id"]): s["base"] for s in speakers if s["role"] == args.role}
     systems = dict(item.split("=", 1) for item in args.systems.split(","))
     first = args.report / next(iter(systems.values()))
     names = sorted(p.name for p in first.glob("*.wav") if p.name.split("_")[0] in base)
     asr = WhisperTranscriber()
     errors = collections.defaultdict(lambda: collections.Counter())  # voice -> system -> errors
-    words = collections.Counter()
+    words = collections.Counter()  # voice -> reference words
+    utterances = collections.Counter()  # voice -> utterances
     for name in names:
         speaker, chapter = name.split("_")[:2]
         original = args.test / speaker / chapter / name
@@ -50,13 +53,13 @@ def main() -> None:
             e = word_errors(text, asr.transcribe(resample(wav, sr, asr.sample_rate)))
             errors[voice][system] += e.substitutions + e.deletions + e.insertions
         words[voice] += e.words
+        utterances[voice] += 1
     columns = ["original", *systems]
     print("| voice | utterances | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 2) + "|")
     for voice in sorted(errors):
-        n = sum(1 for name in names if base[name.split("_")[0]] == voice)
         cells = [f"{100 * errors[voice][c] / max(1, words[voice]):.1f} %" for c in columns]
-        print(f"| {voice} | {n} | " + " | ".join(cells) + " |")
+        print(f"| {voice} | {utterances[voice]} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -139,10 +139,11 @@ def build_report(o: CodecReportOptions) -> dict:
     groups = speaker_groups(split)
     wanted = None
     if o.groups:
-        unknown = sorted(set(o.groups) - set(groups.values()))
+        known = set(groups.values())
+        unknown = sorted(set(o.groups) - known)
         if unknown:
-            known = ", ".join(sorted(set(groups.values()))) or "none (no MANY_CORPUS.json)"
-            raise UserError(f"unknown test group(s) {', '.join(unknown)}; the split has {known}")
+            has = ", ".join(sorted(known)) or "none (no MANY_CORPUS.json)"
+            raise UserError(f"unknown test group(s) {', '.join(unknown)}; the split has {has}")
         wanted = {speaker for speaker, group in groups.items() if group in o.groups}
     wavs = pick_utterances(split, o.per_speaker, o.seed, wanted)
     systems: dict = {}
